@@ -1,0 +1,42 @@
+# gameday — run `make help` for the targets.
+GO        ?= go
+BIN       ?= bin/gameday
+PKGS      ?= ./...
+STATICCHECK_VERSION ?= 2025.1.1
+export CGO_ENABLED ?= 0
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/gameday.
+	$(GO) build -o $(BIN) ./cmd/gameday
+
+.PHONY: demo
+demo: build ## Run the full game day against the embedded sandbox and write reports under out/.
+	./$(BIN) run experiments/gameday.yaml --out out/demo
+
+.PHONY: test
+test: ## Vet, check formatting, and run every test (race detector off: 2 cores).
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+.PHONY: lint
+lint: ## staticcheck (installed from the module proxy into the Go bin dir).
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+.PHONY: bench
+bench: ## Benchmarks: sandbox ALB throughput and load generation vs the vegeta CLI.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the experiment parser for 30s.
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./experiments
+
+.PHONY: clean
+clean: ## Remove build output and demo reports.
+	rm -rf bin out

@@ -1,0 +1,174 @@
+package experiments
+
+import "time"
+
+// Experiment is one experiment file, as loaded. Durations are already parsed;
+// expressions (thresholds, gates, stop conditions) stay as written here and
+// are compiled by Validate into the Compiled* fields of Plan.
+type Experiment struct {
+	// File is the path the experiment was loaded from (not a YAML key).
+	File string `mapstructure:"-" json:"-"`
+
+	Name        string `mapstructure:"name" json:"name"`
+	Description string `mapstructure:"description" json:"description,omitempty"`
+
+	Target         Target         `mapstructure:"target" json:"target"`
+	Load           Load           `mapstructure:"load" json:"load"`
+	SteadyState    SteadyState    `mapstructure:"steady_state" json:"steady_state"`
+	Faults         []Fault        `mapstructure:"faults" json:"faults"`
+	Probes         []Probe        `mapstructure:"probes" json:"probes,omitempty"`
+	StopConditions []string       `mapstructure:"stop_conditions" json:"stop_conditions,omitempty"`
+	Gates          Gates          `mapstructure:"gates" json:"gates"`
+	Report         ReportSettings `mapstructure:"report" json:"report,omitempty"`
+}
+
+// Target says where the stack under test lives and how to find its parts.
+type Target struct {
+	// Kind is "sandbox" (the embedded local region, started in-process) or "aws".
+	Kind    string        `mapstructure:"kind" json:"kind"`
+	Sandbox SandboxTarget `mapstructure:"sandbox" json:"sandbox,omitempty"`
+	AWS     AWSTarget     `mapstructure:"aws" json:"aws,omitempty"`
+
+	LoadBalancer     Ref   `mapstructure:"load_balancer" json:"load_balancer,omitempty"`
+	TargetGroup      Ref   `mapstructure:"target_group" json:"target_group,omitempty"`
+	AutoScalingGroup Ref   `mapstructure:"auto_scaling_group" json:"auto_scaling_group,omitempty"`
+	DBInstance       Ref   `mapstructure:"db_instance" json:"db_instance,omitempty"`
+	DBCluster        Ref   `mapstructure:"db_cluster" json:"db_cluster,omitempty"`
+	VPC              Ref   `mapstructure:"vpc" json:"vpc,omitempty"`
+	Subnets          []Ref `mapstructure:"subnets" json:"subnets,omitempty"`
+}
+
+// SandboxTarget configures the embedded region.
+type SandboxTarget struct {
+	Profile string `mapstructure:"profile" json:"profile,omitempty"` // fast | aws
+	Config  string `mapstructure:"config" json:"config,omitempty"`   // optional sandbox config file (timings etc.)
+	DBKind  string `mapstructure:"db_kind" json:"db_kind,omitempty"` // instance | cluster
+}
+
+// AWSTarget configures the AWS SDK for a real account.
+type AWSTarget struct {
+	Region      string `mapstructure:"region" json:"region,omitempty"`
+	EndpointURL string `mapstructure:"endpoint_url" json:"endpoint_url,omitempty"`
+	Profile     string `mapstructure:"profile" json:"profile,omitempty"`
+	// Resolver is a DNS server ("host:port") used to resolve the load
+	// balancer's name; empty means the system resolver.
+	Resolver string `mapstructure:"resolver" json:"resolver,omitempty"`
+}
+
+// Ref names one AWS resource by name, id, ARN or tags ("Key=Value").
+type Ref struct {
+	Name string   `mapstructure:"name" json:"name,omitempty"`
+	ID   string   `mapstructure:"id" json:"id,omitempty"`
+	ARN  string   `mapstructure:"arn" json:"arn,omitempty"`
+	Tags []string `mapstructure:"tags" json:"tags,omitempty"`
+}
+
+// IsZero reports whether the reference names nothing.
+func (r Ref) IsZero() bool { return r.Name == "" && r.ID == "" && r.ARN == "" && len(r.Tags) == 0 }
+
+// Load is the open-model HTTP load sent at the target.
+type Load struct {
+	// URL is the base URL; empty means http://<load balancer DNS name>/.
+	URL      string        `mapstructure:"url" json:"url,omitempty"`
+	Requests []Request     `mapstructure:"requests" json:"requests,omitempty"`
+	Rate     float64       `mapstructure:"rate" json:"rate,omitempty"` // constant rps when Stages is empty
+	Stages   []Stage       `mapstructure:"stages" json:"stages,omitempty"`
+	Duration time.Duration `mapstructure:"duration" json:"duration"`
+	Timeout  time.Duration `mapstructure:"timeout" json:"timeout"`
+	Workers  uint64        `mapstructure:"workers" json:"workers"`
+	// MaxWorkers caps concurrent in-flight requests; always bounded.
+	MaxWorkers     uint64        `mapstructure:"max_workers" json:"max_workers"`
+	MaxConnections int           `mapstructure:"max_connections" json:"max_connections"`
+	KeepAlive      *bool         `mapstructure:"keepalive" json:"keepalive,omitempty"`
+	MaxConnAge     time.Duration `mapstructure:"max_conn_age" json:"max_conn_age,omitempty"`
+	DNSTTL         time.Duration `mapstructure:"dns_ttl" json:"dns_ttl,omitempty"`
+}
+
+// Request is one request shape; the load round-robins over them.
+type Request struct {
+	Method  string            `mapstructure:"method" json:"method,omitempty"`
+	Path    string            `mapstructure:"path" json:"path,omitempty"` // joined to Load.URL
+	URL     string            `mapstructure:"url" json:"url,omitempty"`   // absolute; overrides Path
+	Headers map[string]string `mapstructure:"headers" json:"headers,omitempty"`
+	Body    string            `mapstructure:"body" json:"body,omitempty"`
+}
+
+// Stage is one piece of the rate plan: constant (Rate) or a linear ramp (From → To).
+type Stage struct {
+	Duration time.Duration `mapstructure:"duration" json:"duration"`
+	Rate     float64       `mapstructure:"rate" json:"rate,omitempty"`
+	From     float64       `mapstructure:"from" json:"from,omitempty"`
+	To       float64       `mapstructure:"to" json:"to,omitempty"`
+}
+
+// SteadyState says what "healthy" means, per window.
+type SteadyState struct {
+	Window time.Duration `mapstructure:"window" json:"window"`
+	// Thresholds like "success_ratio >= 0.99" or "p99 < 300ms", all must hold.
+	Thresholds []string `mapstructure:"thresholds" json:"thresholds"`
+	// StableFor is how many consecutive healthy windows count as recovered.
+	StableFor int `mapstructure:"stable_for" json:"stable_for"`
+	// Baseline is the fault-free phase at the start that must hold the steady state.
+	Baseline time.Duration `mapstructure:"baseline" json:"baseline"`
+	// Verify is how long the steady state is checked after the last rollback.
+	Verify time.Duration `mapstructure:"verify" json:"verify"`
+}
+
+// Fault is one fault to inject.
+type Fault struct {
+	Name string `mapstructure:"name" json:"name"`
+	Kind string `mapstructure:"kind" json:"kind"` // terminate-instances | db-failover | az-blackhole
+	// At is the offset from the start of the run (load start) to inject at.
+	At time.Duration `mapstructure:"at" json:"at,omitempty"`
+	// After "recovered" starts this fault once the previous one has recovered
+	// (user-visible) and Delay has passed, instead of at a fixed offset.
+	After string        `mapstructure:"after" json:"after,omitempty"`
+	Delay time.Duration `mapstructure:"delay" json:"delay,omitempty"`
+	// Duration is how long the fault is held before rollback (az-blackhole).
+	Duration time.Duration `mapstructure:"duration" json:"duration,omitempty"`
+	Targets  Selector      `mapstructure:"targets" json:"targets,omitempty"`
+
+	// terminate-instances
+	Via       string `mapstructure:"via" json:"via,omitempty"`             // ec2 | autoscaling
+	Decrement bool   `mapstructure:"decrement" json:"decrement,omitempty"` // autoscaling: decrement desired capacity
+
+	// db-failover
+	Mode           string `mapstructure:"mode" json:"mode,omitempty"`                       // instance | cluster
+	TargetInstance string `mapstructure:"target_instance" json:"target_instance,omitempty"` // cluster failover target
+
+	// az-blackhole
+	SubnetTier string `mapstructure:"subnets" json:"subnets,omitempty"` // all | private | public
+}
+
+// Selector picks a fault's targets.
+type Selector struct {
+	Group       string   `mapstructure:"group" json:"group,omitempty"`
+	AZ          string   `mapstructure:"az" json:"az,omitempty"`
+	Tags        []string `mapstructure:"tags" json:"tags,omitempty"`
+	InstanceIDs []string `mapstructure:"instance_ids" json:"instance_ids,omitempty"`
+	Count       int      `mapstructure:"count" json:"count,omitempty"`
+	Percent     float64  `mapstructure:"percent" json:"percent,omitempty"`
+	Seed        *int64   `mapstructure:"seed" json:"seed,omitempty"`
+}
+
+// Probe samples one signal onto the timeline.
+type Probe struct {
+	Name     string        `mapstructure:"name" json:"name"`
+	Kind     string        `mapstructure:"kind" json:"kind"` // http | target-health | asg-capacity | db-writer
+	URL      string        `mapstructure:"url" json:"url,omitempty"`
+	Interval time.Duration `mapstructure:"interval" json:"interval,omitempty"`
+	Timeout  time.Duration `mapstructure:"timeout" json:"timeout,omitempty"`
+}
+
+// Gates are the limits the run must hold; they decide the exit code.
+type Gates struct {
+	Run       []string            `mapstructure:"run" json:"run,omitempty"`
+	EachFault []string            `mapstructure:"each_fault" json:"each_fault,omitempty"`
+	Faults    map[string][]string `mapstructure:"faults" json:"faults,omitempty"`
+}
+
+// ReportSettings says which report files a run writes.
+type ReportSettings struct {
+	Formats []string `mapstructure:"formats" json:"formats,omitempty"`
+	Raw     bool     `mapstructure:"raw" json:"raw,omitempty"` // write raw results in vegeta's encoding
+}
