@@ -31,21 +31,21 @@ const (
 	TargetDraining    = "draining"
 	TargetUnavailable = "unavailable"
 
-	ReasonInitialHealthChecking = "Elb.InitialHealthChecking"
+	ReasonInitialHealthChecking  = "Elb.InitialHealthChecking"
 	ReasonRegistrationInProgress = "Elb.RegistrationInProgress"
-	ReasonTimeout               = "Target.Timeout"
-	ReasonFailedHealthChecks    = "Target.FailedHealthChecks"
-	ReasonResponseCodeMismatch  = "Target.ResponseCodeMismatch"
-	ReasonNotRegistered         = "Target.NotRegistered"
-	ReasonNotInUse              = "Target.NotInUse"
-	ReasonDeregistration        = "Target.DeregistrationInProgress"
-	ReasonInvalidState          = "Target.InvalidState"
+	ReasonTimeout                = "Target.Timeout"
+	ReasonFailedHealthChecks     = "Target.FailedHealthChecks"
+	ReasonResponseCodeMismatch   = "Target.ResponseCodeMismatch"
+	ReasonNotRegistered          = "Target.NotRegistered"
+	ReasonNotInUse               = "Target.NotInUse"
+	ReasonDeregistration         = "Target.DeregistrationInProgress"
+	ReasonInvalidState           = "Target.InvalidState"
 )
 
 // DB statuses, as RDS names them.
 const (
-	DBAvailable = "available"
-	DBRebooting = "rebooting"
+	DBAvailable   = "available"
+	DBRebooting   = "rebooting"
 	DBFailingOver = "failing-over"
 )
 
@@ -76,7 +76,7 @@ type Subnet struct {
 	AZ     string
 	CIDR   string // a simulated label, never dialled
 	Public bool
-	Tags   []Tag  // includes Name and gameday:tier = public|private
+	Tags   []Tag // includes Name and gameday:tier = public|private
 }
 
 // ACLEntry is one rule of a network ACL.
@@ -171,14 +171,14 @@ type Activity struct {
 
 // LoadBalancer is the sandbox's Application Load Balancer.
 type LoadBalancer struct {
-	ARN       string
-	Name      string
-	DNSName   string // answered by the sandbox DNS server
-	Scheme    string // "internet-facing"
-	State     string // "active"
-	VPCID     string
-	AZs       []LBNode
-	Listeners []Listener
+	ARN         string
+	Name        string
+	DNSName     string // answered by the sandbox DNS server
+	Scheme      string // "internet-facing"
+	State       string // "active"
+	VPCID       string
+	AZs         []LBNode
+	Listeners   []Listener
 	CreatedTime time.Time
 }
 
@@ -200,20 +200,20 @@ type Listener struct {
 
 // TargetGroup is the load balancer's target group.
 type TargetGroup struct {
-	ARN                        string
-	Name                       string
-	Protocol                   string
-	Port                       int32
-	VPCID                      string
-	HealthCheckPath            string
-	HealthCheckInterval        time.Duration
-	HealthCheckTimeout         time.Duration
-	HealthyThreshold           int32
-	UnhealthyThreshold         int32
-	Matcher                    string // "200"
-	DeregistrationDelay        time.Duration
-	LoadBalancerARNs           []string
-	TargetType                 string // "instance"
+	ARN                 string
+	Name                string
+	Protocol            string
+	Port                int32
+	VPCID               string
+	HealthCheckPath     string
+	HealthCheckInterval time.Duration
+	HealthCheckTimeout  time.Duration
+	HealthyThreshold    int32
+	UnhealthyThreshold  int32
+	Matcher             string // "200"
+	DeregistrationDelay time.Duration
+	LoadBalancerARNs    []string
+	TargetType          string // "instance"
 }
 
 // TargetHealth is one registered target's health, as DescribeTargetHealth returns.
@@ -228,18 +228,18 @@ type TargetHealth struct {
 
 // DBInstance is an RDS DB instance (Multi-AZ, or an Aurora cluster member).
 type DBInstance struct {
-	ID               string
-	ARN              string
-	Engine           string
-	Class            string
-	Status           string
-	MultiAZ          bool
-	AZ               string // the AZ the instance (writer, for Multi-AZ) is in
-	SecondaryAZ      string // standby's AZ for a Multi-AZ instance
-	Endpoint         string // DNS-like label, e.g. "app-db.abc.local-1.rds.sandbox"
-	Port             int32
-	ClusterID        string // set for cluster members
-	CreatedTime      time.Time
+	ID          string
+	ARN         string
+	Engine      string
+	Class       string
+	Status      string
+	MultiAZ     bool
+	AZ          string // the AZ the instance (writer, for Multi-AZ) is in
+	SecondaryAZ string // standby's AZ for a Multi-AZ instance
+	Endpoint    string // DNS-like label, e.g. "app-db.abc.local-1.rds.sandbox"
+	Port        int32
+	ClusterID   string // set for cluster members
+	CreatedTime time.Time
 }
 
 // DBClusterMember is one instance of an Aurora-style cluster.
@@ -279,7 +279,7 @@ type DBEvent struct {
 // against these.
 type Event struct {
 	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"`     // instance-state, target-health, asg-activity, asg-capacity, db-status, db-writer, acl-association, acl, dns, api-call
+	Kind     string    `json:"kind"`     // instance-state, target-health, asg-activity, asg-capacity, db-status, db-writer, acl-association, acl, dns, api-call; also asg-member, db-event, instance-health, load-balancer
 	Resource string    `json:"resource"` // instance id, target group ARN/instance, group name, db id, subnet id
 	AZ       string    `json:"az,omitempty"`
 	From     string    `json:"from,omitempty"`

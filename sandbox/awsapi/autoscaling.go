@@ -1,0 +1,266 @@
+package awsapi
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gameday-dev/gameday/sandbox/sim"
+)
+
+// ---- Auto Scaling wire shapes (awsquery: UpperCamel names, lists of <member>) ----
+
+type asgLaunchTemplate struct {
+	LaunchTemplateName string `xml:"LaunchTemplateName"`
+	Version            string `xml:"Version"`
+}
+
+type asgInstance struct {
+	InstanceID           string             `xml:"InstanceId"`
+	InstanceType         string             `xml:"InstanceType,omitempty"`
+	AvailabilityZone     string             `xml:"AvailabilityZone"`
+	LifecycleState       string             `xml:"LifecycleState"`
+	HealthStatus         string             `xml:"HealthStatus"`
+	LaunchTemplate       *asgLaunchTemplate `xml:"LaunchTemplate,omitempty"`
+	ProtectedFromScaleIn bool               `xml:"ProtectedFromScaleIn"`
+}
+
+type asgTag struct {
+	ResourceID        string `xml:"ResourceId"`
+	ResourceType      string `xml:"ResourceType"`
+	Key               string `xml:"Key"`
+	Value             string `xml:"Value"`
+	PropagateAtLaunch bool   `xml:"PropagateAtLaunch"`
+}
+
+type asgGroup struct {
+	AutoScalingGroupName             string             `xml:"AutoScalingGroupName"`
+	AutoScalingGroupARN              string             `xml:"AutoScalingGroupARN"`
+	LaunchTemplate                   *asgLaunchTemplate `xml:"LaunchTemplate,omitempty"`
+	MinSize                          int32              `xml:"MinSize"`
+	MaxSize                          int32              `xml:"MaxSize"`
+	DesiredCapacity                  int32              `xml:"DesiredCapacity"`
+	DefaultCooldown                  int32              `xml:"DefaultCooldown"`
+	AvailabilityZones                []string           `xml:"AvailabilityZones>member"`
+	LoadBalancerNames                struct{}           `xml:"LoadBalancerNames"`
+	TargetGroupARNs                  []string           `xml:"TargetGroupARNs>member"`
+	HealthCheckType                  string             `xml:"HealthCheckType"`
+	HealthCheckGracePeriod           int32              `xml:"HealthCheckGracePeriod"`
+	Instances                        []asgInstance      `xml:"Instances>member"`
+	CreatedTime                      string             `xml:"CreatedTime"`
+	SuspendedProcesses               struct{}           `xml:"SuspendedProcesses"`
+	VPCZoneIdentifier                string             `xml:"VPCZoneIdentifier"`
+	EnabledMetrics                   struct{}           `xml:"EnabledMetrics"`
+	Tags                             []asgTag           `xml:"Tags>member"`
+	TerminationPolicies              []string           `xml:"TerminationPolicies>member"`
+	NewInstancesProtectedFromScaleIn bool               `xml:"NewInstancesProtectedFromScaleIn"`
+	ServiceLinkedRoleARN             string             `xml:"ServiceLinkedRoleARN"`
+	CapacityRebalance                bool               `xml:"CapacityRebalance"`
+}
+
+type asgActivity struct {
+	ActivityID           string `xml:"ActivityId"`
+	AutoScalingGroupName string `xml:"AutoScalingGroupName"`
+	AutoScalingGroupARN  string `xml:"AutoScalingGroupARN,omitempty"`
+	Description          string `xml:"Description"`
+	Cause                string `xml:"Cause"`
+	StartTime            string `xml:"StartTime"`
+	EndTime              string `xml:"EndTime,omitempty"`
+	StatusCode           string `xml:"StatusCode"`
+	Progress             int32  `xml:"Progress"`
+	Details              string `xml:"Details"`
+}
+
+var autoscalingActions = map[string]actionDef{
+	"DescribeAutoScalingGroups":           {fn: (*handler).asDescribeAutoScalingGroups},
+	"TerminateInstanceInAutoScalingGroup": {fn: (*handler).asTerminateInstanceInAutoScalingGroup, mutating: true},
+	"SetDesiredCapacity":                  {fn: (*handler).asSetDesiredCapacity, mutating: true},
+	"DescribeScalingActivities":           {fn: (*handler).asDescribeScalingActivities},
+}
+
+// seconds rounds a duration up to whole seconds (AWS reports seconds).
+func seconds(d time.Duration) int32 {
+	if d <= 0 {
+		return 0
+	}
+	return int32(math.Ceil(d.Seconds()))
+}
+
+func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgGroup {
+	out := asgGroup{
+		AutoScalingGroupName:   g.Name,
+		AutoScalingGroupARN:    g.ARN,
+		MinSize:                g.Min,
+		MaxSize:                g.Max,
+		DesiredCapacity:        g.Desired,
+		DefaultCooldown:        seconds(g.DefaultCooldown),
+		AvailabilityZones:      append([]string(nil), g.AZs...),
+		TargetGroupARNs:        append([]string(nil), g.TargetGroupARNs...),
+		HealthCheckType:        g.HealthCheckType,
+		HealthCheckGracePeriod: seconds(g.HealthCheckGracePeriod),
+		CreatedTime:            iso(g.CreatedTime),
+		VPCZoneIdentifier:      strings.Join(g.SubnetIDs, ","),
+		TerminationPolicies:    []string{"Default"},
+		ServiceLinkedRoleARN:   fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", h.b.AccountID()),
+	}
+	sort.Strings(out.AvailabilityZones)
+	sort.Strings(out.TargetGroupARNs)
+	insts := append([]sim.GroupInstance(nil), g.Instances...)
+	sort.Slice(insts, func(i, j int) bool { return insts[i].InstanceID < insts[j].InstanceID })
+	for _, i := range insts {
+		x := asgInstance{InstanceID: i.InstanceID, InstanceType: types[i.InstanceID], AvailabilityZone: i.AZ, LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus}
+		if i.LaunchTemplate != "" {
+			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
+			if out.LaunchTemplate == nil {
+				out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
+			}
+		}
+		out.Instances = append(out.Instances, x)
+	}
+	for _, t := range sortTags(g.Tags) {
+		out.Tags = append(out.Tags, asgTag{ResourceID: g.Name, ResourceType: "auto-scaling-group", Key: t.Key, Value: t.Value, PropagateAtLaunch: true})
+	}
+	return out
+}
+
+func (h *handler) asDescribeAutoScalingGroups(r *request) (any, error) {
+	groups := h.b.AutoScalingGroups()
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
+	// Unknown names are not an error: AWS returns the groups it found.
+	if names := r.p.list("AutoScalingGroupNames.member"); len(names) > 0 {
+		groups, _ = selectByID(groups, names, func(g sim.AutoScalingGroup) string { return g.Name })
+	}
+	groups, err := applyFilters(r.service, groups, r.p.filters("Filters.member", "Values.member"), fieldSet[sim.AutoScalingGroup]{}, func(g sim.AutoScalingGroup) []sim.Tag { return g.Tags })
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]string{}
+	for _, i := range h.b.Instances() {
+		types[i.ID] = i.InstanceType
+	}
+	type out struct {
+		Groups []asgGroup `xml:"AutoScalingGroups>member"`
+	}
+	o := out{Groups: []asgGroup{}}
+	for _, g := range groups {
+		o.Groups = append(o.Groups, h.groupXML(g, types))
+	}
+	if len(o.Groups) == 0 {
+		// An empty list is still sent as an empty element.
+		return struct {
+			Groups struct{} `xml:"AutoScalingGroups"`
+		}{}, nil
+	}
+	return o, nil
+}
+
+func (h *handler) groupARNs() map[string]string {
+	m := map[string]string{}
+	for _, g := range h.b.AutoScalingGroups() {
+		m[g.Name] = g.ARN
+	}
+	return m
+}
+
+func activityXML(a sim.Activity, arns map[string]string) asgActivity {
+	return asgActivity{
+		ActivityID:           a.ID,
+		AutoScalingGroupName: a.GroupName,
+		AutoScalingGroupARN:  arns[a.GroupName],
+		Description:          a.Description,
+		Cause:                a.Cause,
+		StartTime:            iso(a.StartTime),
+		EndTime:              iso(a.EndTime),
+		StatusCode:           a.StatusCode,
+		Progress:             a.Progress,
+		Details:              "{}",
+	}
+}
+
+func (h *handler) asTerminateInstanceInAutoScalingGroup(r *request) (any, error) {
+	id := r.p.get("InstanceId")
+	if id == "" {
+		return nil, errMissing(r.service, "InstanceId")
+	}
+	if r.p.get("ShouldDecrementDesiredCapacity") == "" {
+		return nil, errMissing(r.service, "ShouldDecrementDesiredCapacity")
+	}
+	dec, ok := r.p.boolean("ShouldDecrementDesiredCapacity")
+	if !ok {
+		return nil, errInvalid(r.service, "ShouldDecrementDesiredCapacity", r.p.get("ShouldDecrementDesiredCapacity"), "must be a boolean")
+	}
+	act, err := h.b.TerminateInstanceInAutoScalingGroup(id, dec)
+	if err != nil {
+		return nil, err
+	}
+	type out struct {
+		Activity asgActivity `xml:"Activity"`
+	}
+	return out{activityXML(act, h.groupARNs())}, nil
+}
+
+func (h *handler) asSetDesiredCapacity(r *request) (any, error) {
+	name := r.p.get("AutoScalingGroupName")
+	if name == "" {
+		return nil, errMissing(r.service, "AutoScalingGroupName")
+	}
+	if r.p.get("DesiredCapacity") == "" {
+		return nil, errMissing(r.service, "DesiredCapacity")
+	}
+	n, _, err := r.p.int32("DesiredCapacity")
+	if err != nil {
+		return nil, errInvalid(r.service, "DesiredCapacity", r.p.get("DesiredCapacity"), "must be an integer")
+	}
+	honor, _ := r.p.boolean("HonorCooldown")
+	if err := h.b.SetDesiredCapacity(name, n, honor); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
+	limit := int32(100)
+	if v, ok, err := r.p.int32("MaxRecords"); err != nil || (ok && (v < 1 || v > 100)) {
+		return nil, errInvalid(r.service, "MaxRecords", r.p.get("MaxRecords"), "must be between 1 and 100")
+	} else if ok {
+		limit = v
+	}
+	name := r.p.get("AutoScalingGroupName")
+	var acts []sim.Activity
+	if name != "" {
+		acts = h.b.ScalingActivities(name)
+	} else {
+		for _, g := range h.b.AutoScalingGroups() {
+			acts = append(acts, h.b.ScalingActivities(g.Name)...)
+		}
+	}
+	// Newest first, ties by id, as AWS lists them.
+	sort.SliceStable(acts, func(i, j int) bool {
+		if !acts[i].StartTime.Equal(acts[j].StartTime) {
+			return acts[i].StartTime.After(acts[j].StartTime)
+		}
+		return acts[i].ID < acts[j].ID
+	})
+	if ids := r.p.list("ActivityIds.member"); len(ids) > 0 {
+		acts, _ = selectByID(acts, ids, func(a sim.Activity) string { return a.ID })
+	}
+	if int32(len(acts)) > limit {
+		acts = acts[:limit]
+	}
+	arns := h.groupARNs()
+	type out struct {
+		Activities []asgActivity `xml:"Activities>member"`
+	}
+	var o out
+	for _, a := range acts {
+		o.Activities = append(o.Activities, activityXML(a, arns))
+	}
+	if len(o.Activities) == 0 {
+		return struct {
+			Activities struct{} `xml:"Activities"`
+		}{}, nil
+	}
+	return o, nil
+}

@@ -1,0 +1,171 @@
+package awsapi
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"sync"
+
+	"github.com/gameday-dev/gameday/sandbox/sim"
+)
+
+// Fault makes matching API calls fail before they reach the backend. It is
+// a control-plane fault (throttling, an unavailable endpoint), used to test
+// that clients retry and that the harness copes with AWS API trouble.
+type Fault struct {
+	// Service is the SigV4 service name ("ec2", "autoscaling",
+	// "elasticloadbalancing", "rds", "sts"); empty matches every service.
+	Service string `yaml:"service" json:"service,omitempty"`
+	// Action is the API action ("DescribeInstances"); empty matches all.
+	Action string `yaml:"action" json:"action,omitempty"`
+	// Code is the AWS error code returned. Empty means the service's
+	// throttling code: RequestLimitExceeded for EC2, Throttling otherwise.
+	Code string `yaml:"code" json:"code,omitempty"`
+	// Message is the error message; a default is used when empty.
+	Message string `yaml:"message" json:"message,omitempty"`
+	// Status is the HTTP status; 0 means 503 for ServiceUnavailable and
+	// Unavailable, 500 for InternalError/InternalFailure, 400 otherwise.
+	Status int `yaml:"status" json:"status,omitempty"`
+	// Count, when positive, limits the fault to the next Count matching
+	// calls that it fails; 0 means no limit.
+	Count int `yaml:"count" json:"count,omitempty"`
+	// Probability, when in (0,1), fails each matching call with that
+	// probability; 0 (or ≥1) fails every matching call.
+	Probability float64 `yaml:"probability" json:"probability,omitempty"`
+}
+
+// Throttle returns a fault that throttles the next n calls of action
+// (n = 0: every call).
+func Throttle(service, action string, n int) Fault {
+	return Fault{Service: service, Action: action, Count: n}
+}
+
+// Unavailable returns a fault that answers the next n calls of action with
+// 503 ServiceUnavailable (n = 0: every call).
+func Unavailable(service, action string, n int) Fault {
+	return Fault{Service: service, Action: action, Code: "ServiceUnavailable", Count: n}
+}
+
+type faultRule struct {
+	Fault
+	remaining int // for Count > 0
+}
+
+// FaultInjector holds the active faults. It is safe for concurrent use; a
+// nil *FaultInjector injects nothing.
+type FaultInjector struct {
+	mu       sync.Mutex
+	rules    []*faultRule
+	rng      *rand.Rand
+	injected map[string]int // "service/action" → calls failed
+}
+
+// NewFaultInjector returns an empty injector whose probabilistic faults
+// draw from a generator seeded with seed (for reproducible runs).
+func NewFaultInjector(seed uint64) *FaultInjector {
+	return &FaultInjector{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), injected: map[string]int{}}
+}
+
+// Add activates a fault. Faults are consulted in the order they were added;
+// the first that fires decides the error.
+func (f *FaultInjector) Add(faults ...Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ft := range faults {
+		f.rules = append(f.rules, &faultRule{Fault: ft, remaining: ft.Count})
+	}
+}
+
+// Clear removes every fault (the counts of injected failures are kept).
+func (f *FaultInjector) Clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = nil
+}
+
+// Injected returns how many calls of service/action were failed so far;
+// empty service or action sum over all.
+func (f *FaultInjector) Injected(service, action string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for k, v := range f.injected {
+		s, a, _ := cutSlash(k)
+		if (service == "" || s == service) && (action == "" || a == action) {
+			n += v
+		}
+	}
+	return n
+}
+
+func cutSlash(k string) (string, string, bool) {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '/' {
+			return k[:i], k[i+1:], true
+		}
+	}
+	return k, "", false
+}
+
+// check returns the error to answer with, or nil to serve the call.
+func (f *FaultInjector) check(service, action string) error {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.rules {
+		if (r.Service != "" && r.Service != service) || (r.Action != "" && r.Action != action) {
+			continue
+		}
+		if r.Count > 0 && r.remaining <= 0 {
+			continue
+		}
+		if r.Probability > 0 && r.Probability < 1 && f.rng.Float64() >= r.Probability {
+			continue
+		}
+		if r.Count > 0 {
+			r.remaining--
+			if r.remaining == 0 {
+				f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
+			}
+		}
+		f.injected[service+"/"+action]++
+		return r.err(service)
+	}
+	return nil
+}
+
+func (r *faultRule) err(service string) *sim.APIError {
+	code := r.Code
+	if code == "" {
+		code = "Throttling"
+		if service == ServiceEC2 {
+			code = "RequestLimitExceeded"
+		}
+	}
+	status := r.Status
+	if status == 0 {
+		switch code {
+		case "ServiceUnavailable", "Unavailable":
+			status = http.StatusServiceUnavailable
+		case "InternalError", "InternalFailure":
+			status = http.StatusInternalServerError
+		default:
+			status = http.StatusBadRequest
+		}
+	}
+	msg := r.Message
+	if msg == "" {
+		switch {
+		case code == "RequestLimitExceeded":
+			msg = "Request limit exceeded."
+		case code == "Throttling":
+			msg = "Rate exceeded"
+		case status == http.StatusServiceUnavailable:
+			msg = "Service is unavailable. Please try again shortly."
+		default:
+			msg = "Injected fault"
+		}
+	}
+	return &sim.APIError{Code: code, Message: msg, Status: status}
+}
