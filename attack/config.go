@@ -1,0 +1,169 @@
+package attack
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"time"
+)
+
+// Target is one request to send; Run cycles through Config.Targets in order.
+type Target struct {
+	Method string // "" means GET
+	URL    string
+	Header http.Header
+	Body   []byte
+}
+
+// Config describes one attack. The zero values of optional fields mean the
+// defaults named next to them.
+type Config struct {
+	Targets []Target // round-robin
+	Stages  []Stage  // the rate plan; total duration = sum of stage durations
+
+	Timeout time.Duration // per request, connect included; default DefaultTimeout
+	// DialTimeout bounds connection setup (TCP connect and TLS handshake);
+	// default Timeout.
+	DialTimeout time.Duration
+
+	// Workers is the number of workers started up front (default 10);
+	// MaxWorkers bounds how many requests can be in flight at once (default
+	// DefaultMaxWorkers). It is never unlimited: an unbounded worker pool
+	// collapses under a slow target. Hits that find every worker busy for
+	// more than MaxLag are counted as dropped.
+	Workers, MaxWorkers uint64
+	// MaxLag is how late a hit may still be sent; default DefaultMaxLag.
+	MaxLag time.Duration
+
+	// MaxConnections caps connections per target host name (all its
+	// addresses together); default MaxWorkers.
+	MaxConnections int
+	// KeepAlive reuses connections between requests. When false every
+	// request opens a new connection (and leaves a client-side TIME_WAIT:
+	// beyond a few hundred requests per second this exhausts ephemeral ports).
+	KeepAlive bool
+	// MaxConnAge: a kept-alive connection older than this carries at most
+	// one more request, sent with "Connection: close", so clients re-dial
+	// (and re-resolve) the way real clients recycling connections do.
+	// 0 = never.
+	MaxConnAge time.Duration
+	// IdleTimeout closes connections idle for that long; default 90 s.
+	IdleTimeout time.Duration
+
+	// Resolver is "host:port" of the DNS server used to resolve target host
+	// names (e.g. the sandbox's 127.0.0.1:PORT); "" = the system resolver.
+	Resolver string
+	// DNSTTL is how long an answer is used before re-resolving (on the next
+	// new connection); 0 = DefaultDNSTTL, negative = resolve for every new
+	// connection. New connections go round-robin over every address of the
+	// latest answer.
+	DNSTTL time.Duration
+	// NodeAZ labels each result with the AZ of the node it went to; nil ok.
+	NodeAZ func(ip netip.Addr) string
+
+	// Drain is how long requests still in flight when ctx is cancelled may
+	// finish before being aborted (delivered with class aborted); default
+	// min(Timeout, DefaultDrain).
+	Drain time.Duration
+	// MaxBody is how many body bytes each raw result keeps (BytesIn still
+	// counts the whole body); default DefaultMaxBody, negative = all.
+	MaxBody int64
+	// TLS configures HTTPS targets; nil = system roots.
+	TLS *tls.Config
+
+	Name string // the attack's name, sent as X-Vegeta-Attack
+}
+
+// Defaults.
+const (
+	DefaultTimeout    = 10 * time.Second
+	DefaultWorkers    = 10
+	DefaultMaxWorkers = 1000
+	DefaultDNSTTL     = 60 * time.Second // an ALB's record TTL
+	DefaultDrain      = time.Second
+	DefaultMaxBody    = 4096
+	// maxMaxWorkers is a sanity bound, not a tuning knob.
+	maxMaxWorkers = 100_000
+)
+
+// withDefaults validates c, reporting every problem at once, and fills in
+// the defaults.
+func (c Config) withDefaults() (Config, *Plan, error) {
+	var errs []error
+	c.Targets = slices.Clone(c.Targets) // defaults are filled in on a copy
+	plan, err := NewPlan(c.Stages)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("targets: at least one target is required"))
+	}
+	for i, t := range c.Targets {
+		u, err := url.Parse(t.URL)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("targets[%d].url: %w", i, err))
+		case u.Scheme != "http" && u.Scheme != "https":
+			errs = append(errs, fmt.Errorf("targets[%d].url: scheme must be http or https, got %q", i, u.Scheme))
+		case u.Host == "":
+			errs = append(errs, fmt.Errorf("targets[%d].url: no host in %q", i, t.URL))
+		}
+		if t.Method == "" {
+			c.Targets[i].Method = http.MethodGet
+		}
+	}
+	if c.Timeout < 0 || c.DialTimeout < 0 || c.MaxConnAge < 0 || c.IdleTimeout < 0 || c.Drain < 0 || c.MaxLag < 0 {
+		errs = append(errs, errors.New("timeout, dial_timeout, max_conn_age, idle_timeout, drain and max_lag must not be negative"))
+	}
+	if c.MaxWorkers > maxMaxWorkers {
+		errs = append(errs, fmt.Errorf("max_workers: %d is above the limit %d", c.MaxWorkers, maxMaxWorkers))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, errors.New("max_connections: must not be negative"))
+	}
+	if c.Resolver != "" {
+		if _, _, err := net.SplitHostPort(c.Resolver); err != nil {
+			errs = append(errs, fmt.Errorf("resolver: want host:port: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, nil, err
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.DialTimeout == 0 || c.DialTimeout > c.Timeout {
+		c.DialTimeout = c.Timeout
+	}
+	if c.MaxWorkers == 0 {
+		c.MaxWorkers = DefaultMaxWorkers
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	c.Workers = min(c.Workers, c.MaxWorkers)
+	if c.MaxLag == 0 {
+		c.MaxLag = DefaultMaxLag
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = int(c.MaxWorkers)
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 90 * time.Second
+	}
+	if c.DNSTTL == 0 {
+		c.DNSTTL = DefaultDNSTTL
+	}
+	if c.Drain == 0 {
+		c.Drain = min(c.Timeout, DefaultDrain)
+	}
+	if c.MaxBody == 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	return c, plan, nil
+}
