@@ -1,0 +1,239 @@
+package analysis
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/timeline"
+)
+
+// WindowMetric computes a window-scope metric on counts covering width.
+func WindowMetric(c *timeline.Counts, metric string, width time.Duration) float64 {
+	switch metric {
+	case "success_ratio":
+		if c.Requests == 0 {
+			return 0
+		}
+		return c.SuccessRatio()
+	case "error_ratio":
+		if c.Requests == 0 {
+			return 1
+		}
+		return 1 - c.SuccessRatio()
+	case "p50":
+		return c.OKLatency.Quantile(0.50).Seconds()
+	case "p90":
+		return c.OKLatency.Quantile(0.90).Seconds()
+	case "p95":
+		return c.OKLatency.Quantile(0.95).Seconds()
+	case "p99":
+		return c.OKLatency.Quantile(0.99).Seconds()
+	case "max":
+		return c.OKLatency.Max().Seconds()
+	case "rps":
+		return float64(c.Requests) / width.Seconds()
+	}
+	return math.NaN()
+}
+
+// Holds reports whether counts satisfy every threshold, and names those broken.
+// A window without requests holds nothing: there is no evidence of health.
+func Holds(c *timeline.Counts, th []experiments.Expr, width time.Duration) (bool, []string) {
+	if c.Requests == 0 {
+		return false, []string{"no requests"}
+	}
+	var broken []string
+	for _, e := range th {
+		v := WindowMetric(c, e.Metric, width)
+		if !e.Holds(v) {
+			broken = append(broken, fmt.Sprintf("%s (was %s)", e.Source, e.FormatValue(v)))
+		}
+	}
+	return len(broken) == 0, broken
+}
+
+// Recovery is one fault's effect on users, measured from the load.
+type Recovery struct {
+	Impacted bool `json:"impacted"`
+	// Recovered is false when the steady state did not return before the
+	// analysis span ended; TimeToRecover is then +Inf (rendered "never").
+	Recovered         bool    `json:"recovered"`
+	TimeToImpact      float64 `json:"time_to_impact_s"`  // seconds from injection to the first breaking window's start
+	TimeToRecover     float64 `json:"time_to_recover_s"` // seconds from injection to the start of the first stable run
+	ImpactDuration    float64 `json:"impact_duration_s"` // first breaking window to recovery
+	Requests          uint64  `json:"requests"`
+	FailedRequests    uint64  `json:"failed_requests"` // errors from injection to recovery (or span end)
+	WorstSuccessRatio float64 `json:"worst_success_ratio"`
+	WorstWindow       float64 `json:"worst_window_s"` // offset of the worst window from run start
+	PeakP99           float64 `json:"peak_p99_s"`
+	ImpactStart       float64 `json:"impact_start_s,omitempty"` // offsets from run start, for charts
+	RecoveryStart     float64 `json:"recovery_start_s,omitempty"`
+}
+
+// Measure computes a fault's recovery from its injection time to spanEnd
+// (the next fault's injection or the end of the run). A window counts as
+// breaking when it does not hold the thresholds; recovery is the first run
+// of stableFor holding windows after the impact.
+func Measure(tl *timeline.Timeline, th []experiments.Expr, stableFor int, injected, spanEnd time.Time) Recovery {
+	r := Recovery{WorstSuccessRatio: 1}
+	first := tl.IndexOf(injected)
+	end := tl.IndexOf(spanEnd)
+	if first < 0 {
+		first = 0
+	}
+	if end < 0 || end > tl.Len() {
+		end = tl.Len()
+	}
+	offset := func(i int) float64 { return float64(i) * tl.Width.Seconds() }
+	winStart := func(i int) time.Time { return tl.Start.Add(time.Duration(i) * tl.Width) }
+	impact, recovery := -1, -1
+	run := 0
+	for i := first; i < end; i++ {
+		w := tl.Window(i)
+		ok, _ := Holds(&w.Counts, th, tl.Width)
+		if w.Requests > 0 {
+			if sr := w.SuccessRatio(); sr < r.WorstSuccessRatio {
+				r.WorstSuccessRatio, r.WorstWindow = sr, offset(i)
+			}
+			if p := w.OKLatency.Quantile(0.99).Seconds(); p > r.PeakP99 {
+				r.PeakP99 = p
+			}
+		}
+		if impact < 0 {
+			if !ok {
+				impact = i
+			}
+			continue
+		}
+		if recovery >= 0 {
+			continue
+		}
+		if ok {
+			run++
+			if run >= stableFor {
+				recovery = i - stableFor + 1
+			}
+		} else {
+			run = 0
+		}
+	}
+	stop := end
+	switch {
+	case impact < 0:
+		r.Recovered = true
+		stop = end
+	case recovery < 0:
+		r.Impacted = true
+		r.TimeToImpact = math.Max(0, winStart(impact).Sub(injected).Seconds())
+		r.TimeToRecover = math.Inf(1)
+		r.ImpactDuration = math.Inf(1)
+		r.ImpactStart = offset(impact)
+	default:
+		r.Impacted, r.Recovered = true, true
+		r.TimeToImpact = math.Max(0, winStart(impact).Sub(injected).Seconds())
+		r.TimeToRecover = math.Max(0, winStart(recovery).Sub(injected).Seconds())
+		r.ImpactDuration = offset(recovery) - offset(impact)
+		r.ImpactStart, r.RecoveryStart = offset(impact), offset(recovery)
+		stop = recovery
+	}
+	agg := tl.AggregateIndex(first, stop)
+	r.Requests, r.FailedRequests = agg.Requests, agg.Errors()
+	return r
+}
+
+// FaultMetric returns a fault-scope metric of a recovery.
+func FaultMetric(r Recovery, infra float64, metric string) float64 {
+	switch metric {
+	case "time_to_recover":
+		return r.TimeToRecover
+	case "time_to_impact":
+		if !r.Impacted {
+			return math.Inf(1)
+		}
+		return r.TimeToImpact
+	case "impact_duration":
+		return r.ImpactDuration
+	case "failed_requests":
+		return float64(r.FailedRequests)
+	case "worst_success_ratio":
+		return r.WorstSuccessRatio
+	case "peak_p99":
+		return r.PeakP99
+	case "infra_recovery":
+		return infra
+	}
+	return math.NaN()
+}
+
+// Verdict is one gate's outcome.
+type Verdict struct {
+	Scope    string  `json:"scope"` // "run" or the fault's name
+	Gate     string  `json:"gate"`
+	Metric   string  `json:"metric"`
+	Value    float64 `json:"value"`
+	Measured string  `json:"measured"`
+	Limit    string  `json:"limit"`
+	Pass     bool    `json:"pass"`
+}
+
+// Judge evaluates one gate on a measured value. NaN and ±Inf fail unless
+// the comparison holds for them (an unrecovered fault fails "<= 30s").
+func Judge(scope string, e experiments.Expr, v float64) Verdict {
+	pass := !math.IsNaN(v) && e.Holds(v)
+	return Verdict{Scope: scope, Gate: e.Source, Metric: e.Metric, Value: jsonSafe(v), Measured: e.FormatValue(v),
+		Limit: e.Op + " " + e.FormatValue(e.Value), Pass: pass}
+}
+
+// jsonSafe maps values JSON cannot carry (Inf, NaN) to -1; the rendered
+// Measured string keeps their meaning ("never", "n/a").
+func jsonSafe(v float64) float64 {
+	if math.IsInf(v, 0) || math.IsNaN(v) {
+		return -1
+	}
+	return v
+}
+
+// RunMetric computes a run-scope metric.
+func RunMetric(total, post timeline.Aggregate, asked, dropped uint64, metric string) float64 {
+	switch metric {
+	case "availability", "success_ratio":
+		if total.Requests == 0 {
+			return 0
+		}
+		return total.SuccessRatio()
+	case "error_ratio":
+		if total.Requests == 0 {
+			return 1
+		}
+		return 1 - total.SuccessRatio()
+	case "failed_requests":
+		return float64(total.Errors())
+	case "dropped":
+		return float64(dropped)
+	case "dropped_ratio":
+		if asked == 0 {
+			return 0
+		}
+		return float64(dropped) / float64(asked)
+	case "post_rollback_success_ratio":
+		if post.Requests == 0 {
+			return math.NaN()
+		}
+		return post.SuccessRatio()
+	case "p50", "p90", "p95", "p99", "max":
+		return WindowMetric(&total.Counts, metric, time.Second)
+	}
+	return math.NaN()
+}
+
+// MarshalJSON writes "never" values (+Inf) as -1, since JSON has no infinity;
+// Recovered=false says the same thing explicitly.
+func (r Recovery) MarshalJSON() ([]byte, error) {
+	type plain Recovery
+	p := plain(r)
+	p.TimeToRecover, p.ImpactDuration = jsonSafe(p.TimeToRecover), jsonSafe(p.ImpactDuration)
+	return json.Marshal(p)
+}

@@ -1,0 +1,54 @@
+// Package awsclients builds the aws-sdk-go-v2 clients gameday uses, from one
+// aws.Config, so the sandbox and a real account differ only in endpoint and
+// credentials.
+package awsclients
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Clients are the service clients of one target.
+type Clients struct {
+	EC2 *ec2.Client
+	ASG *autoscaling.Client
+	ELB *elbv2.Client
+	RDS *rds.Client
+	STS *sts.Client
+}
+
+// New builds every client from one configuration.
+func New(cfg aws.Config) *Clients {
+	return &Clients{
+		EC2: ec2.NewFromConfig(cfg),
+		ASG: autoscaling.NewFromConfig(cfg),
+		ELB: elbv2.NewFromConfig(cfg),
+		RDS: rds.NewFromConfig(cfg),
+		STS: sts.NewFromConfig(cfg),
+	}
+}
+
+// LoadAWS loads the default credential chain for a real account: region,
+// optional shared-config profile and optional endpoint URL.
+func LoadAWS(ctx context.Context, region, profile, endpoint string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{config.WithRegion(region)}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if endpoint != "" {
+		cfg.BaseEndpoint = aws.String(endpoint)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,159 @@
+// Package record defines the run record: the versioned JSON document a run
+// writes and every report renders. Times are offsets in seconds from the
+// start of the load unless a field says otherwise.
+package record
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/gameday-dev/gameday/analysis"
+)
+
+// Schema names this document's version; renderers refuse other majors.
+const Schema = "gameday.run/v1"
+
+// Run is one experiment run.
+type Run struct {
+	Schema     string    `json:"schema"`
+	ID         string    `json:"id"`
+	Experiment string    `json:"experiment"`
+	File       string    `json:"file"`
+	Target     string    `json:"target"` // sandbox | aws
+	StartedAt  time.Time `json:"started_at"`
+	EndedAt    time.Time `json:"ended_at"`
+	// Status: passed, failed (a gate), baseline-failed, aborted (stop
+	// condition), interrupted (signal), error, rollback-incomplete.
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	Message  string `json:"message,omitempty"`
+
+	WindowS    float64  `json:"window_s"`
+	StableFor  int      `json:"stable_for"`
+	Thresholds []string `json:"thresholds"`
+
+	Load    Load               `json:"load"`
+	Phases  []Phase            `json:"phases"`
+	Faults  []Fault            `json:"faults"`
+	Gates   []analysis.Verdict `json:"gates"`
+	Windows []Window           `json:"windows"`
+	Events  []Event            `json:"events"`
+	Truth   []Truth            `json:"ground_truth,omitempty"`
+	Spec    any                `json:"experiment_as_run,omitempty"`
+	Notes   []string           `json:"notes,omitempty"`
+	Extra   map[string]any     `json:"extra,omitempty"`
+}
+
+// Load summarises the load generator's own account of the run.
+type Load struct {
+	Asked       uint64  `json:"asked"`
+	Sent        uint64  `json:"sent"`
+	Dropped     uint64  `json:"dropped"`
+	Aborted     uint64  `json:"aborted"`
+	DurationS   float64 `json:"duration_s"`
+	AskedRPS    float64 `json:"asked_rps"`
+	AchievedRPS float64 `json:"achieved_rps"`
+	MaxWorkers  uint64  `json:"max_workers_used"`
+	Dials       uint64  `json:"dials"`
+}
+
+// Phase is a stretch of the run: baseline, each fault, verification, total.
+type Phase struct {
+	Name         string  `json:"name"`
+	FromS        float64 `json:"from_s"`
+	ToS          float64 `json:"to_s"`
+	Requests     uint64  `json:"requests"`
+	Failed       uint64  `json:"failed"`
+	SuccessRatio float64 `json:"success_ratio"`
+	P50S         float64 `json:"p50_s"`
+	P90S         float64 `json:"p90_s"`
+	P99S         float64 `json:"p99_s"`
+	MaxS         float64 `json:"max_s"`
+	AchievedRPS  float64 `json:"achieved_rps"`
+	Holds        bool    `json:"holds_steady_state"`
+}
+
+// Fault is one fault's schedule, outcome and recovery.
+type Fault struct {
+	Name          string             `json:"name"`
+	Kind          string             `json:"kind"`
+	Targets       []string           `json:"targets"`
+	Plan          string             `json:"plan"`
+	Injected      bool               `json:"injected"`
+	InjectedAtS   float64            `json:"injected_at_s"`
+	RolledBackAtS float64            `json:"rolled_back_at_s,omitempty"`
+	RolledBack    bool               `json:"rolled_back"`
+	Skipped       string             `json:"skipped,omitempty"`
+	Error         string             `json:"error,omitempty"`
+	Recovery      analysis.Recovery  `json:"recovery"`
+	InfraS        map[string]float64 `json:"infra_recovery_s,omitempty"` // probe → seconds from injection until healthy again
+	GroundTruth   *GroundTruth       `json:"ground_truth,omitempty"`
+}
+
+// GroundTruth is the sandbox's own account of when the fault stopped hurting.
+type GroundTruth struct {
+	Event          string  `json:"event"`
+	AtS            float64 `json:"at_s"`
+	SinceInjectS   float64 `json:"since_inject_s"`
+	MeasuredDeltaS float64 `json:"measured_minus_truth_s"`
+}
+
+// Window is one fixed window of the timeline.
+type Window struct {
+	T         float64              `json:"t"`
+	Requests  uint64               `json:"requests"`
+	Successes uint64               `json:"successes"`
+	Classes   map[string]uint64    `json:"classes,omitempty"`
+	P50S      float64              `json:"p50_s"`
+	P99S      float64              `json:"p99_s"`
+	MaxS      float64              `json:"max_s"`
+	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ → [requests, errors]
+	Samples   map[string]float64   `json:"samples,omitempty"`
+	Holds     bool                 `json:"holds"`
+}
+
+// Event is a harness event: fault injected, rolled back, abort, probe error.
+type Event struct {
+	T      float64 `json:"t"`
+	Kind   string  `json:"kind"`
+	Name   string  `json:"name"`
+	Detail string  `json:"detail,omitempty"`
+}
+
+// Truth is one sandbox ground-truth state change.
+type Truth struct {
+	T        float64 `json:"t"`
+	Kind     string  `json:"kind"`
+	Resource string  `json:"resource"`
+	AZ       string  `json:"az,omitempty"`
+	From     string  `json:"from,omitempty"`
+	To       string  `json:"to,omitempty"`
+	Detail   string  `json:"detail,omitempty"`
+}
+
+// Write saves the record as indented JSON.
+func Write(path string, r *Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode run record: %w", err)
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Read loads a record and checks its schema.
+func Read(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a run record: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
