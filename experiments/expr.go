@@ -98,7 +98,7 @@ func FormatMetric(k Kind, v float64) string {
 	case Duration:
 		return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
 	case Ratio:
-		return strconv.FormatFloat(v*100, 'f', -1, 64) + "%"
+		return strconv.FormatFloat(math.Round(v*1e6)/1e4, 'f', -1, 64) + "%"
 	default:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/record"
+	"github.com/gameday-dev/gameday/reports"
+	"github.com/gameday-dev/gameday/runner"
+	"github.com/gameday-dev/gameday/sandbox"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=...".
+var Version = "dev"
+
+const (
+	exitBadInput = runner.ExitBadInput
+	exitRollback = runner.ExitRollback
+	exitError    = runner.ExitError
+)
+
+// exitError carries an exit code through cobra.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+
+// Main runs the CLI in-process and returns the exit code; tests call it
+// directly. ctx is cancelled on SIGINT/SIGTERM.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		if ce.err != nil && ce.err.Error() != "" {
+			fmt.Fprintln(stderr, "gameday:", ce.err)
+		}
+		return ce.code
+	}
+	// Cobra's own errors (unknown flag, wrong arguments) are bad input.
+	fmt.Fprintln(stderr, "gameday:", err)
+	return exitBadInput
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gameday",
+		Short:         "Resilience experiments for AWS web stacks: load, faults, recovery, evidence",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Long: `gameday sends open-model HTTP load at a load balancer while it injects faults
+(terminate instances, fail a database over, blackhole an Availability Zone),
+measures how long users were hurt, rolls every fault back, and reports.
+
+Exit codes: 0 pass, 1 gate failed, 2 bad input, 3 aborted by a stop condition,
+4 rollback incomplete, 5 runtime/AWS error, 130 interrupted.`,
+	}
+	root.AddCommand(newRunCmd(stdout, stderr), newPlanCmd(stdout), newValidateCmd(stdout),
+		newSandboxCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
+	return root
+}
+
+type loadOpts struct{ set []string }
+
+func (o *loadOpts) addFlags(c *cobra.Command) {
+	c.Flags().StringArrayVar(&o.set, "set", nil, "override a field, KEY=VALUE (e.g. --set load.rate=50); repeatable")
+}
+
+func (o *loadOpts) load(path string) (*experiments.Experiment, *experiments.Compiled, error) {
+	over := map[string]string{}
+	for _, kv := range o.set {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, &codeError{exitBadInput, fmt.Errorf("--set %q: want KEY=VALUE", kv)}
+		}
+		over[k] = v
+	}
+	x, c, err := experiments.LoadFile(path, over)
+	if err != nil {
+		return nil, nil, &codeError{exitBadInput, err}
+	}
+	return x, c, nil
+}
+
+func prepareErr(err error) error {
+	var ie *runner.InputError
+	var nf *targets.NotFoundError
+	if errors.As(err, &ie) || errors.As(err, &nf) {
+		return &codeError{exitBadInput, err}
+	}
+	return &codeError{exitError, err}
+}
+
+func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		lo      loadOpts
+		out     string
+		raw     bool
+		quiet   bool
+		journal string
+	)
+	c := &cobra.Command{
+		Use:   "run EXPERIMENT.yaml",
+		Short: "Run an experiment: baseline, faults, rollback, verification, report",
+		Example: `  gameday run experiments/gameday.yaml              # full game day on the embedded sandbox
+  gameday run experiments/instance-loss.yaml --out out/il --raw
+  GAMEDAY_LOAD_RATE=50 gameday run configs/aws-example.yaml
+  gameday run experiments/db-failover.yaml --set load.duration=60s`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			x, comp, err := lo.load(args[0])
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = filepath.Join("gameday-runs", safeName(x.Name)+"-"+time.Now().UTC().Format("20060102T150405Z"))
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
+			}
+			ctx := cmd.Context()
+			p, err := runner.Prepare(ctx, x, comp, nil)
+			if err != nil {
+				return prepareErr(err)
+			}
+			defer p.Close()
+			if !quiet {
+				fmt.Fprint(stderr, p.PlanText())
+			}
+			opts := runner.Options{JournalPath: journal, TTY: isTerminal(stderr)}
+			if opts.JournalPath == "" {
+				opts.JournalPath = filepath.Join(out, "journal.jsonl")
+			}
+			if !quiet {
+				opts.Progress = stderr
+			}
+			var rawFile *os.File
+			if raw {
+				rawFile, err = os.Create(filepath.Join(out, "results.gob"))
+				if err != nil {
+					return &codeError{exitError, err}
+				}
+				defer rawFile.Close()
+				w, err := attack.NewRawWriter(rawFile, "gob")
+				if err != nil {
+					return &codeError{exitError, err}
+				}
+				opts.Raw = w
+			}
+			rec := p.Run(ctx, opts)
+			path := filepath.Join(out, "run.json")
+			if err := record.Write(path, rec); err != nil {
+				fmt.Fprintln(stderr, "gameday: write report:", err)
+			}
+			if err := reports.Table(stdout, rec); err != nil {
+				fmt.Fprintln(stderr, "gameday: render table:", err)
+			}
+			fmt.Fprintf(stdout, "\nreport: %s\n", path)
+			if rec.ExitCode != 0 {
+				return &codeError{rec.ExitCode, errors.New(rec.Status + ": " + rec.Message)}
+			}
+			return nil
+		},
+	}
+	lo.addFlags(c)
+	c.Flags().StringVar(&out, "out", "", "folder for the report files (default gameday-runs/NAME-TIME)")
+	c.Flags().BoolVar(&raw, "raw", false, "also write every result in vegeta's gob encoding (results.gob; `vegeta report` reads it)")
+	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no plan or progress on stderr")
+	c.Flags().StringVar(&journal, "journal", "", "rollback journal file (default OUT/journal.jsonl)")
+	return c
+}
+
+func newPlanCmd(stdout io.Writer) *cobra.Command {
+	var lo loadOpts
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "plan EXPERIMENT.yaml",
+		Short: "Dry run: validate, resolve targets, print what would happen; changes nothing",
+		Example: `  gameday plan experiments/gameday.yaml
+  gameday plan configs/aws-example.yaml --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			x, comp, err := lo.load(args[0])
+			if err != nil {
+				return err
+			}
+			p, err := runner.Prepare(cmd.Context(), x, comp, nil)
+			if err != nil {
+				return prepareErr(err)
+			}
+			defer p.Close()
+			if asJSON {
+				type fault struct {
+					Name, Kind, Plan string
+					Targets          []string
+				}
+				var fs []fault
+				for _, f := range p.Faults {
+					fs = append(fs, fault{f.Name(), f.Kind(), f.Describe(), f.Targets()})
+				}
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"experiment": x.Name, "topology": p.Topology, "faults": fs})
+			}
+			fmt.Fprint(stdout, p.PlanText())
+			return nil
+		},
+	}
+	lo.addFlags(c)
+	c.Flags().BoolVar(&asJSON, "json", false, "print the resolved plan as JSON")
+	return c
+}
+
+func newValidateCmd(stdout io.Writer) *cobra.Command {
+	var lo loadOpts
+	return &cobra.Command{
+		Use:     "validate EXPERIMENT.yaml...",
+		Short:   "Check experiment files; every problem is named by file and field path",
+		Example: "  gameday validate experiments/*.yaml",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var bad []string
+			for _, f := range args {
+				if _, _, err := lo.load(f); err != nil {
+					bad = append(bad, err.Error())
+					continue
+				}
+				fmt.Fprintf(stdout, "%s: ok\n", f)
+			}
+			if len(bad) > 0 {
+				return &codeError{exitBadInput, errors.New(strings.Join(bad, "\n"))}
+			}
+			return nil
+		},
+	}
+}
+
+func newSandboxCmd(stdout io.Writer) *cobra.Command {
+	var (
+		profile, config, events, dbKind string
+		apiPort, dnsPort                int
+	)
+	c := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Start the embedded local AWS region on loopback and keep it running",
+		Example: `  gameday sandbox
+  gameday sandbox --api-port 4566 --profile aws
+  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --region local-1 \
+      --endpoint-url http://127.0.0.1:4566 ec2 describe-instances`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var cfg sandbox.Config
+			if config != "" {
+				v := viper.New()
+				v.SetConfigFile(config)
+				if err := v.ReadInConfig(); err != nil {
+					return &codeError{exitBadInput, fmt.Errorf("%s: %w", config, err)}
+				}
+				if err := v.UnmarshalExact(&cfg); err != nil {
+					return &codeError{exitBadInput, fmt.Errorf("%s: %w", config, err)}
+				}
+			}
+			if profile != "" {
+				cfg.Region.Profile = profile
+			}
+			if dbKind != "" {
+				cfg.Region.DB.Kind = dbKind
+			}
+			if events != "" {
+				cfg.Region.EventLog = events
+			}
+			if apiPort != 0 {
+				cfg.APIPort = apiPort
+			}
+			if dnsPort != 0 {
+				cfg.DNSPort = dnsPort
+			}
+			sb, err := sandbox.Start(cmd.Context(), cfg)
+			if err != nil {
+				return &codeError{exitBadInput, err}
+			}
+			defer sb.Close()
+			fmt.Fprint(stdout, sb.Summary().String())
+			fmt.Fprintf(stdout, "\ntry:  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --region %s --endpoint-url %s ec2 describe-instances\n", sb.Summary().Region, sb.Endpoint())
+			fmt.Fprintln(stdout, "running; press Ctrl-C to stop")
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	c.Flags().StringVar(&profile, "profile", "", "timing profile: fast (default) or aws")
+	c.Flags().StringVar(&config, "config", "", "sandbox config file (YAML: region timings, group size, ports)")
+	c.Flags().StringVar(&events, "events", "", "append ground-truth events to this file as JSON lines")
+	c.Flags().StringVar(&dbKind, "db", "", "database shape: instance (Multi-AZ) or cluster (Aurora-style)")
+	c.Flags().IntVar(&apiPort, "api-port", 0, "AWS API port on 127.0.0.1 (default: a free port)")
+	c.Flags().IntVar(&dnsPort, "dns-port", 0, "DNS port on 127.0.0.1 (default: a free port)")
+	return c
+}
+
+func newReportCmd(stdout io.Writer) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:     "report RUN.json",
+		Short:   "Re-render a saved run",
+		Example: "  gameday report gameday-runs/full-gameday-20261123T101500Z/run.json --format table",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := record.Read(args[0])
+			if err != nil {
+				return &codeError{exitBadInput, err}
+			}
+			switch format {
+			case "table":
+				return reports.Table(stdout, r)
+			case "json":
+				enc := json.NewEncoder(stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			default:
+				return &codeError{exitBadInput, fmt.Errorf("--format %q: want table or json", format)}
+			}
+		},
+	}
+	c.Flags().StringVar(&format, "format", "table", "table or json")
+	return c
+}
+
+func newVersionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "gameday", Version) },
+	}
+}
+
+var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeName(s string) string { return strings.Trim(unsafe.ReplaceAllString(s, "-"), "-") }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

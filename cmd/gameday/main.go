@@ -1,0 +1,29 @@
+// Command gameday runs resilience experiments against AWS web stacks and
+// against its embedded sandbox region. See the README for the commands and
+// exit codes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "\ngameday: %v: stopping and rolling back every fault (a second signal exits at once and leaves the journal for `gameday rollback`)\n", s)
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "gameday: second signal: exiting without finishing rollback; run `gameday rollback` to finish it")
+		os.Exit(exitRollback)
+	}()
+	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	cancel()
+	os.Exit(code)
+}

@@ -1,0 +1,285 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// DBFailoverUndo is the undo record of a db-failover fault. A failover is
+// not undone (the writer stays where it moved); the record says where the
+// writer was, for reports and for checking recovery.
+type DBFailoverUndo struct {
+	Mode           string `json:"mode"` // cluster | instance
+	DBCluster      string `json:"db_cluster,omitempty"`
+	DBInstance     string `json:"db_instance,omitempty"`
+	TargetInstance string `json:"target_instance,omitempty"`
+	// Writer (instance id) and its AZ before the failover; refreshed by Apply.
+	WriterBefore   string `json:"writer_before,omitempty"`
+	WriterAZBefore string `json:"writer_az_before,omitempty"`
+	StandbyAZ      string `json:"standby_az,omitempty"`
+	Applying       bool   `json:"applying,omitempty"`
+	Requested      bool   `json:"requested,omitempty"` // the failover call succeeded
+	RolledBack     bool   `json:"rolled_back,omitempty"`
+}
+
+// DBSettleWait caps how long Rollback of a db-failover waits for the
+// database to be available again (it is also bounded by its context).
+var DBSettleWait = 2 * time.Minute
+
+type dbFailoverFault struct {
+	c    *awsclients.Clients
+	name string
+
+	op    sync.Mutex
+	mu    sync.Mutex
+	st    DBFailoverUndo
+	notes []string
+}
+
+func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+	f := &dbFailoverFault{c: c, name: spec.Name}
+	switch spec.Mode {
+	case "", "cluster", "instance":
+	default:
+		return nil, specErr(spec, "mode", "%q is not instance or cluster", spec.Mode)
+	}
+	cluster := spec.Mode == "cluster" || (spec.Mode == "" && topo.DBClusterID != "")
+	if cluster {
+		if topo.DBClusterID == "" {
+			return nil, specErr(spec, "mode", "cluster failover but the target has no DB cluster (set target.db_cluster)")
+		}
+		st, err := describeCluster(ctx, c, topo.DBClusterID)
+		if err != nil {
+			return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
+		}
+		st.TargetInstance = spec.TargetInstance
+		if spec.TargetInstance != "" {
+			if spec.TargetInstance == st.WriterBefore {
+				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", spec.TargetInstance, topo.DBClusterID)
+			}
+			if !st.member(spec.TargetInstance) {
+				return nil, specErr(spec, "target_instance", "%s is not a member of DB cluster %s", spec.TargetInstance, topo.DBClusterID)
+			}
+		}
+		f.st = st.DBFailoverUndo
+		return f, nil
+	}
+	if spec.TargetInstance != "" {
+		return nil, specErr(spec, "target_instance", "only for a cluster failover")
+	}
+	if topo.DBInstanceID == "" {
+		return nil, specErr(spec, "kind", "db-failover but the target has no database (set target.db_instance or target.db_cluster)")
+	}
+	out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(topo.DBInstanceID)})
+	if err != nil {
+		return nil, fmt.Errorf("fault %q: describe DB instance %s: %w", spec.Name, topo.DBInstanceID, err)
+	}
+	if len(out.DBInstances) != 1 {
+		return nil, specErr(spec, "kind", "DB instance %s not found", topo.DBInstanceID)
+	}
+	d := out.DBInstances[0]
+	if !aws.ToBool(d.MultiAZ) {
+		return nil, specErr(spec, "kind", "DB instance %s is not Multi-AZ: a forced failover needs a standby", topo.DBInstanceID)
+	}
+	f.st = DBFailoverUndo{
+		Mode: "instance", DBInstance: topo.DBInstanceID, WriterBefore: topo.DBInstanceID,
+		WriterAZBefore: aws.ToString(d.AvailabilityZone), StandbyAZ: aws.ToString(d.SecondaryAvailabilityZone),
+	}
+	return f, nil
+}
+
+type clusterState struct {
+	DBFailoverUndo
+	members []string
+}
+
+func (s clusterState) member(id string) bool {
+	for _, m := range s.members {
+		if m == id {
+			return true
+		}
+	}
+	return false
+}
+
+// describeCluster reads the cluster's writer and its AZ.
+func describeCluster(ctx context.Context, c *awsclients.Clients, id string) (clusterState, error) {
+	out, err := c.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id)})
+	if err != nil {
+		return clusterState{}, fmt.Errorf("describe DB cluster %s: %w", id, err)
+	}
+	if len(out.DBClusters) != 1 {
+		return clusterState{}, fmt.Errorf("DB cluster %s not found", id)
+	}
+	st := clusterState{DBFailoverUndo: DBFailoverUndo{Mode: "cluster", DBCluster: id}}
+	for _, m := range out.DBClusters[0].DBClusterMembers {
+		mid := aws.ToString(m.DBInstanceIdentifier)
+		st.members = append(st.members, mid)
+		if aws.ToBool(m.IsClusterWriter) {
+			st.WriterBefore = mid
+		}
+	}
+	if st.WriterBefore != "" {
+		in, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.WriterBefore)})
+		if err != nil {
+			return clusterState{}, fmt.Errorf("describe DB instance %s: %w", st.WriterBefore, err)
+		}
+		if len(in.DBInstances) == 1 {
+			st.WriterAZBefore = aws.ToString(in.DBInstances[0].AvailabilityZone)
+		}
+	}
+	return st, nil
+}
+
+func (f *dbFailoverFault) Name() string { return f.name }
+func (f *dbFailoverFault) Kind() string { return KindDBFailover }
+
+func (f *dbFailoverFault) Targets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return []string{f.st.db()}
+}
+
+func (f *dbFailoverFault) Describe() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Mode == "cluster" {
+		to := "a reader"
+		if f.st.TargetInstance != "" {
+			to = f.st.TargetInstance
+		}
+		return fmt.Sprintf("fail over DB cluster %s (writer %s in %s) to %s via FailoverDBCluster", f.st.DBCluster, f.st.WriterBefore, f.st.WriterAZBefore, to)
+	}
+	return fmt.Sprintf("fail over DB instance %s (%s → %s) via RebootDBInstance with ForceFailover", f.st.DBInstance, f.st.WriterAZBefore, f.st.StandbyAZ)
+}
+
+func (f *dbFailoverFault) Undo() any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+// Notes returns what Rollback noticed (e.g. the database not yet available).
+func (f *dbFailoverFault) Notes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.notes...)
+}
+
+func (f *dbFailoverFault) Apply(ctx context.Context) error {
+	f.op.Lock()
+	defer f.op.Unlock()
+	f.mu.Lock()
+	if f.st.Applying {
+		f.mu.Unlock()
+		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	}
+	f.st.Applying = true
+	st := f.st
+	f.mu.Unlock()
+
+	if st.Mode == "cluster" {
+		// Record the writer as it is now, just before the failover.
+		if cur, err := describeCluster(ctx, f.c, st.DBCluster); err == nil {
+			f.mu.Lock()
+			f.st.WriterBefore, f.st.WriterAZBefore = cur.WriterBefore, cur.WriterAZBefore
+			f.mu.Unlock()
+		}
+		in := &rds.FailoverDBClusterInput{DBClusterIdentifier: aws.String(st.DBCluster)}
+		if st.TargetInstance != "" {
+			in.TargetDBInstanceIdentifier = aws.String(st.TargetInstance)
+		}
+		if _, err := f.c.RDS.FailoverDBCluster(ctx, in); err != nil {
+			return fmt.Errorf("fault %q: fail over DB cluster %s: %w", f.name, st.DBCluster, err)
+		}
+	} else {
+		if out, err := f.c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.DBInstance)}); err == nil && len(out.DBInstances) == 1 {
+			f.mu.Lock()
+			f.st.WriterAZBefore = aws.ToString(out.DBInstances[0].AvailabilityZone)
+			f.st.StandbyAZ = aws.ToString(out.DBInstances[0].SecondaryAvailabilityZone)
+			f.mu.Unlock()
+		}
+		if _, err := f.c.RDS.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(st.DBInstance), ForceFailover: aws.Bool(true)}); err != nil {
+			return fmt.Errorf("fault %q: reboot DB instance %s with failover: %w", f.name, st.DBInstance, err)
+		}
+	}
+	f.mu.Lock()
+	f.st.Requested = true
+	f.mu.Unlock()
+	return nil
+}
+
+// Rollback has nothing to undo server-side. After a failover it waits,
+// bounded by ctx and DBSettleWait, for the database to be available, and
+// notes it if it is not; it never fails because of that.
+func (f *dbFailoverFault) Rollback(ctx context.Context) error {
+	f.op.Lock()
+	defer f.op.Unlock()
+	f.mu.Lock()
+	st := f.st
+	f.mu.Unlock()
+	if !st.Applying || st.RolledBack {
+		return nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, DBSettleWait)
+	defer cancel()
+	status, err := f.waitAvailable(wctx, st)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		f.notes = append(f.notes, fmt.Sprintf("database %s not available yet (status %q): %v", st.db(), status, err))
+		return nil
+	}
+	f.st.RolledBack = true
+	return nil
+}
+
+// db names the database of st.
+func (st DBFailoverUndo) db() string {
+	if st.Mode == "cluster" {
+		return st.DBCluster
+	}
+	return st.DBInstance
+}
+
+func (f *dbFailoverFault) waitAvailable(ctx context.Context, st DBFailoverUndo) (string, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var status string
+	for {
+		var err error
+		if st.Mode == "cluster" {
+			var out *rds.DescribeDBClustersOutput
+			out, err = f.c.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(st.DBCluster)})
+			if err == nil && len(out.DBClusters) == 1 {
+				status = aws.ToString(out.DBClusters[0].Status)
+			}
+		} else {
+			var out *rds.DescribeDBInstancesOutput
+			out, err = f.c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.DBInstance)})
+			if err == nil && len(out.DBInstances) == 1 {
+				status = aws.ToString(out.DBInstances[0].DBInstanceStatus)
+			}
+		}
+		if err == nil && status == "available" {
+			return status, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+			return status, err
+		case <-tick.C:
+		}
+	}
+}

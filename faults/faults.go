@@ -1,0 +1,145 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// Kinds of fault.
+const (
+	KindTerminateInstances = "terminate-instances"
+	KindDBFailover         = "db-failover"
+	KindAZBlackhole        = "az-blackhole"
+)
+
+// Kinds lists the fault kinds New knows.
+var Kinds = []string{KindTerminateInstances, KindDBFailover, KindAZBlackhole}
+
+// Fault is one fault, resolved to concrete targets at plan time.
+type Fault interface {
+	Name() string
+	Kind() string
+	// Targets are the exact resolved targets (instance ids, db id, subnet ids).
+	Targets() []string
+	// Describe is one line for `gameday plan`.
+	Describe() string
+	// Apply injects the fault. On an error mid-way, what was applied stays
+	// recorded so Rollback undoes exactly that. A fault applies once.
+	Apply(ctx context.Context) error
+	// Rollback undoes what Apply did. It is idempotent, and safe after a
+	// partial or failed Apply and when Apply never ran.
+	Rollback(ctx context.Context) error
+	// Undo is a JSON-able record of what is needed to undo the fault, for
+	// the journal; Restore rebuilds a fault from it.
+	Undo() any
+}
+
+// Noter is implemented by faults whose rollback can leave notes (e.g. an
+// original network ACL was gone and the VPC's default ACL was used).
+type Noter interface {
+	Notes() []string
+}
+
+// SpecError says a fault's spec cannot be resolved into targets; nothing
+// was changed. Field is the spec field at fault, e.g. "targets.az".
+type SpecError struct {
+	Fault string
+	Field string
+	Msg   string
+}
+
+func (e *SpecError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("fault %q: %s", e.Fault, e.Msg)
+	}
+	return fmt.Sprintf("fault %q: %s: %s", e.Fault, e.Field, e.Msg)
+}
+
+func specErr(spec experiments.Fault, field, format string, args ...any) error {
+	return &SpecError{Fault: spec.Name, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// New resolves the spec's targets now (plan time) through the AWS APIs and
+// returns the fault. It only reads; it changes nothing.
+func New(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+	if c == nil {
+		return nil, errors.New("faults: nil AWS clients")
+	}
+	if topo == nil {
+		topo = &targets.Topology{}
+	}
+	if spec.Name == "" {
+		return nil, specErr(spec, "name", "must not be empty")
+	}
+	switch spec.Kind {
+	case KindTerminateInstances:
+		return newTerminate(ctx, c, topo, spec)
+	case KindDBFailover:
+		return newDBFailover(ctx, c, topo, spec)
+	case KindAZBlackhole:
+		return newBlackhole(ctx, c, topo, spec)
+	}
+	return nil, specErr(spec, "kind", "unknown fault kind %q (want one of %s)", spec.Kind, strings.Join(Kinds, ", "))
+}
+
+// Restore rebuilds a fault from a journal entry, so that a later
+// `gameday rollback` can finish what a crashed run left behind. The fault
+// is treated as possibly applied: Rollback looks the current state up.
+func Restore(c *awsclients.Clients, e Entry) (Fault, error) {
+	if c == nil {
+		return nil, errors.New("faults: nil AWS clients")
+	}
+	dec := func(v any) error {
+		if len(e.Undo) == 0 {
+			return fmt.Errorf("journal entry %s: no undo record", e.ID)
+		}
+		if err := json.Unmarshal(e.Undo, v); err != nil {
+			return fmt.Errorf("journal entry %s: undo record: %w", e.ID, err)
+		}
+		return nil
+	}
+	switch e.Kind {
+	case KindTerminateInstances:
+		f := &terminateFault{c: c, name: e.Fault, restored: true}
+		if err := dec(&f.st); err != nil {
+			return nil, err
+		}
+		f.st.Applying = true
+		return f, nil
+	case KindDBFailover:
+		f := &dbFailoverFault{c: c, name: e.Fault}
+		if err := dec(&f.st); err != nil {
+			return nil, err
+		}
+		f.st.Applying = true
+		return f, nil
+	case KindAZBlackhole:
+		f := &blackholeFault{c: c, name: e.Fault}
+		if err := dec(&f.st); err != nil {
+			return nil, err
+		}
+		f.st.Applying = true
+		return f, nil
+	}
+	return nil, fmt.Errorf("journal entry %s: unknown fault kind %q", e.ID, e.Kind)
+}
+
+// errCode returns the AWS error code of err, or "".
+func errCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+var errAlreadyApplied = errors.New("already applied (a fault applies once)")

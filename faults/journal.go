@@ -1,0 +1,237 @@
+package faults
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Journal states.
+const (
+	StateApplying   = "applying"    // written before Apply is called
+	StateApplied    = "applied"     // Apply returned (ok or not); carries the fuller undo record
+	StateRolledBack = "rolled-back" // Rollback succeeded; the entry is done
+)
+
+// Entry is one line of the journal (JSON lines, append-only). Lines with
+// the same ID describe one fault; the last undo record wins.
+type Entry struct {
+	ID      string          `json:"id"`
+	Run     string          `json:"run"`
+	Time    time.Time       `json:"time"`
+	Fault   string          `json:"fault"`
+	Kind    string          `json:"kind"`
+	Targets []string        `json:"targets,omitempty"`
+	Undo    json.RawMessage `json:"undo,omitempty"`
+	State   string          `json:"state"`
+	Error   string          `json:"error,omitempty"`
+}
+
+// Journal is an append-only file of fault entries, synced to disk after
+// every line, so that a crashed run's faults can be rolled back later.
+type Journal struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	seq  int
+	pid  string
+}
+
+// OpenJournal opens (creating if needed) the journal at path for appending.
+func OpenJournal(path string) (*Journal, error) {
+	if path == "" {
+		return nil, errors.New("journal: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	_, statErr := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if statErr == nil {
+		// A crash may have left a torn last line: end it, so new lines
+		// start clean (ReadPending skips the torn one).
+		if err := endTornLine(path, f); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// Make the new file's directory entry durable too.
+		if d, err := os.Open(filepath.Dir(path)); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &Journal{path: path, f: f, pid: hex.EncodeToString(b[:])}, nil
+}
+
+func endTornLine(path string, f *os.File) error {
+	r, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	defer r.Close()
+	st, err := r.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	b := make([]byte, 1)
+	if _, err := r.ReadAt(b, st.Size()-1); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if b[0] == '\n' {
+		return nil
+	}
+	if _, err := f.Write([]byte{'\n'}); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return f.Sync()
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+// Begin records, durably, that f is about to be applied in run runID. Call
+// it BEFORE Apply; it returns the entry's id for Applied and Done.
+func (j *Journal) Begin(runID string, f Fault) (string, error) {
+	j.mu.Lock()
+	j.seq++
+	id := fmt.Sprintf("%s-%s-%03d", runID, j.pid, j.seq)
+	j.mu.Unlock()
+	e, err := entryOf(id, runID, f, StateApplying)
+	if err != nil {
+		return "", err
+	}
+	return id, j.append(e)
+}
+
+// Applied records f's undo record after Apply returned (applyErr is its
+// result), so a later rollback knows exactly what was applied.
+func (j *Journal) Applied(entryID, runID string, f Fault, applyErr error) error {
+	e, err := entryOf(entryID, runID, f, StateApplied)
+	if err != nil {
+		return err
+	}
+	if applyErr != nil {
+		e.Error = applyErr.Error()
+	}
+	return j.append(e)
+}
+
+// Done records that the entry's fault was rolled back.
+func (j *Journal) Done(entryID string) error {
+	return j.append(Entry{ID: entryID, Time: time.Now().UTC(), State: StateRolledBack})
+}
+
+// Close closes the file.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+func entryOf(id, runID string, f Fault, state string) (Entry, error) {
+	undo, err := json.Marshal(f.Undo())
+	if err != nil {
+		return Entry{}, fmt.Errorf("journal: undo record of %q: %w", f.Name(), err)
+	}
+	return Entry{ID: id, Run: runID, Time: time.Now().UTC(), Fault: f.Name(), Kind: f.Kind(), Targets: f.Targets(), Undo: undo, State: state}, nil
+}
+
+func (j *Journal) append(e Entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	line = append(line, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errors.New("journal: closed")
+	}
+	if _, err := j.f.Write(line); err != nil {
+		return fmt.Errorf("journal: write %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// ReadPending returns the journal's entries not yet rolled back, in the
+// order they were begun, each with its latest undo record and state. A
+// missing file has no pending entries. Torn lines (a crash while writing,
+// which OpenJournal terminates) are skipped; they can only be the last
+// write before a crash, whose entry's Begin line is already on disk.
+func ReadPending(path string) ([]Entry, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	byID := map[string]*Entry{}
+	var order []string
+	done := map[string]bool{}
+	r := bufio.NewReader(bytes.NewReader(data))
+	for {
+		line, err := r.ReadBytes('\n')
+		last := err == io.EOF
+		if len(bytes.TrimSpace(line)) > 0 {
+			var e Entry
+			if jerr := json.Unmarshal(line, &e); jerr != nil || e.ID == "" {
+				if last {
+					break
+				}
+				continue // torn write
+			}
+			switch {
+			case e.State == StateRolledBack:
+				done[e.ID] = true
+			case byID[e.ID] == nil:
+				cp := e
+				byID[e.ID] = &cp
+				order = append(order, e.ID)
+			default:
+				cur := byID[e.ID]
+				cur.State, cur.Time, cur.Error = e.State, e.Time, e.Error
+				if len(e.Undo) > 0 {
+					cur.Undo = e.Undo
+				}
+				if len(e.Targets) > 0 {
+					cur.Targets = e.Targets
+				}
+			}
+		}
+		if last {
+			break
+		}
+	}
+	var out []Entry
+	for _, id := range order {
+		if !done[id] {
+			out = append(out, *byID[id])
+		}
+	}
+	return out, nil
+}

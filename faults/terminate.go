@@ -1,0 +1,338 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// TerminateUndo is the undo record of a terminate-instances fault.
+// Terminations are not undone (the group replaces the instances); only a
+// desired capacity decremented by the fault is restored.
+type TerminateUndo struct {
+	Group      string            `json:"group"`
+	Via        string            `json:"via"` // ec2 | autoscaling
+	Decrement  bool              `json:"decrement,omitempty"`
+	Instances  []string          `json:"instances"`
+	InstanceAZ map[string]string `json:"instance_az,omitempty"`
+	// DesiredBefore is the group's desired capacity before Apply (at plan
+	// time until Apply reads it again).
+	DesiredBefore int32 `json:"desired_before"`
+	// Applying is set once Apply started; Attempted lists the instances a
+	// terminate call was sent for, Terminated those it succeeded for.
+	Applying   bool     `json:"applying,omitempty"`
+	Attempted  []string `json:"attempted,omitempty"`
+	Terminated []string `json:"terminated,omitempty"`
+	// Restored is set once the desired capacity was set back.
+	Restored bool `json:"restored,omitempty"`
+}
+
+type terminateFault struct {
+	c        *awsclients.Clients
+	name     string
+	restored bool // rebuilt from a journal entry
+
+	op sync.Mutex // serialises Apply and Rollback
+	mu sync.Mutex // guards st
+	st TerminateUndo
+}
+
+func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+	sel := spec.Targets
+	via := spec.Via
+	switch via {
+	case "":
+		via = "ec2"
+	case "ec2", "autoscaling":
+	default:
+		return nil, specErr(spec, "via", "%q is not ec2 or autoscaling", spec.Via)
+	}
+	if spec.Decrement && via != "autoscaling" {
+		return nil, specErr(spec, "decrement", "needs via: autoscaling")
+	}
+	if sel.Count < 0 {
+		return nil, specErr(spec, "targets.count", "must not be negative, got %d", sel.Count)
+	}
+	if sel.Percent < 0 || sel.Percent > 100 {
+		return nil, specErr(spec, "targets.percent", "must be in 0..100, got %g", sel.Percent)
+	}
+	if sel.Count > 0 && sel.Percent > 0 {
+		return nil, specErr(spec, "targets", "give count or percent, not both")
+	}
+	group := sel.Group
+	if group == "" {
+		group = topo.GroupName
+	}
+	if group == "" {
+		return nil, specErr(spec, "targets.group", "no Auto Scaling group (name one here or in target.auto_scaling_group)")
+	}
+	out, err := c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return nil, fmt.Errorf("fault %q: describe group %s: %w", spec.Name, group, err)
+	}
+	if len(out.AutoScalingGroups) != 1 {
+		return nil, specErr(spec, "targets.group", "Auto Scaling group %q not found", group)
+	}
+	g := out.AutoScalingGroups[0]
+
+	// Candidates: InService members, filtered by AZ and instance ids.
+	azOf := map[string]string{}
+	var cands []string
+	for _, in := range g.Instances {
+		if in.LifecycleState != asgtypes.LifecycleStateInService {
+			continue
+		}
+		id, az := aws.ToString(in.InstanceId), aws.ToString(in.AvailabilityZone)
+		if sel.AZ != "" && az != sel.AZ {
+			continue
+		}
+		azOf[id] = az
+		cands = append(cands, id)
+	}
+	if len(sel.InstanceIDs) > 0 {
+		var keep []string
+		for _, id := range sel.InstanceIDs {
+			if _, ok := azOf[id]; !ok {
+				return nil, specErr(spec, "targets.instance_ids", "%s is not an InService instance of group %s%s", id, group, inAZ(sel.AZ))
+			}
+			if !slices.Contains(keep, id) {
+				keep = append(keep, id)
+			}
+		}
+		cands = keep
+	}
+	if len(sel.Tags) > 0 && len(cands) > 0 {
+		var filters []ec2types.Filter
+		for _, t := range sel.Tags {
+			k, v, ok := strings.Cut(t, "=")
+			if !ok || k == "" {
+				return nil, specErr(spec, "targets.tags", "%q is not Key=Value", t)
+			}
+			filters = append(filters, ec2types.Filter{Name: aws.String("tag:" + k), Values: []string{v}})
+		}
+		tagged := map[string]bool{}
+		p := ec2.NewDescribeInstancesPaginator(c.EC2, &ec2.DescribeInstancesInput{InstanceIds: cands, Filters: filters})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("fault %q: describe instances: %w", spec.Name, err)
+			}
+			for _, r := range page.Reservations {
+				for _, in := range r.Instances {
+					tagged[aws.ToString(in.InstanceId)] = true
+				}
+			}
+		}
+		cands = slices.DeleteFunc(cands, func(id string) bool { return !tagged[id] })
+	}
+	if len(cands) == 0 {
+		return nil, specErr(spec, "targets", "no InService instance of group %s matches%s", group, describeSel(sel))
+	}
+
+	n := 1
+	switch {
+	case sel.Percent > 0:
+		n = int(math.Ceil(float64(len(cands)) * sel.Percent / 100))
+	case sel.Count > 0:
+		n = sel.Count
+	}
+	if n > len(cands) {
+		return nil, specErr(spec, "targets.count", "wants %d instances but only %d match", n, len(cands))
+	}
+	slices.Sort(cands) // the shuffle's input must not depend on API order
+	seed := seedFor(spec)
+	rng := rand.New(rand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
+	rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
+	picked := append([]string(nil), cands[:n]...)
+
+	f := &terminateFault{c: c, name: spec.Name, st: TerminateUndo{
+		Group: group, Via: via, Decrement: spec.Decrement, Instances: picked,
+		InstanceAZ: map[string]string{}, DesiredBefore: aws.ToInt32(g.DesiredCapacity),
+	}}
+	for _, id := range picked {
+		f.st.InstanceAZ[id] = azOf[id]
+	}
+	if spec.Decrement && f.st.DesiredBefore-int32(n) < aws.ToInt32(g.MinSize) {
+		return nil, specErr(spec, "decrement", "group %s has desired %d and min %d: cannot decrement by %d", group, f.st.DesiredBefore, aws.ToInt32(g.MinSize), n)
+	}
+	return f, nil
+}
+
+// seedFor is the selector's seed, or one derived from the fault name so
+// that plans are reproducible.
+func seedFor(spec experiments.Fault) int64 {
+	if spec.Targets.Seed != nil {
+		return *spec.Targets.Seed
+	}
+	h := fnv.New64a()
+	h.Write([]byte(spec.Name))
+	return int64(h.Sum64())
+}
+
+func inAZ(az string) string {
+	if az == "" {
+		return ""
+	}
+	return " in " + az
+}
+
+func describeSel(sel experiments.Selector) string {
+	var p []string
+	if sel.AZ != "" {
+		p = append(p, "az "+sel.AZ)
+	}
+	if len(sel.Tags) > 0 {
+		p = append(p, "tags "+strings.Join(sel.Tags, ","))
+	}
+	if len(sel.InstanceIDs) > 0 {
+		p = append(p, "instance_ids "+strings.Join(sel.InstanceIDs, ","))
+	}
+	if len(p) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(p, "; ") + ")"
+}
+
+func (f *terminateFault) Name() string { return f.name }
+func (f *terminateFault) Kind() string { return KindTerminateInstances }
+
+func (f *terminateFault) Targets() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.st.Instances...)
+}
+
+func (f *terminateFault) Describe() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	parts := make([]string, 0, len(f.st.Instances))
+	for _, id := range f.st.Instances {
+		if az := f.st.InstanceAZ[id]; az != "" {
+			parts = append(parts, fmt.Sprintf("%s (%s)", id, az))
+		} else {
+			parts = append(parts, id)
+		}
+	}
+	s := fmt.Sprintf("terminate %s via %s", strings.Join(parts, ", "), f.st.Via)
+	if f.st.Decrement {
+		s += fmt.Sprintf(", decrementing desired capacity of %s from %d (restored on rollback)", f.st.Group, f.st.DesiredBefore)
+	} else {
+		s += fmt.Sprintf("; group %s replaces them", f.st.Group)
+	}
+	return s
+}
+
+func (f *terminateFault) Undo() any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.st
+	u.Instances = slices.Clone(u.Instances)
+	u.Attempted = slices.Clone(u.Attempted)
+	u.Terminated = slices.Clone(u.Terminated)
+	az := make(map[string]string, len(u.InstanceAZ))
+	for k, v := range u.InstanceAZ {
+		az[k] = v
+	}
+	u.InstanceAZ = az
+	return u
+}
+
+func (f *terminateFault) update(fn func(st *TerminateUndo)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(&f.st)
+}
+
+func (f *terminateFault) Apply(ctx context.Context) error {
+	f.op.Lock()
+	defer f.op.Unlock()
+	f.mu.Lock()
+	if f.st.Applying {
+		f.mu.Unlock()
+		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	}
+	f.st.Applying = true
+	st := f.st
+	f.mu.Unlock()
+
+	if st.Decrement {
+		out, err := f.c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{st.Group}})
+		if err != nil {
+			return fmt.Errorf("fault %q: describe group %s: %w", f.name, st.Group, err)
+		}
+		if len(out.AutoScalingGroups) != 1 {
+			return fmt.Errorf("fault %q: Auto Scaling group %s not found", f.name, st.Group)
+		}
+		f.update(func(s *TerminateUndo) { s.DesiredBefore = aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) })
+	}
+
+	switch st.Via {
+	case "autoscaling":
+		for _, id := range st.Instances {
+			f.update(func(s *TerminateUndo) { s.Attempted = append(s.Attempted, id) })
+			_, err := f.c.ASG.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{
+				InstanceId:                     aws.String(id),
+				ShouldDecrementDesiredCapacity: aws.Bool(st.Decrement),
+			})
+			if err != nil {
+				return fmt.Errorf("fault %q: terminate %s in group %s: %w", f.name, id, st.Group, err)
+			}
+			f.update(func(s *TerminateUndo) { s.Terminated = append(s.Terminated, id) })
+		}
+	default:
+		f.update(func(s *TerminateUndo) { s.Attempted = append(s.Attempted, st.Instances...) })
+		if _, err := f.c.EC2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: st.Instances}); err != nil {
+			return fmt.Errorf("fault %q: terminate %s: %w", f.name, strings.Join(st.Instances, ", "), err)
+		}
+		f.update(func(s *TerminateUndo) { s.Terminated = append(s.Terminated, st.Instances...) })
+	}
+	return nil
+}
+
+// Rollback restores the desired capacity if a decrementing terminate was
+// (possibly) sent; otherwise there is nothing to undo.
+func (f *terminateFault) Rollback(ctx context.Context) error {
+	f.op.Lock()
+	defer f.op.Unlock()
+	f.mu.Lock()
+	st := f.st
+	f.mu.Unlock()
+	if !st.Decrement || st.Restored || !st.Applying {
+		return nil
+	}
+	// A restored fault (from the journal) may not know what was sent; a
+	// live one knows whether any decrementing call went out.
+	if len(st.Attempted) == 0 && len(st.Terminated) == 0 && !f.fromJournal() {
+		return nil
+	}
+	_, err := f.c.ASG.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+		AutoScalingGroupName: aws.String(st.Group),
+		DesiredCapacity:      aws.Int32(st.DesiredBefore),
+		HonorCooldown:        aws.Bool(false),
+	})
+	if err != nil {
+		return fmt.Errorf("fault %q: restore desired capacity of %s to %d: %w", f.name, st.Group, st.DesiredBefore, err)
+	}
+	f.update(func(s *TerminateUndo) { s.Restored = true })
+	return nil
+}
+
+// fromJournal: the undo record was written before Apply, so Attempted may
+// be empty although calls were sent. Restoring the recorded desired
+// capacity is safe either way.
+func (f *terminateFault) fromJournal() bool { return f.restored }

@@ -1,0 +1,148 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/gameday-dev/gameday/record"
+)
+
+// Table writes the terminal summary: verdict, per-fault recovery, phases,
+// gates and notes.
+func Table(w io.Writer, r *record.Run) error {
+	fmt.Fprintf(w, "\n%s  %s  (%s, run %s)\n", verdictWord(r), r.Experiment, r.Target, r.ID)
+	if r.Message != "" {
+		fmt.Fprintf(w, "%s\n", r.Message)
+	}
+	fmt.Fprintf(w, "load: asked %d, sent %d, dropped %d (%.1f rps asked, %.1f rps achieved over %s)\n",
+		r.Load.Asked, r.Load.Sent, r.Load.Dropped, r.Load.AskedRPS, r.Load.AchievedRPS, secs(r.Load.DurationS))
+	fmt.Fprintf(w, "steady state: %s per %s window; recovered = %d stable windows\n",
+		strings.Join(r.Thresholds, " and "), secs(r.WindowS), r.StableFor)
+
+	if len(r.Faults) > 0 {
+		fmt.Fprintln(w, "\nFaults")
+		t := tablewriter.NewWriter(w)
+		t.Header("fault", "kind", "injected", "time to impact", "time to recover", "impact", "failed req", "worst window", "peak p99", "infra recovery", "ground truth")
+		for _, f := range r.Faults {
+			if !f.Injected {
+				if err := t.Append(f.Name, f.Kind, "skipped: "+f.Skipped, "", "", "", "", "", "", "", ""); err != nil {
+					return err
+				}
+				continue
+			}
+			rc := f.Recovery
+			tti, ttr, imp := "none", "0s", "0s"
+			if rc.Impacted {
+				tti = secs(rc.TimeToImpact)
+				ttr, imp = "never", "until end"
+				if rc.Recovered {
+					ttr, imp = secs(rc.TimeToRecover), secs(rc.ImpactDuration)
+				}
+			}
+			gt := ""
+			if f.GroundTruth != nil {
+				gt = secs(f.GroundTruth.SinceInjectS)
+				if rc.Recovered && rc.Impacted {
+					gt += fmt.Sprintf(" (Δ %+.1fs)", f.GroundTruth.MeasuredDeltaS)
+				}
+			}
+			if err := t.Append(f.Name, f.Kind, "at "+secs(f.InjectedAtS), tti, ttr, imp,
+				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests),
+				fmt.Sprintf("%.1f%% @%s", 100*rc.WorstSuccessRatio, secs(rc.WorstWindow)),
+				secs(rc.PeakP99), infra(f.InfraS), gt); err != nil {
+				return err
+			}
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintln(w, "\nPhases")
+	t := tablewriter.NewWriter(w)
+	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "rps", "steady")
+	for _, p := range r.Phases {
+		if err := t.Append(p.Name, secs(p.FromS), secs(p.ToS), fmt.Sprint(p.Requests), fmt.Sprint(p.Failed),
+			fmt.Sprintf("%.2f%%", 100*p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS),
+			fmt.Sprintf("%.1f", p.AchievedRPS), yesNo(p.Holds)); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+
+	if len(r.Gates) > 0 {
+		fmt.Fprintln(w, "\nGates")
+		t := tablewriter.NewWriter(w)
+		t.Header("scope", "gate", "measured", "verdict")
+		for _, g := range r.Gates {
+			v := "PASS"
+			if !g.Pass {
+				v = "FAIL"
+			}
+			if err := t.Append(g.Scope, g.Gate, g.Measured, v); err != nil {
+				return err
+			}
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	return nil
+}
+
+func verdictWord(r *record.Run) string {
+	switch r.Status {
+	case "passed":
+		return "PASS"
+	case "failed", "baseline-failed":
+		return "FAIL"
+	default:
+		return strings.ToUpper(r.Status)
+	}
+}
+
+func secs(s float64) string {
+	if math.IsInf(s, 0) || s < 0 {
+		return "never"
+	}
+	d := time.Duration(s * float64(time.Second))
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(100 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	default:
+		return d.Round(time.Microsecond).String()
+	}
+}
+
+func infra(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+" "+secs(m[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,326 @@
+package runner
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/gameday-dev/gameday/analysis"
+	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/probes"
+	"github.com/gameday-dev/gameday/record"
+	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/timeline"
+)
+
+// finish analyses the timeline and fills the record, gates and exit code.
+func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
+	p, x, tl, rec := r.p, r.p.X, r.tl, r.rec
+	width := x.SteadyState.Window
+	off := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	end := start.Add(x.Load.Duration)
+	if sum.Ended.After(start) && sum.Ended.Before(end) {
+		end = sum.Ended
+	}
+
+	elapsed := sum.Ended.Sub(sum.Started).Seconds()
+	rec.Load = record.Load{Asked: sum.Asked, Sent: sum.Sent, Dropped: sum.Dropped, Aborted: sum.Aborted,
+		DurationS: elapsed, MaxWorkers: sum.MaxWorkersUsed, Dials: sum.Dials}
+	if elapsed > 0 {
+		rec.Load.AskedRPS = float64(sum.Asked) / elapsed
+		rec.Load.AchievedRPS = float64(sum.Sent) / elapsed
+	}
+	if sum.Dropped > 0 {
+		rec.Notes = append(rec.Notes, fmt.Sprintf("the load generator fell behind: %d of %d asked requests were not sent (dropped)", sum.Dropped, sum.Asked))
+	}
+
+	// Windows.
+	for i, w := range tl.Windows() {
+		holds, _ := analysis.Holds(&w.Counts, p.C.Thresholds, width)
+		rw := record.Window{T: float64(i) * width.Seconds(), Requests: w.Requests, Successes: w.Successes,
+			P50S: w.OKLatency.Quantile(0.5).Seconds(), P99S: w.OKLatency.Quantile(0.99).Seconds(), MaxS: w.OKLatency.Max().Seconds(), Holds: holds}
+		for _, c := range timeline.Classes {
+			if n := w.Classes.Get(c); n > 0 && c != timeline.Class("ok") {
+				if rw.Classes == nil {
+					rw.Classes = map[string]uint64{}
+				}
+				rw.Classes[string(c)] = n
+			}
+		}
+		for az, c := range w.AZ {
+			if rw.ByAZ == nil {
+				rw.ByAZ = map[string][2]uint64{}
+			}
+			rw.ByAZ[az] = [2]uint64{c.Requests, c.Errors}
+		}
+		for name, s := range w.Samples {
+			if rw.Samples == nil {
+				rw.Samples = map[string]float64{}
+			}
+			rw.Samples[name] = s.Last
+		}
+		rec.Windows = append(rec.Windows, rw)
+	}
+	for _, e := range tl.Events() {
+		rec.Events = append(rec.Events, record.Event{T: off(e.Time), Kind: e.Kind, Name: e.Name, Detail: e.Detail})
+	}
+	var truth []sim.Event
+	if p.Sandbox != nil {
+		for _, e := range p.Sandbox.Region().Events() {
+			if e.Time.Before(start) || e.Kind == "api-call" {
+				continue
+			}
+			truth = append(truth, e)
+			rec.Truth = append(rec.Truth, record.Truth{T: off(e.Time), Kind: e.Kind, Resource: e.Resource, AZ: e.AZ, From: e.From, To: e.To, Detail: e.Detail})
+		}
+	}
+
+	// Faults.
+	firstInject := end
+	if len(r.done) > 0 {
+		firstInject = r.done[0].injectedAt
+	}
+	byIdx := map[int]*applied{}
+	for _, a := range r.done {
+		byIdx[a.idx] = a
+	}
+	lastRollback := time.Time{}
+	rollbackOK := true
+	for i, f := range p.Faults {
+		rf := record.Fault{Name: f.Name(), Kind: f.Kind(), Targets: f.Targets(), Plan: f.Describe()}
+		a := byIdx[i]
+		if a == nil {
+			rf.Skipped = "not injected"
+			for _, e := range tl.Events() {
+				if e.Kind == "skip" && e.Name == f.Name() {
+					rf.Skipped = e.Detail
+				}
+			}
+			rec.Faults = append(rec.Faults, rf)
+			continue
+		}
+		rf.Injected, rf.InjectedAtS = true, off(a.injectedAt)
+		rf.RolledBack = a.rolledBack
+		if !a.rbAt.IsZero() {
+			rf.RolledBackAtS = off(a.rbAt)
+			if a.rbAt.After(lastRollback) {
+				lastRollback = a.rbAt
+			}
+		}
+		if a.rbErr != nil {
+			rf.Error = "rollback: " + a.rbErr.Error()
+			rollbackOK = false
+		} else if !a.rolledBack {
+			rollbackOK = false
+		}
+		spanEnd := end
+		for _, b := range r.done {
+			if b.injectedAt.After(a.injectedAt) {
+				spanEnd = b.injectedAt
+				break
+			}
+		}
+		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
+		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
+		if p.Sandbox != nil {
+			rf.GroundTruth = groundTruth(truth, f.Kind(), f.Targets(), a, x.Faults[i], start, rf.Recovery)
+		}
+		rec.Faults = append(rec.Faults, rf)
+	}
+
+	// Phases. A phase boundary at an event snaps down to the start of the
+	// window the event falls in, so the window holding an injection belongs
+	// to the fault, not to the phase before it.
+	snap := func(t time.Time) time.Time {
+		if i := tl.IndexOf(t); i >= 0 {
+			return tl.Start.Add(time.Duration(i) * width)
+		}
+		return t
+	}
+	phase := func(name string, from, to time.Time) record.Phase {
+		from, to = snap(from), snap(to)
+		agg := tl.Aggregate(from, to)
+		ph := record.Phase{Name: name, FromS: off(agg.From), ToS: off(agg.To), Requests: agg.Requests, Failed: agg.Errors(),
+			SuccessRatio: ratio(agg.Successes, agg.Requests),
+			P50S:         agg.OKLatency.Quantile(0.5).Seconds(), P90S: agg.OKLatency.Quantile(0.9).Seconds(),
+			P99S: agg.OKLatency.Quantile(0.99).Seconds(), MaxS: agg.OKLatency.Max().Seconds()}
+		if d := agg.To.Sub(agg.From).Seconds(); d > 0 {
+			ph.AchievedRPS = float64(agg.Requests) / d
+		}
+		ph.Holds, _ = analysis.Holds(&agg.Counts, p.C.Thresholds, max(agg.To.Sub(agg.From), width))
+		return ph
+	}
+	rec.Phases = append(rec.Phases, phase("baseline", start.Add(width), firstInject))
+	for i, a := range r.done {
+		to := end
+		if i+1 < len(r.done) {
+			to = r.done[i+1].injectedAt
+		}
+		rec.Phases = append(rec.Phases, phase("fault: "+a.f.Name(), a.injectedAt, to))
+	}
+	var post timeline.Aggregate
+	if !lastRollback.IsZero() {
+		// Skip the window the last rollback falls in: it straddles the change.
+		vFrom := lastRollback.Add(width)
+		if vFrom.Before(end) {
+			ph := phase("after rollback", vFrom, end)
+			rec.Phases = append(rec.Phases, ph)
+			post = tl.Aggregate(vFrom, end)
+			if !ph.Holds {
+				rec.Notes = append(rec.Notes, "the steady state did not hold after the last rollback")
+			}
+		} else {
+			rec.Notes = append(rec.Notes, "no load was left after the last rollback to verify the steady state")
+		}
+	}
+	rec.Phases = append(rec.Phases, phase("total", start, end))
+	total := tl.Aggregate(start, end)
+
+	// Gates.
+	for _, e := range p.C.RunGates {
+		rec.Gates = append(rec.Gates, analysis.Judge("run", e, analysis.RunMetric(total, post, sum.Asked, sum.Dropped, e.Metric)))
+	}
+	for _, rf := range rec.Faults {
+		gates := append(append([]experiments.Expr{}, p.C.EachFaultGates...), p.C.FaultGates[rf.Name]...)
+		for _, e := range gates {
+			v := math.NaN()
+			if rf.Injected {
+				v = analysis.FaultMetric(rf.Recovery, infraMax(rf.InfraS), e.Metric)
+			}
+			rec.Gates = append(rec.Gates, analysis.Judge(rf.Name, e, v))
+		}
+	}
+	failed := 0
+	for _, g := range rec.Gates {
+		if !g.Pass {
+			failed++
+		}
+	}
+
+	// Status and exit code, most severe first.
+	switch {
+	case !rollbackOK:
+		rec.Status, rec.ExitCode = "rollback-incomplete", ExitRollback
+		msg = strings.TrimSpace(msg + " a rollback did not complete: finish it with `gameday rollback`")
+	case status == "interrupted":
+		rec.Status, rec.ExitCode = status, ExitInterrupted
+	case status == "aborted":
+		rec.Status, rec.ExitCode = status, ExitAborted
+	case status == "error":
+		rec.Status, rec.ExitCode = status, ExitError
+	case status == "baseline-failed":
+		rec.Status, rec.ExitCode = status, ExitGateFailed
+	case failed > 0:
+		rec.Status, rec.ExitCode = "failed", ExitGateFailed
+		msg = fmt.Sprintf("%d of %d gates failed", failed, len(rec.Gates))
+	default:
+		rec.Status, rec.ExitCode = "passed", ExitPass
+		msg = fmt.Sprintf("all %d gates held", len(rec.Gates))
+	}
+	rec.Message = msg
+}
+
+// infraRecovery returns, per probe, the seconds from injection until the
+// probe was healthy again after its last unhealthy sample in the span
+// (0 if it never went unhealthy, -1 if it had not recovered by the span's end).
+func (r *run) infraRecovery(injected, spanEnd, baselineEnd time.Time) map[string]float64 {
+	out := map[string]float64{}
+	tl := r.tl
+	for i, pr := range r.p.Probes {
+		kind := r.p.X.Probes[i].Kind
+		prefix := pr.Name() + "/"
+		samples := func(w *timeline.Window) map[string]float64 {
+			m := map[string]float64{}
+			for k, s := range w.Samples {
+				if strings.HasPrefix(k, prefix) {
+					m[strings.TrimPrefix(k, prefix)] = s.Last
+				}
+			}
+			return m
+		}
+		var base map[string]float64
+		for j := tl.IndexOf(baselineEnd) - 1; j >= 0 && j < tl.Len(); j-- {
+			if m := samples(tl.Window(j)); len(m) > 0 {
+				base = m
+				break
+			}
+		}
+		from, to := tl.IndexOf(injected), min(tl.IndexOf(spanEnd), tl.Len())
+		lastBad, sawBad := -1, false
+		last := map[string]float64{}
+		for j := max(from, 0); j < to; j++ {
+			for k, v := range samples(tl.Window(j)) {
+				last[k] = v
+			}
+			if len(last) > 0 && !probes.Healthy(kind, last, base) {
+				lastBad, sawBad = j, true
+			}
+		}
+		switch {
+		case !sawBad:
+			out[pr.Name()] = 0
+		case lastBad >= to-1:
+			out[pr.Name()] = -1
+		default:
+			out[pr.Name()] = tl.Start.Add(time.Duration(lastBad+1) * tl.Width).Sub(injected).Seconds()
+		}
+	}
+	return out
+}
+
+func infraMax(m map[string]float64) float64 {
+	v := 0.0
+	for _, x := range m {
+		if x < 0 {
+			return math.Inf(1)
+		}
+		v = max(v, x)
+	}
+	return v
+}
+
+// groundTruth finds, in the sandbox's event log, the moment the fault stopped
+// hurting users: the load balancer took the lost targets out of rotation, the
+// database was available again, or the blackholed AZ's targets and node left
+// rotation.
+func groundTruth(evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, start time.Time, rec analysis.Recovery) *record.GroundTruth {
+	in := map[string]bool{}
+	for _, t := range targets {
+		in[t] = true
+	}
+	var at time.Time
+	var what string
+	for _, e := range evs {
+		if e.Time.Before(a.injectedAt) {
+			continue
+		}
+		switch kind {
+		case experiments.KindTerminate:
+			if e.Kind == "target-health" && in[e.Resource] && e.From == sim.TargetHealthy && at.IsZero() {
+				at, what = e.Time, fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
+			}
+		case experiments.KindDBFailover:
+			if e.Kind == "db-status" && e.To == sim.DBAvailable && at.IsZero() {
+				at, what = e.Time, fmt.Sprintf("database %s %s → %s", e.Resource, e.From, e.To)
+			}
+		case experiments.KindBlackhole:
+			limit := a.injectedAt.Add(spec.Duration)
+			if e.Time.After(limit) {
+				continue
+			}
+			if (e.Kind == "target-health" && e.AZ == spec.Targets.AZ && e.From == sim.TargetHealthy) || e.Kind == "dns" {
+				at, what = e.Time, fmt.Sprintf("%s %s %s → %s", e.Kind, e.Resource, e.From, e.To)
+			}
+		}
+	}
+	if at.IsZero() {
+		return nil
+	}
+	gt := &record.GroundTruth{Event: what, AtS: at.Sub(start).Seconds(), SinceInjectS: at.Sub(a.injectedAt).Seconds()}
+	if rec.Recovered {
+		gt.MeasuredDeltaS = rec.TimeToRecover - gt.SinceInjectS
+	}
+	return gt
+}

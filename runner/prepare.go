@@ -1,0 +1,264 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/probes"
+	"github.com/gameday-dev/gameday/sandbox"
+	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// Prepared is an experiment resolved against its target: the sandbox (if
+// any) is running, targets are resolved, faults and probes are built. Nothing
+// has been changed on the target yet. Close releases it.
+type Prepared struct {
+	X        *experiments.Experiment
+	C        *experiments.Compiled
+	Sandbox  *sandbox.Sandbox // nil for AWS targets
+	Clients  *awsclients.Clients
+	Topology *targets.Topology
+	Faults   []faults.Fault
+	Probes   []probes.Probe
+	Attack   attack.Config
+	Account  string
+}
+
+// InputError wraps a problem with the experiment's targets (exit code 2).
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// Prepare starts the sandbox for sandbox targets, resolves every target
+// through the AWS APIs and builds faults, probes and the attack. It changes
+// nothing on the target: this is all `gameday plan` does.
+func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Compiled, sbCfg *sandbox.Config) (p *Prepared, err error) {
+	p = &Prepared{X: x, C: c}
+	defer func() {
+		if err != nil {
+			p.Close()
+			p = nil
+		}
+	}()
+	var cfg aws.Config
+	switch x.Target.Kind {
+	case "sandbox":
+		sc := sandbox.Config{}
+		if sbCfg != nil {
+			sc = *sbCfg
+		}
+		if x.Target.Sandbox.Profile != "" {
+			sc.Region.Profile = x.Target.Sandbox.Profile
+		}
+		if x.Target.Sandbox.DBKind != "" {
+			sc.Region.DB.Kind = x.Target.Sandbox.DBKind
+		}
+		sb, err := sandbox.Start(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
+		p.Sandbox = sb
+		cfg = sb.AWSConfig(ctx)
+	default:
+		cfg, err = awsclients.LoadAWS(ctx, x.Target.AWS.Region, x.Target.AWS.Profile, x.Target.AWS.EndpointURL)
+		if err != nil {
+			return nil, err
+		}
+	}
+	p.Clients = awsclients.New(cfg)
+	id, err := p.Clients.STS.GetCallerIdentity(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("check credentials (sts GetCallerIdentity): %w", err)
+	}
+	p.Account = aws.ToString(id.Account)
+
+	p.Topology, err = targets.Resolve(ctx, p.Clients, x.Target)
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("%s: %w", x.File, err)}
+	}
+	for i, spec := range x.Faults {
+		f, err := faults.New(ctx, p.Clients, p.Topology, spec)
+		if err != nil {
+			return nil, &InputError{Err: fmt.Errorf("%s: faults[%d] (%s): %w", x.File, i, spec.Name, err)}
+		}
+		p.Faults = append(p.Faults, f)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	for i, spec := range x.Probes {
+		if spec.Kind == "http" && spec.URL == "" {
+			spec.URL = p.baseURL()
+		}
+		pr, err := probes.New(p.Clients, p.Topology, spec, hc)
+		if err != nil {
+			return nil, &InputError{Err: fmt.Errorf("%s: probes[%d]: %w", x.File, i, err)}
+		}
+		p.Probes = append(p.Probes, pr)
+	}
+	p.Attack, err = p.attackConfig()
+	if err != nil {
+		return nil, &InputError{Err: fmt.Errorf("%s: load: %w", x.File, err)}
+	}
+	return p, nil
+}
+
+func (p *Prepared) baseURL() string {
+	if p.X.Load.URL != "" {
+		return p.X.Load.URL
+	}
+	if p.Sandbox != nil {
+		return p.Sandbox.Region().URL()
+	}
+	return "http://" + p.Topology.DNSName + "/"
+}
+
+func (p *Prepared) attackConfig() (attack.Config, error) {
+	l := p.X.Load
+	base, err := url.Parse(p.baseURL())
+	if err != nil {
+		return attack.Config{}, err
+	}
+	reqs := l.Requests
+	if len(reqs) == 0 {
+		reqs = []experiments.Request{{Method: "GET", Path: base.Path}}
+	}
+	var tg []attack.Target
+	for _, r := range reqs {
+		u := r.URL
+		if u == "" {
+			ref := *base
+			ref.Path = r.Path
+			if ref.Path == "" {
+				ref.Path = "/"
+			}
+			u = ref.String()
+		}
+		h := http.Header{}
+		for k, v := range r.Headers {
+			h.Set(k, v)
+		}
+		m := strings.ToUpper(r.Method)
+		if m == "" {
+			m = "GET"
+		}
+		tg = append(tg, attack.Target{Method: m, URL: u, Header: h, Body: []byte(r.Body)})
+	}
+	var stages []attack.Stage
+	for _, s := range p.C.Stages {
+		stages = append(stages, attack.Stage{Duration: s.Duration, From: s.From, To: s.To})
+	}
+	keep := true
+	if l.KeepAlive != nil {
+		keep = *l.KeepAlive
+	}
+	cfg := attack.Config{
+		Targets: tg, Stages: stages, Timeout: l.Timeout,
+		Workers: l.Workers, MaxWorkers: l.MaxWorkers, MaxConnections: l.MaxConnections,
+		KeepAlive: keep, MaxConnAge: l.MaxConnAge, DNSTTL: l.DNSTTL,
+		NodeAZ: p.Topology.AZOf, Name: p.X.Name,
+	}
+	if p.Sandbox != nil {
+		cfg.Resolver = p.Sandbox.DNSAddr()
+	} else {
+		cfg.Resolver = p.X.Target.AWS.Resolver
+	}
+	return cfg, nil
+}
+
+// PlanText describes what a run would do, for `gameday plan` and logs.
+func (p *Prepared) PlanText() string {
+	var b strings.Builder
+	x := p.X
+	fmt.Fprintf(&b, "experiment  %s (%s)\n", x.Name, x.File)
+	fmt.Fprintf(&b, "target      %s, account %s", x.Target.Kind, p.Account)
+	if p.Sandbox != nil {
+		fmt.Fprintf(&b, " (sandbox at %s)", p.Sandbox.Endpoint())
+	}
+	b.WriteString("\n")
+	t := p.Topology
+	fmt.Fprintf(&b, "  load balancer  %s (%s)\n  target group   %s\n  group          %s\n", t.LoadBalancerName, t.DNSName, t.TargetGroupARN, t.GroupName)
+	if t.DBClusterID != "" {
+		fmt.Fprintf(&b, "  db cluster     %s\n", t.DBClusterID)
+	} else if t.DBInstanceID != "" {
+		fmt.Fprintf(&b, "  db instance    %s\n", t.DBInstanceID)
+	}
+	fmt.Fprintf(&b, "load        %s (%s in all), timeout %s, max %d workers / %d connections\n",
+		describeStages(p.C.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
+	for _, tg := range p.Attack.Targets {
+		fmt.Fprintf(&b, "  %s %s\n", tg.Method, tg.URL)
+	}
+	fmt.Fprintf(&b, "steady      %s per %s window, recovered after %d stable windows; baseline %s, verify %s\n",
+		strings.Join(x.SteadyState.Thresholds, " and "), x.SteadyState.Window, x.SteadyState.StableFor, x.SteadyState.Baseline, x.SteadyState.Verify)
+	for i, f := range p.Faults {
+		spec := x.Faults[i]
+		when := "at " + spec.At.String()
+		if spec.After != "" {
+			when = fmt.Sprintf("after the previous fault recovered + %s", spec.Delay)
+		}
+		hold := ""
+		if spec.Duration > 0 {
+			hold = ", held " + spec.Duration.String()
+		}
+		fmt.Fprintf(&b, "fault       %s %s%s: %s\n", f.Name(), when, hold, f.Describe())
+	}
+	for _, pr := range p.Probes {
+		fmt.Fprintf(&b, "probe       %s\n", pr.Name())
+	}
+	for _, e := range p.C.StopConditions {
+		fmt.Fprintf(&b, "stop if     %s\n", e.Source)
+	}
+	for _, e := range p.C.RunGates {
+		fmt.Fprintf(&b, "gate        run: %s\n", e.Source)
+	}
+	for _, e := range p.C.EachFaultGates {
+		fmt.Fprintf(&b, "gate        each fault: %s\n", e.Source)
+	}
+	for name, es := range p.C.FaultGates {
+		for _, e := range es {
+			fmt.Fprintf(&b, "gate        %s: %s\n", name, e.Source)
+		}
+	}
+	return b.String()
+}
+
+func describeStages(st []experiments.Stage) string {
+	var parts []string
+	for _, s := range st {
+		if s.From == s.To {
+			parts = append(parts, fmt.Sprintf("%g rps for %s", s.From, s.Duration))
+		} else {
+			parts = append(parts, fmt.Sprintf("%g→%g rps over %s", s.From, s.To, s.Duration))
+		}
+	}
+	return strings.Join(parts, ", then ")
+}
+
+// Close stops the sandbox, if one was started.
+func (p *Prepared) Close() {
+	if p != nil && p.Sandbox != nil {
+		_ = p.Sandbox.Close()
+	}
+}
+
+// mutatingCalls counts mutating AWS calls the sandbox has served (for tests
+// and for `plan` to prove it changed nothing).
+func mutatingCalls(events []sim.Event) int {
+	n := 0
+	for _, e := range events {
+		if e.Kind == "api-call" && e.Mutating {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,465 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/gameday-dev/gameday/analysis"
+	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/probes"
+	"github.com/gameday-dev/gameday/record"
+	"github.com/gameday-dev/gameday/timeline"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitPass        = 0
+	ExitGateFailed  = 1
+	ExitBadInput    = 2
+	ExitAborted     = 3
+	ExitRollback    = 4
+	ExitError       = 5
+	ExitInterrupted = 130
+)
+
+// Options tune one run.
+type Options struct {
+	Progress    io.Writer // live progress; nil for none
+	TTY         bool      // rewrite one line instead of printing periodic lines
+	Raw         func(*vegeta.Result) error
+	JournalPath string // rollback journal; "" disables it
+	RunID       string
+	// RollbackTimeout bounds the rollback of all faults (default 2m).
+	RollbackTimeout time.Duration
+}
+
+type applied struct {
+	idx        int
+	f          faults.Fault
+	entry      string
+	injectedAt time.Time
+	rolledBack bool
+	rbAt       time.Time
+	rbErr      error
+}
+
+type run struct {
+	p    *Prepared
+	o    Options
+	mu   sync.Mutex // guards tl
+	tl   *timeline.Timeline
+	jr   *faults.Journal
+	rec  *record.Run
+	done []*applied // every injected fault, in order
+}
+
+// Run executes the prepared experiment and returns its record; rec.ExitCode
+// says how it ended. Every injected fault is rolled back before Run returns,
+// whatever ended the run (its end, a stop condition, an error, or ctx being
+// cancelled by a signal).
+func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
+	if o.RollbackTimeout == 0 {
+		o.RollbackTimeout = 2 * time.Minute
+	}
+	if o.RunID == "" {
+		o.RunID = fmt.Sprintf("%s-%s", p.X.Name, time.Now().UTC().Format("20060102T150405Z"))
+	}
+	r := &run{p: p, o: o}
+	r.rec = &record.Run{Schema: record.Schema, ID: o.RunID, Experiment: p.X.Name, File: p.X.File, Target: p.X.Target.Kind,
+		WindowS: p.X.SteadyState.Window.Seconds(), StableFor: p.X.SteadyState.StableFor, Thresholds: p.X.SteadyState.Thresholds, Spec: p.X}
+	if o.JournalPath != "" && len(p.Faults) > 0 {
+		jr, err := faults.OpenJournal(o.JournalPath)
+		if err != nil {
+			r.rec.Status, r.rec.ExitCode, r.rec.Message = "error", ExitError, "open journal: "+err.Error()
+			return r.rec
+		}
+		r.jr = jr
+		defer jr.Close()
+	}
+	r.execute(ctx)
+	return r.rec
+}
+
+func (r *run) execute(ctx context.Context) {
+	p, x := r.p, r.p.X
+	start := time.Now()
+	r.rec.StartedAt = start
+	tl, err := timeline.New(start, x.SteadyState.Window)
+	if err != nil {
+		r.rec.Status, r.rec.ExitCode, r.rec.Message = "error", ExitError, err.Error()
+		return
+	}
+	r.tl = tl
+	loadEnd := start.Add(x.Load.Duration)
+
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	var abortMu sync.Mutex
+	abortReason := ""
+	abort := func(why string) {
+		abortMu.Lock()
+		if abortReason == "" {
+			abortReason = why
+		}
+		abortMu.Unlock()
+		cancelRun()
+	}
+
+	// Load.
+	var wg sync.WaitGroup
+	var sum attack.Summary
+	var atkErr error
+	loadDone := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(loadDone)
+		sum, atkErr = attack.Run(runCtx, p.Attack, func(h *attack.Hit) {
+			r.mu.Lock()
+			r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+			r.mu.Unlock()
+			if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
+				_ = r.o.Raw(h.Raw)
+			}
+		})
+	}()
+
+	// Probes.
+	probeCtx, stopProbes := context.WithCancel(runCtx)
+	for i, pr := range p.Probes {
+		spec := x.Probes[i]
+		iv := spec.Interval
+		if iv == 0 {
+			iv = x.SteadyState.Window
+		}
+		name := pr.Name()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			probes.Run(probeCtx, pr, iv, func(t time.Time, ss []probes.Sample, err error) {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				if err != nil {
+					r.tl.AddEvent(t, "probe-error", name, err.Error())
+					return
+				}
+				for _, s := range ss {
+					r.tl.AddSample(name+"/"+s.Series, t, s.Value)
+				}
+			})
+		}()
+	}
+
+	// Monitor: stop conditions and progress.
+	monCtx, stopMon := context.WithCancel(runCtx)
+	var active sync.Map // fault name → struct{}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.monitor(monCtx, start, &active, abort)
+	}()
+
+	// Schedule faults.
+	status, msg := r.schedule(runCtx, start, loadEnd, &active)
+
+	// Wait for the load to end (or the run to be cut short).
+	if status == "" {
+		select {
+		case <-loadDone:
+		case <-runCtx.Done():
+		}
+	}
+	// Roll back whatever is still applied, last in first out, on a context
+	// that a signal cannot cancel.
+	r.rollbackAll(ctx)
+	cancelRun()
+	stopMon()
+	stopProbes()
+	wg.Wait()
+	r.rec.EndedAt = time.Now()
+
+	abortMu.Lock()
+	reason := abortReason
+	abortMu.Unlock()
+	switch {
+	case status != "":
+	case reason != "":
+		status, msg = "aborted", reason
+	case ctx.Err() != nil:
+		status, msg = "interrupted", "interrupted by a signal; every fault was rolled back"
+	}
+	if atkErr != nil && status == "" {
+		status, msg = "error", "load: "+atkErr.Error()
+	}
+	r.finish(start, sum, status, msg)
+}
+
+// schedule waits for the baseline, checks it, then injects each fault in
+// turn. It returns a non-empty status when the run must end early.
+func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sync.Map) (string, string) {
+	p, x := r.p, r.p.X
+	if len(p.Faults) == 0 {
+		return "", ""
+	}
+	sleepUntil := func(t time.Time) bool {
+		d := time.Until(t)
+		if d <= 0 {
+			return ctx.Err() == nil
+		}
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tm.C:
+			return true
+		}
+	}
+	width := x.SteadyState.Window
+	timeout := x.Load.Timeout
+	baselineEnd := start.Add(x.SteadyState.Baseline)
+	if !sleepUntil(baselineEnd) {
+		return "", ""
+	}
+	// The baseline's windows are final once the slowest request could have
+	// ended; the first window is skipped as connection warm-up.
+	if !sleepUntil(baselineEnd.Add(min(timeout, width))) {
+		return "", ""
+	}
+	r.mu.Lock()
+	agg := r.tl.Aggregate(start.Add(width), baselineEnd)
+	ok, broken := analysis.Holds(&agg.Counts, p.C.Thresholds, width*time.Duration(max(agg.Windows, 1)))
+	r.tl.AddEvent(time.Now(), "baseline", "baseline", fmt.Sprintf("holds=%v %s", ok, strings.Join(broken, "; ")))
+	r.mu.Unlock()
+	if !ok {
+		return "baseline-failed", "the steady state did not hold during the baseline (" + strings.Join(broken, "; ") + "); no fault was injected"
+	}
+
+	var prev *applied
+	for i, f := range p.Faults {
+		spec := x.Faults[i]
+		var at time.Time
+		if spec.After == "recovered" {
+			if prev == nil {
+				r.skip(i, "the previous fault was not injected")
+				continue
+			}
+			t, ok := r.waitRecovered(ctx, prev, loadEnd)
+			if ctx.Err() != nil {
+				return "", ""
+			}
+			if !ok {
+				r.skip(i, fmt.Sprintf("%s had not recovered before the end of the load", prev.f.Name()))
+				prev = nil
+				continue
+			}
+			at = t.Add(spec.Delay)
+		} else {
+			at = start.Add(spec.At)
+		}
+		if !sleepUntil(at) {
+			return "", ""
+		}
+		a := &applied{idx: i, f: f}
+		if r.jr != nil {
+			id, err := r.jr.Begin(r.o.RunID, f)
+			if err != nil {
+				return "error", fmt.Sprintf("journal %s before applying: %v", f.Name(), err)
+			}
+			a.entry = id
+		}
+		a.injectedAt = time.Now()
+		r.done = append(r.done, a)
+		r.event(a.injectedAt, "inject", f.Name(), f.Describe())
+		active.Store(f.Name(), struct{}{})
+		err := f.Apply(ctx)
+		if r.jr != nil {
+			// Record the fuller undo (e.g. the clone ACL's id) now that it is known.
+			if jerr := r.jr.Applied(a.entry, r.o.RunID, f, err); jerr != nil {
+				r.event(time.Now(), "journal-error", f.Name(), jerr.Error())
+			}
+		}
+		if err != nil {
+			r.event(time.Now(), "apply-error", f.Name(), err.Error())
+			if ctx.Err() != nil {
+				return "", ""
+			}
+			return "error", fmt.Sprintf("apply %s: %v (what was applied is being rolled back)", f.Name(), err)
+		}
+		prev = a
+		if spec.Duration > 0 {
+			if !sleepUntil(a.injectedAt.Add(spec.Duration)) {
+				return "", ""
+			}
+			r.rollback(ctx, a)
+			active.Delete(f.Name())
+		}
+	}
+	// Leave the verification phase fault-free: roll back what remains once
+	// only the verification time is left.
+	if sleepUntil(loadEnd.Add(-x.SteadyState.Verify)) {
+		r.rollbackAll(ctx)
+		active.Range(func(k, _ any) bool { active.Delete(k); return true })
+	}
+	return "", ""
+}
+
+// waitRecovered polls the settled windows after a's injection until they
+// show recovery, or the load is about to end.
+func (r *run) waitRecovered(ctx context.Context, a *applied, loadEnd time.Time) (time.Time, bool) {
+	x := r.p.X
+	width := x.SteadyState.Window
+	quiet := max(5*time.Second, 3*time.Duration(x.SteadyState.StableFor)*width)
+	tk := time.NewTicker(width / 2)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return time.Time{}, false
+		case <-tk.C:
+		}
+		now := time.Now()
+		if now.After(loadEnd.Add(-time.Duration(x.SteadyState.StableFor) * width)) {
+			return time.Time{}, false
+		}
+		r.mu.Lock()
+		settled := r.tl.Settled(now, x.Load.Timeout)
+		end := r.tl.Start.Add(time.Duration(settled) * width)
+		rec := analysis.Measure(r.tl, r.p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, end)
+		r.mu.Unlock()
+		if !rec.Recovered {
+			continue
+		}
+		if rec.Impacted || end.Sub(a.injectedAt) >= quiet {
+			return now, true
+		}
+	}
+}
+
+func (r *run) skip(i int, why string) {
+	r.event(time.Now(), "skip", r.p.Faults[i].Name(), why)
+}
+
+func (r *run) event(t time.Time, kind, name, detail string) {
+	r.mu.Lock()
+	r.tl.AddEvent(t, kind, name, detail)
+	r.mu.Unlock()
+	if r.o.Progress != nil {
+		if r.o.TTY {
+			fmt.Fprint(r.o.Progress, "\r\033[K")
+		}
+		fmt.Fprintf(r.o.Progress, "%6.1fs  %-12s %s  %s\n", t.Sub(r.tl.Start).Seconds(), kind, name, detail)
+	}
+}
+
+func (r *run) rollback(parent context.Context, a *applied) {
+	if a.rolledBack {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.o.RollbackTimeout)
+	defer cancel()
+	err := a.f.Rollback(ctx)
+	a.rbAt = time.Now()
+	if err != nil {
+		a.rbErr = err
+		r.event(a.rbAt, "rollback-error", a.f.Name(), err.Error())
+		return
+	}
+	a.rolledBack = true
+	if r.jr != nil && a.entry != "" {
+		if err := r.jr.Done(a.entry); err != nil {
+			r.event(a.rbAt, "journal-error", a.f.Name(), err.Error())
+		}
+	}
+	r.event(a.rbAt, "rollback", a.f.Name(), "rolled back")
+}
+
+func (r *run) rollbackAll(parent context.Context) {
+	for i := len(r.done) - 1; i >= 0; i-- {
+		r.rollback(parent, r.done[i])
+	}
+}
+
+// monitor evaluates stop conditions on settled windows and prints progress.
+func (r *run) monitor(ctx context.Context, start time.Time, active *sync.Map, abort func(string)) {
+	x := r.p.X
+	width := x.SteadyState.Window
+	tk := time.NewTicker(min(width, time.Second))
+	defer tk.Stop()
+	lastPrint := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			if r.o.Progress != nil && r.o.TTY {
+				fmt.Fprint(r.o.Progress, "\r\033[K")
+			}
+			return
+		case now := <-tk.C:
+			r.mu.Lock()
+			settled := r.tl.Settled(now, x.Load.Timeout)
+			for _, e := range r.p.C.StopConditions {
+				n := int(math.Ceil(float64(e.For) / float64(width)))
+				if n < 1 {
+					n = 1
+				}
+				if settled-1 < n {
+					continue
+				}
+				hit := true
+				for i := settled - n; i < settled; i++ {
+					w := r.tl.Window(i)
+					if !e.Holds(analysis.WindowMetric(&w.Counts, e.Metric, width)) {
+						hit = false
+						break
+					}
+				}
+				if hit {
+					r.mu.Unlock()
+					r.event(now, "abort", "stop-condition", e.Source)
+					abort("stop condition met: " + e.Source)
+					r.mu.Lock()
+					break
+				}
+			}
+			var line string
+			if settled > 0 && r.o.Progress != nil {
+				w := r.tl.Window(settled - 1)
+				var names []string
+				active.Range(func(k, _ any) bool { names = append(names, k.(string)); return true })
+				sort.Strings(names)
+				af := "none"
+				if len(names) > 0 {
+					af = strings.Join(names, ",")
+				}
+				line = fmt.Sprintf("%6.1fs  rate %6.1f/s  success %6.2f%%  p99 %-8s  faults: %s",
+					now.Sub(start).Seconds(), float64(w.Requests)/width.Seconds(), 100*ratio(w.Successes, w.Requests),
+					w.OKLatency.Quantile(0.99).Round(time.Millisecond), af)
+			}
+			r.mu.Unlock()
+			if line != "" {
+				if r.o.TTY {
+					fmt.Fprint(r.o.Progress, "\r\033[K"+line)
+				} else if now.Sub(lastPrint) >= 5*time.Second {
+					fmt.Fprintln(r.o.Progress, line)
+					lastPrint = now
+				}
+			}
+		}
+	}
+}
+
+func ratio(a, b uint64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
