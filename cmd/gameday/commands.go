@@ -120,6 +120,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		raw     bool
 		quiet   bool
 		journal string
+		events  string
 	)
 	c := &cobra.Command{
 		Use:   "run EXPERIMENT.yaml",
@@ -141,7 +142,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
 			}
 			ctx := cmd.Context()
-			p, err := runner.Prepare(ctx, x, comp, nil)
+			p, err := runner.Prepare(ctx, x, comp, sandboxConfig(events))
 			if err != nil {
 				return prepareErr(err)
 			}
@@ -189,12 +190,14 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	c.Flags().BoolVar(&raw, "raw", false, "also write every result in vegeta's gob encoding (results.gob; `vegeta report` reads it)")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no plan or progress on stderr")
 	c.Flags().StringVar(&journal, "journal", "", "rollback journal file (default OUT/journal.jsonl)")
+	c.Flags().StringVar(&events, "sandbox-events", "", "sandbox targets: append the region's ground-truth events (every state change and API call) to this file")
 	return c
 }
 
 func newPlanCmd(stdout io.Writer) *cobra.Command {
 	var lo loadOpts
 	var asJSON bool
+	var events string
 	c := &cobra.Command{
 		Use:   "plan EXPERIMENT.yaml",
 		Short: "Dry run: validate, resolve targets, print what would happen; changes nothing",
@@ -206,7 +209,7 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := runner.Prepare(cmd.Context(), x, comp, nil)
+			p, err := runner.Prepare(cmd.Context(), x, comp, sandboxConfig(events))
 			if err != nil {
 				return prepareErr(err)
 			}
@@ -230,6 +233,7 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 	}
 	lo.addFlags(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the resolved plan as JSON")
+	c.Flags().StringVar(&events, "sandbox-events", "", "sandbox targets: append the region's ground-truth events to this file (shows plan makes no mutating call)")
 	return c
 }
 
@@ -353,6 +357,12 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "gameday", Version) },
 	}
+}
+
+func sandboxConfig(events string) *sandbox.Config {
+	cfg := &sandbox.Config{}
+	cfg.Region.EventLog = events
+	return cfg
 }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
