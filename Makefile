@@ -2,7 +2,7 @@
 GO        ?= go
 BIN       ?= bin/gameday
 PKGS      ?= ./...
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 export CGO_ENABLED ?= 0
 
 .DEFAULT_GOAL := help

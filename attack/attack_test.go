@@ -304,7 +304,7 @@ func TestMaxConnAgeForcesRedials(t *testing.T) {
 		MaxWorkers: 4,
 		KeepAlive:  true,
 	}
-	sum, hits := run(t, context.Background(), base, 4*time.Second)
+	sum, _ := run(t, context.Background(), base, 4*time.Second)
 	without := conns.Load()
 	if without > 4 || sum.ConnsRetired != 0 {
 		t.Fatalf("keep-alive without MaxConnAge opened %d connections", without)
@@ -315,7 +315,7 @@ func TestMaxConnAgeForcesRedials(t *testing.T) {
 	// With a body the transport copies the request, so only the
 	// Connection: close header (which the server echoes) retires the conn.
 	aged.Targets = []Target{{URL: s.URL}, {URL: s.URL, Method: "POST", Body: []byte("payload")}}
-	sum, hits = run(t, context.Background(), aged, 4*time.Second)
+	sum, hits := run(t, context.Background(), aged, 4*time.Second)
 	with := conns.Load()
 	// ≈1.5s / 200ms = 7 generations of at least one connection.
 	if with < 6 || sum.ConnsRetired < 5 {

@@ -168,8 +168,7 @@ type dbProbe struct {
 	cluster  string
 	azs      []string // sorted
 
-	mu     sync.Mutex
-	instAZ map[string]string // cluster member → AZ; members never move
+	instAZ map[string]string // cluster member → AZ; members never move (Sample runs on one goroutine)
 }
 
 func (p *dbProbe) Sample(ctx context.Context) ([]Sample, error) {

@@ -104,6 +104,7 @@ type GroundTruth struct {
 type Window struct {
 	T         float64              `json:"t"`
 	Requests  uint64               `json:"requests"`
+	AskedRPS  float64              `json:"asked_rps"` // the rate plan's mean over this window
 	Successes uint64               `json:"successes"`
 	Classes   map[string]uint64    `json:"classes,omitempty"`
 	P50S      float64              `json:"p50_s"`

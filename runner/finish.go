@@ -37,6 +37,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 
 	// Windows.
+	plan, _ := attack.NewPlan(p.Attack.Stages) // validated in Prepare
 	for i, w := range tl.Windows() {
 		holds, _ := analysis.Holds(&w.Counts, p.C.Thresholds, width)
 		rw := record.Window{T: float64(i) * width.Seconds(), Requests: w.Requests, Successes: w.Successes,
@@ -60,6 +61,9 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 				rw.Samples = map[string]float64{}
 			}
 			rw.Samples[name] = s.Last
+		}
+		if plan != nil {
+			rw.AskedRPS = meanRate(plan, time.Duration(i)*width, width)
 		}
 		rec.Windows = append(rec.Windows, rw)
 	}
@@ -323,4 +327,9 @@ func groundTruth(evs []sim.Event, kind string, targets []string, a *applied, spe
 		gt.MeasuredDeltaS = rec.TimeToRecover - gt.SinceInjectS
 	}
 	return gt
+}
+
+// meanRate is the plan's mean asked rate over [from, from+width).
+func meanRate(p *attack.Plan, from, width time.Duration) float64 {
+	return (p.Hits(from+width) - p.Hits(from)) / width.Seconds()
 }

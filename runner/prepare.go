@@ -16,7 +16,6 @@ import (
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/sandbox"
-	"github.com/gameday-dev/gameday/sandbox/sim"
 	"github.com/gameday-dev/gameday/targets"
 )
 
@@ -249,16 +248,4 @@ func (p *Prepared) Close() {
 	if p != nil && p.Sandbox != nil {
 		_ = p.Sandbox.Close()
 	}
-}
-
-// mutatingCalls counts mutating AWS calls the sandbox has served (for tests
-// and for `plan` to prove it changed nothing).
-func mutatingCalls(events []sim.Event) int {
-	n := 0
-	for _, e := range events {
-		if e.Kind == "api-call" && e.Mutating {
-			n++
-		}
-	}
-	return n
 }

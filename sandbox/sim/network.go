@@ -189,15 +189,6 @@ func (r *Region) buildNetwork() {
 func (r *Region) publicSubnet(azIdx int) *subnet  { return r.subnets[azIdx] }
 func (r *Region) privateSubnet(azIdx int) *subnet { return r.subnets[len(r.azs)+azIdx] }
 
-func (r *Region) azIndex(name string) int {
-	for i, az := range r.azs {
-		if az.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
 // allocIP hands out the next free label address of a subnet.
 func (s *subnet) allocIP() netip.Addr {
 	s.nextIP++
