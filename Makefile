@@ -20,7 +20,8 @@ demo: build ## Run the full game day against the embedded sandbox and write repo
 	./$(BIN) run experiments/gameday.yaml --out out/demo
 
 .PHONY: test
-test: ## Vet, check formatting, and run every test (race detector off: 2 cores).
+test: ## Install test tools if missing (scripts/test-deps.sh), vet, check formatting, run every test.
+	bash scripts/test-deps.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 15m $(PKGS)
@@ -34,8 +35,15 @@ bench: ## Benchmarks: sandbox ALB throughput and load generation vs the vegeta C
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/...
 
 .PHONY: fuzz
-fuzz: ## Fuzz the experiment parser for 30s.
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./experiments
+FUZZTIME ?= 20s
+fuzz: ## Fuzz the experiment loader, --set overrides and expressions (FUZZTIME each).
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./experiments
+	$(GO) test -run '^$$' -fuzz '^FuzzOverrides$$' -fuzztime $(FUZZTIME) ./experiments
+	$(GO) test -run '^$$' -fuzz '^FuzzParseExpr$$' -fuzztime $(FUZZTIME) ./experiments
+
+.PHONY: vendor-js
+vendor-js: ## Re-fetch the HTML report's chart library (uPlot, pinned, sha256-checked) into reports/assets.
+	bash scripts/vendor-js.sh
 
 .PHONY: clean
 clean: ## Remove build output and demo reports.

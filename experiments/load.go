@@ -114,6 +114,8 @@ func applyDefaults(v *viper.Viper) {
 	v.SetDefault("steady_state.stable_for", 3)
 	v.SetDefault("steady_state.baseline", "10s")
 	v.SetDefault("steady_state.verify", "10s")
+	v.SetDefault("guards.max_instance_share", 0.5)
+	v.SetDefault("guards.max_blackhole_duration", "10m")
 }
 
 // stringToNumberHook lets environment and --set strings ("50") fill numeric

@@ -204,3 +204,27 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOverrides feeds arbitrary --set keys and values (durations, rates,
+// counts, selectors, thresholds) through the same path as GAMEDAY_* and
+// --set: any outcome but a panic or an error without a field is a bug.
+func FuzzOverrides(f *testing.F) {
+	base, err := os.ReadFile("gameday.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"load.rate", "50"}, {"load.duration", "90s"}, {"load.rate", "-1"}, {"load.duration", "1e9h"},
+		{"steady_state.window", "0s"}, {"guards.max_instance_share", "NaN"}, {"load.timeout", "x"}, {"target.kind", "aws"},
+		{"steady_state.stable_for", "99999999999999999999"}, {"load.max_workers", "0"}} {
+		f.Add(kv[0], kv[1])
+	}
+	f.Fuzz(func(t *testing.T, k, v string) {
+		_, _, err := Parse("gameday.yaml", base, map[string]string{k: v}, noEnv)
+		if err != nil {
+			var xe *Error
+			if !errors.As(err, &xe) || len(xe.Problems) == 0 {
+				t.Fatalf("--set %s=%s: error is not a field error: %v", k, v, err)
+			}
+		}
+	})
+}

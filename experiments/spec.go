@@ -19,6 +19,7 @@ type Experiment struct {
 	Probes         []Probe        `mapstructure:"probes" json:"probes,omitempty"`
 	StopConditions []string       `mapstructure:"stop_conditions" json:"stop_conditions,omitempty"`
 	Gates          Gates          `mapstructure:"gates" json:"gates"`
+	Guards         Guards         `mapstructure:"guards" json:"guards"`
 	Report         ReportSettings `mapstructure:"report" json:"report,omitempty"`
 }
 
@@ -36,6 +37,27 @@ type Target struct {
 	DBCluster        Ref   `mapstructure:"db_cluster" json:"db_cluster,omitempty"`
 	VPC              Ref   `mapstructure:"vpc" json:"vpc,omitempty"`
 	Subnets          []Ref `mapstructure:"subnets" json:"subnets,omitempty"`
+
+	// AllowedAccounts and AllowedRegions, when set, are checked with STS
+	// GetCallerIdentity before anything else; any other account or region
+	// is refused.
+	AllowedAccounts []string `mapstructure:"allowed_accounts" json:"allowed_accounts,omitempty"`
+	AllowedRegions  []string `mapstructure:"allowed_regions" json:"allowed_regions,omitempty"`
+	// RequireTag ("Key=Value"), when set, makes every fault target (instance,
+	// subnet, database) carry that tag, as AWS FIS does with resource tags.
+	RequireTag string `mapstructure:"require_tag" json:"require_tag,omitempty"`
+}
+
+// Guards bound the blast radius. The defaults apply unless the file sets a
+// field explicitly; setting one is the override.
+type Guards struct {
+	// MaxInstanceShare is the largest share (0..1] of a group's instances
+	// one fault may take (default 0.5).
+	MaxInstanceShare float64 `mapstructure:"max_instance_share" json:"max_instance_share"`
+	// MaxBlackholeDuration is the longest an AZ may be blackholed (default 10m).
+	MaxBlackholeDuration time.Duration `mapstructure:"max_blackhole_duration" json:"max_blackhole_duration"`
+	// AllowEveryAZ permits faults that together blackhole every AZ at once.
+	AllowEveryAZ bool `mapstructure:"allow_every_az" json:"allow_every_az,omitempty"`
 }
 
 // SandboxTarget configures the embedded region.
@@ -43,6 +65,10 @@ type SandboxTarget struct {
 	Profile string `mapstructure:"profile" json:"profile,omitempty"` // fast | aws
 	Config  string `mapstructure:"config" json:"config,omitempty"`   // optional sandbox config file (timings etc.)
 	DBKind  string `mapstructure:"db_kind" json:"db_kind,omitempty"` // instance | cluster
+	// Endpoint attaches to a sandbox already running in another process
+	// (`gameday sandbox`, e.g. http://127.0.0.1:4566) instead of starting one
+	// in-process; its state then outlives the run, like a real account's.
+	Endpoint string `mapstructure:"endpoint" json:"endpoint,omitempty"`
 }
 
 // AWSTarget configures the AWS SDK for a real account.
@@ -165,6 +191,9 @@ type Gates struct {
 	Run       []string            `mapstructure:"run" json:"run,omitempty"`
 	EachFault []string            `mapstructure:"each_fault" json:"each_fault,omitempty"`
 	Faults    map[string][]string `mapstructure:"faults" json:"faults,omitempty"`
+	// Regression limits how much worse than a baseline run (--baseline)
+	// this run may be, e.g. "time_to_recover +20%" (see Regression).
+	Regression []string `mapstructure:"regression" json:"regression,omitempty"`
 }
 
 // ReportSettings says which report files a run writes.

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -47,7 +48,8 @@ type Compiled struct {
 	RunGates       []Expr
 	EachFaultGates []Expr
 	FaultGates     map[string][]Expr
-	Stages         []Stage // the rate plan, with a constant Rate normalised to one stage
+	Regression     []Regression // judged against a baseline run (gameday run --baseline)
+	Stages         []Stage      // the rate plan, with a constant Rate normalised to one stage
 }
 
 // Limits on values that are possible in YAML but absurd for a run.
@@ -79,6 +81,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 	x.validateSteady(v, c)
 	x.validateFaults(v)
 	x.validateProbes(v)
+	x.validateGuards(v)
 	for i, s := range x.StopConditions {
 		e, err := ParseExpr(s, ScopeWindow, true)
 		if err != nil {
@@ -113,13 +116,8 @@ func (x *Experiment) Validate() (*Compiled, error) {
 			}
 		}
 	}
-	for i, f := range x.Report.Formats {
-		switch f {
-		case "table", "json", "raw":
-		default:
-			v.add(fmt.Sprintf("report.formats[%d]", i), fmt.Sprintf("unknown format %q (table, json, raw)", f))
-		}
-	}
+	x.validateRegression(v, c)
+	x.validateReport(v)
 	if len(v.ps) > 0 {
 		return nil, &Error{File: x.File, Problems: v.ps}
 	}
@@ -153,6 +151,13 @@ func (x *Experiment) validateTarget(v *validator) {
 		default:
 			v.add("target.sandbox.db_kind", fmt.Sprintf("unknown %q (instance, cluster)", t.Sandbox.DBKind))
 		}
+		if e := t.Sandbox.Endpoint; e != "" {
+			if u, err := url.Parse(e); err != nil || u.Scheme != "http" || !isLoopbackHost(u.Hostname()) {
+				v.add("target.sandbox.endpoint", fmt.Sprintf("%q: want a loopback URL such as http://127.0.0.1:4566", e))
+			} else if t.Sandbox.Profile != "" || t.Sandbox.DBKind != "" || t.Sandbox.Config != "" {
+				v.add("target.sandbox", "profile, db_kind and config configure an in-process sandbox; an attached one (endpoint) was configured when it started")
+			}
+		}
 	case "aws":
 		if t.AWS.Region == "" {
 			v.add("target.aws.region", "is required for an aws target")
@@ -162,11 +167,29 @@ func (x *Experiment) validateTarget(v *validator) {
 				v.add("target.aws.endpoint_url", "is not an absolute URL")
 			}
 		}
+		if t.Sandbox != (SandboxTarget{}) {
+			v.add("target.sandbox", "only applies to kind sandbox")
+		}
 		if t.LoadBalancer.IsZero() && x.Load.URL == "" {
 			v.add("target.load_balancer", "is required for an aws target unless load.url is set")
 		}
 	default:
 		v.add("target.kind", fmt.Sprintf("unknown kind %q (sandbox, aws)", t.Kind))
+	}
+	for i, a := range t.AllowedAccounts {
+		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
+			v.add(fmt.Sprintf("target.allowed_accounts[%d]", i), fmt.Sprintf("%q is not a 12-digit AWS account id", a))
+		}
+	}
+	for i, r := range t.AllowedRegions {
+		if strings.TrimSpace(r) == "" {
+			v.add(fmt.Sprintf("target.allowed_regions[%d]", i), "must not be empty")
+		}
+	}
+	if t.RequireTag != "" {
+		if k, _, ok := strings.Cut(t.RequireTag, "="); !ok || k == "" {
+			v.add("target.require_tag", fmt.Sprintf("%q is not KEY=VALUE", t.RequireTag))
+		}
 	}
 	for _, r := range []struct {
 		path string
@@ -424,4 +447,35 @@ func (x *Experiment) validateProbes(v *validator) {
 		}
 		seen[name] = true
 	}
+}
+
+func (x *Experiment) validateGuards(v *validator) {
+	g := x.Guards
+	if g.MaxInstanceShare <= 0 || g.MaxInstanceShare > 1 {
+		v.add("guards.max_instance_share", fmt.Sprintf("%g: must be in (0, 1]", g.MaxInstanceShare))
+	}
+	if g.MaxBlackholeDuration <= 0 {
+		v.add("guards.max_blackhole_duration", "must be positive")
+	}
+	for i, f := range x.Faults {
+		p := fmt.Sprintf("faults[%d]", i)
+		switch f.Kind {
+		case KindTerminate:
+			if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
+				v.add(p+".targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
+			}
+		case KindBlackhole:
+			if g.MaxBlackholeDuration > 0 && f.Duration > g.MaxBlackholeDuration {
+				v.add(p+".duration", fmt.Sprintf("%s exceeds guards.max_blackhole_duration (%s); set guards.max_blackhole_duration explicitly to allow it", f.Duration, g.MaxBlackholeDuration))
+			}
+		}
+	}
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
 }

@@ -23,7 +23,7 @@ import (
 // per fault, so a rollback can find the clone even if its id was never
 // recorded (a crash between CreateNetworkAcl and the journal).
 const (
-	TagExperiment  = "gameday:experiment"
+	TagExperiment  = "gameday:experiment" // the run id (experiment name and start time)
 	TagFault       = "gameday:fault"
 	TagToken       = "gameday:token"
 	TagSubnet      = "gameday:subnet"       // comma list, parallel to TagOriginalACL
@@ -36,6 +36,7 @@ type BlackholeUndo struct {
 	AZ           string         `json:"az"`
 	Tier         string         `json:"tier"` // all | private | public
 	Token        string         `json:"token"`
+	Run          string         `json:"run,omitempty"`
 	Subnets      []SubnetRecord `json:"subnets"`
 	Clone        string         `json:"clone_acl,omitempty"` // the deny-all ACL, once created
 	Applying     bool           `json:"applying,omitempty"`
@@ -155,6 +156,16 @@ func currentAssociations(ctx context.Context, c *awsclients.Clients, subnets []s
 }
 
 func (f *blackholeFault) Name() string { return f.name }
+
+// SetRun names the run the fault belongs to, for the clone's tags.
+func (f *blackholeFault) SetRun(id string) { f.update(func(s *BlackholeUndo) { s.Run = id }) }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
 func (f *blackholeFault) Kind() string { return KindAZBlackhole }
 
 func (f *blackholeFault) Targets() []string {
@@ -240,7 +251,7 @@ func (f *blackholeFault) Apply(ctx context.Context) error {
 	}
 	tags := []ec2types.Tag{
 		{Key: aws.String("Name"), Value: aws.String(fmt.Sprintf("gameday-blackhole-%s-%s", st.AZ, st.Token[:8]))},
-		{Key: aws.String(TagExperiment), Value: aws.String(f.name)},
+		{Key: aws.String(TagExperiment), Value: aws.String(cmpOr(st.Run, f.name))},
 		{Key: aws.String(TagFault), Value: aws.String(f.name)},
 		{Key: aws.String(TagToken), Value: aws.String(st.Token)},
 	}
@@ -340,6 +351,13 @@ func (f *blackholeFault) Rollback(ctx context.Context) error {
 	for _, s := range st.Subnets {
 		a, ok := cur[s.ID]
 		if !ok {
+			// No association means no subnet: it was deleted meanwhile.
+			if s.Moved && !s.Restored {
+				f.update(func(u *BlackholeUndo) {
+					u.Notes = append(u.Notes, fmt.Sprintf("subnet %s is gone (no network ACL association); nothing to restore", s.ID))
+				})
+				f.subnet(s.ID, func(r *SubnetRecord) { r.Restored = true })
+			}
 			continue
 		}
 		tagged, onClone := clones[a.acl]

@@ -43,6 +43,12 @@ type Fault interface {
 	Undo() any
 }
 
+// RunTagger is implemented by faults that tag what they create with the
+// run's id (so `gameday rollback --sweep` can find it from the AWS side).
+type RunTagger interface {
+	SetRun(id string)
+}
+
 // Noter is implemented by faults whose rollback can leave notes (e.g. an
 // original network ACL was gone and the VPC's default ACL was used).
 type Noter interface {

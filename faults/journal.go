@@ -34,16 +34,45 @@ type Entry struct {
 	Undo    json.RawMessage `json:"undo,omitempty"`
 	State   string          `json:"state"`
 	Error   string          `json:"error,omitempty"`
+	// Target says how to reach the account again (on Begin lines).
+	Target *Target `json:"target,omitempty"`
+	// PID and Host identify the process that applied the fault, so that
+	// `gameday rollback` does not undo the fault of a run still going.
+	PID  int    `json:"pid,omitempty"`
+	Host string `json:"host,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// Target is where a journal's faults were applied: enough to build AWS
+// clients again after a crash. Credentials are never written.
+type Target struct {
+	Kind        string `json:"kind"` // aws | sandbox
+	Region      string `json:"region,omitempty"`
+	Profile     string `json:"profile,omitempty"`
+	EndpointURL string `json:"endpoint_url,omitempty"`
+	Account     string `json:"account,omitempty"`
+	// InProcess: the sandbox ran inside the gameday process, so its state
+	// ended with that process and there is nothing left to undo.
+	InProcess bool `json:"in_process,omitempty"`
 }
 
 // Journal is an append-only file of fault entries, synced to disk after
 // every line, so that a crashed run's faults can be rolled back later.
 type Journal struct {
-	mu   sync.Mutex
-	path string
-	f    *os.File
-	seq  int
-	pid  string
+	mu     sync.Mutex
+	path   string
+	f      *os.File
+	seq    int
+	pid    string
+	target *Target
+}
+
+// SetTarget records where faults are applied; every later Begin line
+// carries it.
+func (j *Journal) SetTarget(t Target) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.target = &t
 }
 
 // OpenJournal opens (creating if needed) the journal at path for appending.
@@ -116,6 +145,11 @@ func (j *Journal) Begin(runID string, f Fault) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	j.mu.Lock()
+	e.Target = j.target
+	j.mu.Unlock()
+	e.PID = os.Getpid()
+	e.Host, _ = os.Hostname()
 	return id, j.append(e)
 }
 
@@ -134,7 +168,13 @@ func (j *Journal) Applied(entryID, runID string, f Fault, applyErr error) error 
 
 // Done records that the entry's fault was rolled back.
 func (j *Journal) Done(entryID string) error {
-	return j.append(Entry{ID: entryID, Time: time.Now().UTC(), State: StateRolledBack})
+	return j.DoneNote(entryID, "")
+}
+
+// DoneNote records that the entry is finished, with a note saying how
+// (e.g. "finished by gameday rollback").
+func (j *Journal) DoneNote(entryID, note string) error {
+	return j.append(Entry{ID: entryID, Time: time.Now().UTC(), State: StateRolledBack, Note: note})
 }
 
 // Close closes the file.
@@ -220,6 +260,9 @@ func ReadPending(path string) ([]Entry, error) {
 				}
 				if len(e.Targets) > 0 {
 					cur.Targets = e.Targets
+				}
+				if e.Target != nil {
+					cur.Target = e.Target
 				}
 			}
 		}

@@ -36,15 +36,7 @@ func Table(w io.Writer, r *record.Run) error {
 				}
 				continue
 			}
-			rc := f.Recovery
-			tti, ttr, imp := "none", "0s", "0s"
-			if rc.Impacted {
-				tti = secs(rc.TimeToImpact)
-				ttr, imp = "never", "until end"
-				if rc.Recovered {
-					ttr, imp = secs(rc.TimeToRecover), secs(rc.ImpactDuration)
-				}
-			}
+			rc, c := f.Recovery, faultRow(f)
 			gt := ""
 			if f.GroundTruth != nil {
 				gt = secs(f.GroundTruth.SinceInjectS)
@@ -52,7 +44,7 @@ func Table(w io.Writer, r *record.Run) error {
 					gt += fmt.Sprintf(" (Δ %+.1fs)", f.GroundTruth.MeasuredDeltaS)
 				}
 			}
-			if err := t.Append(f.Name, f.Kind, "at "+secs(f.InjectedAtS), tti, ttr, imp,
+			if err := t.Append(f.Name, f.Kind, "at "+secs(f.InjectedAtS), c.Impact, c.Recover, c.Duration,
 				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests),
 				fmt.Sprintf("%.1f%% @%s", 100*rc.WorstSuccessRatio, secs(rc.WorstWindow)),
 				secs(rc.PeakP99), infra(f.InfraS), gt); err != nil {

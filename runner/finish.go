@@ -168,7 +168,9 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	if !lastRollback.IsZero() {
 		// Skip the window the last rollback falls in: it straddles the change.
 		vFrom := lastRollback.Add(width)
-		if vFrom.Before(end) {
+		// Both ends snap to windows: a verify period shorter than a whole
+		// window after the rollback leaves nothing to judge.
+		if vFrom.Before(end) && snap(vFrom).Before(snap(end)) {
 			ph := phase("after rollback", vFrom, end)
 			rec.Phases = append(rec.Phases, ph)
 			post = tl.Aggregate(vFrom, end)
@@ -176,7 +178,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 				rec.Notes = append(rec.Notes, "the steady state did not hold after the last rollback")
 			}
 		} else {
-			rec.Notes = append(rec.Notes, "no load was left after the last rollback to verify the steady state")
+			rec.Notes = append(rec.Notes, "no complete window of load was left after the last rollback to verify the steady state (raise steady_state.verify)")
 		}
 	}
 	rec.Phases = append(rec.Phases, phase("total", start, end))

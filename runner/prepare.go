@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,14 +27,28 @@ import (
 type Prepared struct {
 	X        *experiments.Experiment
 	C        *experiments.Compiled
-	Sandbox  *sandbox.Sandbox // nil for AWS targets
+	Sandbox  *sandbox.Sandbox // in-process sandbox; nil otherwise
+	Remote   *sandbox.Remote  // attached sandbox (target.sandbox.endpoint); nil otherwise
 	Clients  *awsclients.Clients
 	Topology *targets.Topology
 	Faults   []faults.Fault
 	Probes   []probes.Probe
 	Attack   attack.Config
 	Account  string
+	Region   string
+	// Target is where faults are applied, as the rollback journal records it.
+	Target faults.Target
 }
+
+// GuardError says a safety guard refused the experiment (exit code 2):
+// wrong account or region, a target without the opt-in tag, or a blast
+// radius over its limit. Nothing was changed.
+type GuardError struct {
+	Field string
+	Msg   string
+}
+
+func (e *GuardError) Error() string { return e.Field + ": " + e.Msg }
 
 // InputError wraps a problem with the experiment's targets (exit code 2).
 type InputError struct{ Err error }
@@ -40,7 +56,8 @@ type InputError struct{ Err error }
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Prepare starts the sandbox for sandbox targets, resolves every target
+// Prepare starts the sandbox for sandbox targets (target.sandbox.config,
+// plus sbCfg's event log if set), resolves every target
 // through the AWS APIs and builds faults, probes and the attack. It changes
 // nothing on the target: this is all `gameday plan` does.
 func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Compiled, sbCfg *sandbox.Config) (p *Prepared, err error) {
@@ -54,9 +71,27 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 	var cfg aws.Config
 	switch x.Target.Kind {
 	case "sandbox":
+		if ep := x.Target.Sandbox.Endpoint; ep != "" {
+			rm, err := sandbox.Attach(ctx, ep)
+			if err != nil {
+				return nil, &InputError{Err: fmt.Errorf("%s: target.sandbox.endpoint: %w", x.File, err)}
+			}
+			p.Remote = rm
+			cfg = rm.AWSConfig()
+			p.Target = faults.Target{Kind: "sandbox", Region: cfg.Region, EndpointURL: ep}
+			break
+		}
 		sc := sandbox.Config{}
-		if sbCfg != nil {
-			sc = *sbCfg
+		if f := x.Target.Sandbox.Config; f != "" {
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(filepath.Dir(x.File), f) // relative to the experiment file
+			}
+			if sc, err = sandbox.LoadConfig(f); err != nil {
+				return nil, &InputError{Err: fmt.Errorf("%s: target.sandbox.config: %w", x.File, err)}
+			}
+		}
+		if sbCfg != nil && sbCfg.Region.EventLog != "" {
+			sc.Region.EventLog = sbCfg.Region.EventLog
 		}
 		if x.Target.Sandbox.Profile != "" {
 			sc.Region.Profile = x.Target.Sandbox.Profile
@@ -70,29 +105,49 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		}
 		p.Sandbox = sb
 		cfg = sb.AWSConfig(ctx)
+		p.Target = faults.Target{Kind: "sandbox", Region: cfg.Region, InProcess: true}
 	default:
 		cfg, err = awsclients.LoadAWS(ctx, x.Target.AWS.Region, x.Target.AWS.Profile, x.Target.AWS.EndpointURL)
 		if err != nil {
 			return nil, err
 		}
+		p.Target = faults.Target{Kind: "aws", Region: cfg.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
 	}
 	p.Clients = awsclients.New(cfg)
+	p.Region = cfg.Region
+	// Who and where we are, before anything else.
 	id, err := p.Clients.STS.GetCallerIdentity(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("check credentials (sts GetCallerIdentity): %w", err)
+		return nil, p.unreachable(fmt.Errorf("check credentials (sts GetCallerIdentity): %w", err))
 	}
 	p.Account = aws.ToString(id.Account)
+	p.Target.Account = p.Account
+	if err := checkAllowlists(x, p.Account, p.Region); err != nil {
+		return nil, err
+	}
 
 	p.Topology, err = targets.Resolve(ctx, p.Clients, x.Target)
 	if err != nil {
-		return nil, &InputError{Err: fmt.Errorf("%s: %w", x.File, err)}
+		var nf *targets.NotFoundError
+		if errors.As(err, &nf) {
+			return nil, &InputError{Err: fmt.Errorf("%s: %w", x.File, err)}
+		}
+		return nil, fmt.Errorf("%s: %w", x.File, err) // AWS trouble, not the file's fault
 	}
 	for i, spec := range x.Faults {
 		f, err := faults.New(ctx, p.Clients, p.Topology, spec)
 		if err != nil {
-			return nil, &InputError{Err: fmt.Errorf("%s: faults[%d] (%s): %w", x.File, i, spec.Name, err)}
+			err = fmt.Errorf("%s: faults[%d] (%s): %w", x.File, i, spec.Name, err)
+			var se *faults.SpecError
+			if errors.As(err, &se) || targets.Rejected(err) {
+				return nil, &InputError{Err: err}
+			}
+			return nil, err
 		}
 		p.Faults = append(p.Faults, f)
+	}
+	if err := p.checkGuards(ctx); err != nil {
+		return nil, err
 	}
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for i, spec := range x.Probes {
@@ -109,6 +164,9 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 	if err != nil {
 		return nil, &InputError{Err: fmt.Errorf("%s: load: %w", x.File, err)}
 	}
+	if err := p.preflight(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -118,6 +176,9 @@ func (p *Prepared) baseURL() string {
 	}
 	if p.Sandbox != nil {
 		return p.Sandbox.Region().URL()
+	}
+	if p.Remote != nil {
+		return p.Remote.Health.LoadBalancerURL
 	}
 	return "http://" + p.Topology.DNSName + "/"
 }
@@ -169,6 +230,8 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 	}
 	if p.Sandbox != nil {
 		cfg.Resolver = p.Sandbox.DNSAddr()
+	} else if p.Remote != nil {
+		cfg.Resolver = p.Remote.Health.DNSAddr
 	} else {
 		cfg.Resolver = p.X.Target.AWS.Resolver
 	}
@@ -183,6 +246,12 @@ func (p *Prepared) PlanText() string {
 	fmt.Fprintf(&b, "target      %s, account %s", x.Target.Kind, p.Account)
 	if p.Sandbox != nil {
 		fmt.Fprintf(&b, " (sandbox at %s)", p.Sandbox.Endpoint())
+	}
+	if p.Remote != nil {
+		fmt.Fprintf(&b, " (attached sandbox at %s)", p.Remote.Health.Endpoint)
+	}
+	if p.Region != "" {
+		fmt.Fprintf(&b, ", region %s", p.Region)
 	}
 	b.WriteString("\n")
 	t := p.Topology

@@ -82,11 +82,29 @@ func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
 			r.rec.Status, r.rec.ExitCode, r.rec.Message = "error", ExitError, "open journal: "+err.Error()
 			return r.rec
 		}
+		jr.SetTarget(p.Target)
 		r.jr = jr
 		defer jr.Close()
 	}
+	for _, f := range p.Faults {
+		if t, ok := f.(faults.RunTagger); ok {
+			t.SetRun(o.RunID)
+		}
+	}
 	r.execute(ctx)
 	return r.rec
+}
+
+// guard runs fn and turns a panic into an abort of the run, so that a bug
+// in a probe, the monitor or a result handler still ends in rollback
+// instead of a crash that leaves faults behind.
+func guard(where string, abort func(string), fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			abort(fmt.Sprintf("panic in %s: %v", where, v))
+		}
+	}()
+	fn()
 }
 
 func (r *run) execute(ctx context.Context) {
@@ -104,7 +122,7 @@ func (r *run) execute(ctx context.Context) {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	var abortMu sync.Mutex
-	abortReason := ""
+	abortReason, panicked := "", ""
 	abort := func(why string) {
 		abortMu.Lock()
 		if abortReason == "" {
@@ -112,6 +130,14 @@ func (r *run) execute(ctx context.Context) {
 		}
 		abortMu.Unlock()
 		cancelRun()
+	}
+	crash := func(why string) {
+		abortMu.Lock()
+		if panicked == "" {
+			panicked = why
+		}
+		abortMu.Unlock()
+		abort(why)
 	}
 
 	// Load.
@@ -123,13 +149,15 @@ func (r *run) execute(ctx context.Context) {
 	go func() {
 		defer wg.Done()
 		defer close(loadDone)
-		sum, atkErr = attack.Run(runCtx, p.Attack, func(h *attack.Hit) {
-			r.mu.Lock()
-			r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
-			r.mu.Unlock()
-			if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
-				_ = r.o.Raw(h.Raw)
-			}
+		guard("the load generator", crash, func() {
+			sum, atkErr = attack.Run(runCtx, p.Attack, func(h *attack.Hit) {
+				r.mu.Lock()
+				r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+				r.mu.Unlock()
+				if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
+					_ = r.o.Raw(h.Raw)
+				}
+			})
 		})
 	}()
 
@@ -145,16 +173,18 @@ func (r *run) execute(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			probes.Run(probeCtx, pr, iv, func(t time.Time, ss []probes.Sample, err error) {
-				r.mu.Lock()
-				defer r.mu.Unlock()
-				if err != nil {
-					r.tl.AddEvent(t, "probe-error", name, err.Error())
-					return
-				}
-				for _, s := range ss {
-					r.tl.AddSample(name+"/"+s.Series, t, s.Value)
-				}
+			guard("probe "+name, crash, func() {
+				probes.Run(probeCtx, pr, iv, func(t time.Time, ss []probes.Sample, err error) {
+					r.mu.Lock()
+					defer r.mu.Unlock()
+					if err != nil {
+						r.tl.AddEvent(t, "probe-error", name, err.Error())
+						return
+					}
+					for _, s := range ss {
+						r.tl.AddSample(name+"/"+s.Series, t, s.Value)
+					}
+				})
 			})
 		}()
 	}
@@ -165,11 +195,13 @@ func (r *run) execute(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.monitor(monCtx, start, &active, abort)
+		guard("the monitor", crash, func() { r.monitor(monCtx, start, &active, abort) })
 	}()
 
-	// Schedule faults.
-	status, msg := r.schedule(runCtx, start, loadEnd, &active)
+	// Schedule faults. A panic while applying (a bug in a fault) must
+	// still roll back what was applied.
+	var status, msg string
+	guard("the fault scheduler", crash, func() { status, msg = r.schedule(runCtx, start, loadEnd, &active) })
 
 	// Wait for the load to end (or the run to be cut short).
 	if status == "" {
@@ -188,9 +220,11 @@ func (r *run) execute(ctx context.Context) {
 	r.rec.EndedAt = time.Now()
 
 	abortMu.Lock()
-	reason := abortReason
+	reason, crashed := abortReason, panicked
 	abortMu.Unlock()
 	switch {
+	case crashed != "":
+		status, msg = "error", crashed+" (every fault was rolled back)"
 	case status != "":
 	case reason != "":
 		status, msg = "aborted", reason
@@ -367,8 +401,11 @@ func (r *run) rollback(parent context.Context, a *applied) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.o.RollbackTimeout)
 	defer cancel()
-	err := a.f.Rollback(ctx)
+	attempts, err := faults.RollbackPatiently(ctx, a.f)
 	a.rbAt = time.Now()
+	if attempts > 1 && err == nil {
+		r.event(a.rbAt, "rollback-retried", a.f.Name(), fmt.Sprintf("rolled back after %d attempts (the AWS API was throttling or failing)", attempts))
+	}
 	if err != nil {
 		a.rbErr = err
 		r.event(a.rbAt, "rollback-error", a.f.Name(), err.Error())

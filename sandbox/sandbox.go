@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/gameday-dev/gameday/sandbox/awsapi"
 	"github.com/gameday-dev/gameday/sandbox/dnsserver"
@@ -94,6 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_sandbox/events", s.serveEvents)
 	mux.HandleFunc("/_sandbox/health", s.serveHealth)
+	mux.HandleFunc("/_sandbox/api-faults", s.serveAPIFaults)
 	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithFaults(s.faults)))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go func() {
@@ -154,30 +153,7 @@ func (s *Sandbox) Resolver() *net.Resolver {
 // HTTP client that refuses to dial anything but loopback.
 func (s *Sandbox) AWSConfig(ctx context.Context) aws.Config {
 	_ = ctx
-	client := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.Proxy = nil
-		tr.DialContext = loopbackDial
-	})
-	return aws.Config{
-		Region:       s.region.RegionName(),
-		BaseEndpoint: aws.String(s.endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
-		HTTPClient:   client,
-	}
-}
-
-func loopbackDial(ctx context.Context, network, addr string) (net.Conn, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
-		if host != "localhost" {
-			return nil, fmt.Errorf("sandbox: refusing to dial %s: only loopback addresses are allowed", addr)
-		}
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
+	return AWSConfig(s.endpoint, s.region.RegionName())
 }
 
 // Close stops the control plane, the DNS server and the region. It is

@@ -6,17 +6,21 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/aws/smithy-go"
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
@@ -205,8 +209,27 @@ func Resolve(ctx context.Context, c *awsclients.Clients, t experiments.Target) (
 	return topo, nil
 }
 
+// refErr classifies a failed lookup: AWS rejecting the request (an
+// unknown name, an invalid id) is bad input naming the field; throttling,
+// server errors and network trouble are not the file's fault and stay
+// plain errors (exit code 5, not 2).
 func refErr(field string, err error) error {
-	return &NotFoundError{Field: field, What: err.Error()}
+	if Rejected(err) {
+		return &NotFoundError{Field: field, What: err.Error()}
+	}
+	return fmt.Errorf("resolve %s: %w", field, err)
+}
+
+// Rejected reports whether AWS rejected a request as the caller's mistake
+// (an unknown id, an invalid parameter): a client fault that is not
+// throttling.
+func Rejected(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorFault() == smithy.FaultServer {
+		return false
+	}
+	_, throttled := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]
+	return !throttled && ae.ErrorCode() != "RequestLimitExceeded"
 }
 
 func firstNonEmpty(s ...string) string {

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
+	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/reports"
 	"github.com/gameday-dev/gameday/runner"
@@ -43,7 +45,22 @@ func (e *codeError) Error() string { return e.err.Error() }
 
 // Main runs the CLI in-process and returns the exit code; tests call it
 // directly. ctx is cancelled on SIGINT/SIGTERM.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		// A bug that panics outside a run's own guards (a renderer, say)
+		// still gets a documented exit code and a pointer to the journal:
+		// 4 if a fault may be left, 5 otherwise.
+		if v := recover(); v != nil {
+			code = exitError
+			fmt.Fprintf(stderr, "gameday: internal error: %v\n", v)
+			if j, ok := activeJournal.Load().(string); ok && j != "" {
+				if pending, err := faults.ReadPending(j); err != nil || len(pending) > 0 {
+					code = exitRollback
+					fmt.Fprintf(stderr, "gameday: faults may be left behind; run `gameday rollback --journal %s`\n", j)
+				}
+			}
+		}
+	}()
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -78,7 +95,7 @@ Exit codes: 0 pass, 1 gate failed, 2 bad input, 3 aborted by a stop condition,
 4 rollback incomplete, 5 runtime/AWS error, 130 interrupted.`,
 	}
 	root.AddCommand(newRunCmd(stdout, stderr), newPlanCmd(stdout), newValidateCmd(stdout),
-		newSandboxCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
+		newSandboxCmd(stdout), newReportCmd(stdout), newCompareCmd(stdout), newVersionCmd(stdout), newRollbackCmd(stdout))
 	return root
 }
 
@@ -107,7 +124,8 @@ func (o *loadOpts) load(path string) (*experiments.Experiment, *experiments.Comp
 func prepareErr(err error) error {
 	var ie *runner.InputError
 	var nf *targets.NotFoundError
-	if errors.As(err, &ie) || errors.As(err, &nf) {
+	var ge *runner.GuardError
+	if errors.As(err, &ie) || errors.As(err, &nf) || errors.As(err, &ge) {
 		return &codeError{exitBadInput, err}
 	}
 	return &codeError{exitError, err}
@@ -119,8 +137,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		out     string
 		raw     bool
 		quiet   bool
+		yes     bool
 		journal string
 		events  string
+		formats []string
+		prev    string
 	)
 	c := &cobra.Command{
 		Use:   "run EXPERIMENT.yaml",
@@ -134,6 +155,17 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			x, comp, err := lo.load(args[0])
 			if err != nil {
 				return err
+			}
+			fs, table, rawWanted, err := runFormats(formats, x)
+			if err != nil {
+				return &codeError{exitBadInput, fmt.Errorf("--format: %w", err)}
+			}
+			raw = raw || rawWanted
+			var base *record.Run
+			if prev != "" {
+				if base, err = record.Read(prev); err != nil {
+					return &codeError{exitBadInput, fmt.Errorf("--baseline: %w", err)}
+				}
 			}
 			if out == "" {
 				out = filepath.Join("gameday-runs", safeName(x.Name)+"-"+time.Now().UTC().Format("20060102T150405Z"))
@@ -150,10 +182,14 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if !quiet {
 				fmt.Fprint(stderr, p.PlanText())
 			}
+			if err := confirm(p, yes, !quiet, stderr); err != nil {
+				return err
+			}
 			opts := runner.Options{JournalPath: journal, TTY: isTerminal(stderr)}
 			if opts.JournalPath == "" {
 				opts.JournalPath = filepath.Join(out, "journal.jsonl")
 			}
+			activeJournal.Store(opts.JournalPath)
 			if !quiet {
 				opts.Progress = stderr
 			}
@@ -171,14 +207,35 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				opts.Raw = w
 			}
 			rec := p.Run(ctx, opts)
-			path := filepath.Join(out, "run.json")
-			if err := record.Write(path, rec); err != nil {
+			var regressions []analysis.Verdict
+			switch {
+			case base != nil:
+				regressions = judgeRegression(rec, base, prev, comp.Regression)
+			case len(comp.Regression) > 0:
+				rec.Notes = append(rec.Notes, "the regression gates were not judged: run with --baseline PREVIOUS/run.json")
+			}
+			paths, err := reports.WriteFiles(out, rec, fs)
+			if err != nil {
 				fmt.Fprintln(stderr, "gameday: write report:", err)
 			}
-			if err := reports.Table(stdout, rec); err != nil {
-				fmt.Fprintln(stderr, "gameday: render table:", err)
+			if table {
+				if err := reports.Table(stdout, rec); err != nil {
+					fmt.Fprintln(stderr, "gameday: render table:", err)
+				}
+				if base != nil {
+					fmt.Fprintf(stdout, "\nCompared with the baseline %s\n", prev)
+					if err := compare.Runs(base, rec).Table(stdout, regressions); err != nil {
+						fmt.Fprintln(stderr, "gameday: render comparison:", err)
+					}
+				}
 			}
-			fmt.Fprintf(stdout, "\nreport: %s\n", path)
+			fmt.Fprintln(stdout)
+			for _, p := range paths {
+				fmt.Fprintf(stdout, "report: %s\n", p)
+			}
+			if rawFile != nil {
+				fmt.Fprintf(stdout, "report: %s\n", rawFile.Name())
+			}
 			if rec.ExitCode != 0 {
 				return &codeError{rec.ExitCode, errors.New(rec.Status + ": " + rec.Message)}
 			}
@@ -188,7 +245,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	lo.addFlags(c)
 	c.Flags().StringVar(&out, "out", "", "folder for the report files (default gameday-runs/NAME-TIME)")
 	c.Flags().BoolVar(&raw, "raw", false, "also write every result in vegeta's gob encoding (results.gob; `vegeta report` reads it)")
+	c.Flags().StringSliceVarP(&formats, "format", "f", nil, "reports to write, comma-separated: "+strings.Join(experiments.ReportFormats, ", ")+
+		" (default: the experiment's report.formats, else all; run.json is always written, table goes to stdout)")
+	c.Flags().StringVar(&prev, "baseline", "", "a previous run's run.json: judge the experiment's regression gates against it and show the change")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "no plan or progress on stderr")
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "AWS targets: inject without asking (check `gameday plan` first)")
 	c.Flags().StringVar(&journal, "journal", "", "rollback journal file (default OUT/journal.jsonl)")
 	c.Flags().StringVar(&events, "sandbox-events", "", "sandbox targets: append the region's ground-truth events (every state change and API call) to this file")
 	return c
@@ -277,13 +338,9 @@ func newSandboxCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var cfg sandbox.Config
 			if config != "" {
-				v := viper.New()
-				v.SetConfigFile(config)
-				if err := v.ReadInConfig(); err != nil {
-					return &codeError{exitBadInput, fmt.Errorf("%s: %w", config, err)}
-				}
-				if err := v.UnmarshalExact(&cfg); err != nil {
-					return &codeError{exitBadInput, fmt.Errorf("%s: %w", config, err)}
+				var err error
+				if cfg, err = sandbox.LoadConfig(config); err != nil {
+					return &codeError{exitBadInput, err}
 				}
 			}
 			if profile != "" {
@@ -319,34 +376,6 @@ func newSandboxCmd(stdout io.Writer) *cobra.Command {
 	c.Flags().StringVar(&dbKind, "db", "", "database shape: instance (Multi-AZ) or cluster (Aurora-style)")
 	c.Flags().IntVar(&apiPort, "api-port", 0, "AWS API port on 127.0.0.1 (default: a free port)")
 	c.Flags().IntVar(&dnsPort, "dns-port", 0, "DNS port on 127.0.0.1 (default: a free port)")
-	return c
-}
-
-func newReportCmd(stdout io.Writer) *cobra.Command {
-	var format string
-	c := &cobra.Command{
-		Use:     "report RUN.json",
-		Short:   "Re-render a saved run",
-		Example: "  gameday report gameday-runs/full-gameday-20261123T101500Z/run.json --format table",
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := record.Read(args[0])
-			if err != nil {
-				return &codeError{exitBadInput, err}
-			}
-			switch format {
-			case "table":
-				return reports.Table(stdout, r)
-			case "json":
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
-			default:
-				return &codeError{exitBadInput, fmt.Errorf("--format %q: want table or json", format)}
-			}
-		},
-	}
-	c.Flags().StringVar(&format, "format", "table", "table or json")
 	return c
 }
 

@@ -20,7 +20,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "\ngameday: %v: stopping and rolling back every fault (a second signal exits at once and leaves the journal for `gameday rollback`)\n", s)
 		cancel()
 		<-sigs
-		fmt.Fprintln(os.Stderr, "gameday: second signal: exiting without finishing rollback; run `gameday rollback` to finish it")
+		hint := "gameday rollback"
+		if j, ok := activeJournal.Load().(string); ok && j != "" {
+			hint += " --journal " + j
+		}
+		fmt.Fprintf(os.Stderr, "gameday: second signal: exiting without finishing rollback; run `%s` to finish it\n", hint)
 		os.Exit(exitRollback)
 	}()
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)

@@ -25,6 +25,10 @@ type Fault struct {
 	// Status is the HTTP status; 0 means 503 for ServiceUnavailable and
 	// Unavailable, 500 for InternalError/InternalFailure, 400 otherwise.
 	Status int `yaml:"status" json:"status,omitempty"`
+	// After lets the first After matching calls through before the fault
+	// starts failing calls: a fault API that fails halfway (e.g. the second
+	// ReplaceNetworkAclAssociation of an AZ blackhole).
+	After int `yaml:"after" json:"after,omitempty"`
 	// Count, when positive, limits the fault to the next Count matching
 	// calls that it fails; 0 means no limit.
 	Count int `yaml:"count" json:"count,omitempty"`
@@ -48,6 +52,7 @@ func Unavailable(service, action string, n int) Fault {
 type faultRule struct {
 	Fault
 	remaining int // for Count > 0
+	passed    int // matching calls let through (for After)
 }
 
 // FaultInjector holds the active faults. It is safe for concurrent use; a
@@ -73,6 +78,22 @@ func (f *FaultInjector) Add(faults ...Fault) {
 	for _, ft := range faults {
 		f.rules = append(f.rules, &faultRule{Fault: ft, remaining: ft.Count})
 	}
+}
+
+// Active lists the faults still armed.
+func (f *FaultInjector) Active() []Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []Fault{}
+	for _, r := range f.rules {
+		ft := r.Fault
+		if ft.Count > 0 {
+			ft.Count = r.remaining
+		}
+		ft.After -= r.passed
+		out = append(out, ft)
+	}
+	return out
 }
 
 // Clear removes every fault (the counts of injected failures are kept).
@@ -118,6 +139,10 @@ func (f *FaultInjector) check(service, action string) error {
 			continue
 		}
 		if r.Count > 0 && r.remaining <= 0 {
+			continue
+		}
+		if r.passed < r.After {
+			r.passed++
 			continue
 		}
 		if r.Probability > 0 && r.Probability < 1 && f.rng.Float64() >= r.Probability {

@@ -37,6 +37,20 @@ type rdsInstance struct {
 	DbiResourceID             string       `xml:"DbiResourceId"`
 	BackupRetentionPeriod     int32        `xml:"BackupRetentionPeriod"`
 	DeletionProtection        bool         `xml:"DeletionProtection"`
+	TagList                   []rdsTag     `xml:"TagList>Tag"`
+}
+
+type rdsTag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+func rdsTags(ts []sim.Tag) []rdsTag {
+	out := make([]rdsTag, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, rdsTag{t.Key, t.Value})
+	}
+	return out
 }
 
 type rdsClusterMember struct {
@@ -60,6 +74,7 @@ type rdsCluster struct {
 	ClusterCreateTime   string             `xml:"ClusterCreateTime"`
 	DbClusterResourceID string             `xml:"DbClusterResourceId"`
 	DeletionProtection  bool               `xml:"DeletionProtection"`
+	TagList             []rdsTag           `xml:"TagList>Tag"`
 }
 
 type rdsEvent struct {
@@ -104,6 +119,7 @@ func (h *handler) dbInstanceXML(d sim.DBInstance) rdsInstance {
 		DBInstanceArn:         d.ARN,
 		DbiResourceID:         "db-" + upperHash(d.ARN, 26),
 		BackupRetentionPeriod: 1,
+		TagList:               rdsTags(d.Tags),
 	}
 	if d.MultiAZ {
 		x.SecondaryAvailabilityZone = d.SecondaryAZ
@@ -181,6 +197,7 @@ func clusterXML(c sim.DBCluster) rdsCluster {
 		AvailabilityZones:   append([]string(nil), c.AZs...),
 		ClusterCreateTime:   iso(c.CreatedTime),
 		DbClusterResourceID: "cluster-" + upperHash(c.ARN, 26),
+		TagList:             rdsTags(c.Tags),
 	}
 	sort.Strings(x.AvailabilityZones)
 	members := append([]sim.DBClusterMember(nil), c.Members...)

@@ -94,7 +94,7 @@ func (r *Region) newInstanceLocked(azIdx int, groupName, state string) *instance
 			ID: r.hexID("i-", 17), ImageID: r.cfg.Instance.ImageID, InstanceType: r.cfg.Instance.InstanceType,
 			State: state, AZ: r.azs[azIdx].Name, SubnetID: s.m.ID, VPCID: r.vpc.ID,
 			PrivateIP: ip.String(), LaunchTime: time.Now().UTC().Truncate(time.Second),
-			Tags: []Tag{{"Name", "gameday-web"}},
+			Tags: []Tag{{"Name", "gameday-web"}, OptInTag},
 		},
 		azIdx: azIdx,
 		ep:    endpoint{subnet: s.idx, ip: ip},

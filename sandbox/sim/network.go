@@ -173,7 +173,7 @@ func (r *Region) buildNetwork() {
 				idx: pass*len(r.cfg.AZs) + i,
 				m: Subnet{
 					ID: r.hexID("subnet-", 17), VPCID: r.vpc.ID, AZ: az, CIDR: cidr, Public: public,
-					Tags: []Tag{{"Name", fmt.Sprintf("gameday-%s-%s", tier, az)}, {"gameday:tier", tier}},
+					Tags: []Tag{{"Name", fmt.Sprintf("gameday-%s-%s", tier, az)}, {"gameday:tier", tier}, OptInTag},
 				},
 				prefix:  netip.MustParsePrefix(cidr),
 				assocID: r.hexID("aclassoc-", 17),

@@ -42,6 +42,7 @@ func (r *Region) buildDatabase() {
 			m: DBInstance{
 				ID: id, ARN: r.arn("rds", "db:"+id), Engine: c.Engine, Class: "db.t3.medium", Status: DBAvailable,
 				AZ: r.azs[az].Name, Endpoint: host(id), Port: dbPort, CreatedTime: now,
+				Tags: []Tag{{"Name", id}, OptInTag},
 			},
 			azIdx: az, stby: stby,
 			ep: endpoint{subnet: s.idx, ip: s.hostIP(200)},
@@ -63,6 +64,7 @@ func (r *Region) buildDatabase() {
 			Endpoint:       fmt.Sprintf("%s.cluster-%s.%s.rds.gameday.internal", c.Identifier, suffix, r.cfg.Region),
 			ReaderEndpoint: fmt.Sprintf("%s.cluster-ro-%s.%s.rds.gameday.internal", c.Identifier, suffix, r.cfg.Region),
 			Port:           dbPort, MultiAZ: true, AZs: []string{r.azs[0].Name, r.azs[last].Name}, CreatedTime: now,
+			Tags: []Tag{{"Name", c.Identifier}, OptInTag},
 		}
 	} else {
 		db.members = []*dbMember{mk(c.Identifier, 0, last)}

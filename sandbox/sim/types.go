@@ -55,6 +55,11 @@ type Tag struct {
 	Value string
 }
 
+// OptInTag is carried by every resource the sandbox creates that a fault
+// can target (instances, subnets, databases), so that experiments can
+// demonstrate target.require_tag the way AWS FIS uses resource tags.
+var OptInTag = Tag{"gameday:opt-in", "true"}
+
 // AZ is an Availability Zone of the region.
 type AZ struct {
 	Name string // e.g. "local-1a"
@@ -240,6 +245,7 @@ type DBInstance struct {
 	Port        int32
 	ClusterID   string // set for cluster members
 	CreatedTime time.Time
+	Tags        []Tag
 }
 
 // DBClusterMember is one instance of an Aurora-style cluster.
@@ -261,6 +267,7 @@ type DBCluster struct {
 	AZs            []string
 	Members        []DBClusterMember
 	CreatedTime    time.Time
+	Tags           []Tag
 }
 
 // DBEvent is an RDS event, as DescribeEvents returns.

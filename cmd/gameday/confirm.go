@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gameday-dev/gameday/runner"
+)
+
+// The terminal the confirmation is read from; tests replace them.
+var (
+	stdin           io.Reader = os.Stdin
+	stdinIsTerminal           = func() bool { return isTerminal(os.Stdin) }
+)
+
+// activeJournal is the journal of the run in progress, for the message a
+// second signal prints.
+var activeJournal atomic.Value // string
+
+// confirm asks before faults are injected into a real account: it lists
+// the resolved targets (the same text `gameday plan` prints) and wants
+// "yes". --yes skips it; without a terminal to ask on, it refuses. The
+// sandbox needs no confirmation.
+func confirm(p *runner.Prepared, yes, listed bool, stderr io.Writer) error {
+	if yes || p.X.Target.Kind != "aws" || len(p.Faults) == 0 {
+		return nil
+	}
+	if !listed {
+		fmt.Fprint(stderr, p.PlanText())
+	}
+	where := fmt.Sprintf("AWS account %s, region %s", p.Account, p.Region)
+	if !stdinIsTerminal() {
+		return &codeError{exitBadInput, fmt.Errorf("refusing to inject %d fault(s) into %s without confirmation: run it on a terminal, or pass --yes after checking `gameday plan`", len(p.Faults), where)}
+	}
+	fmt.Fprintf(stderr, "\nInject the faults above into %s? Type yes to go on: ", where)
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return &codeError{exitBadInput, fmt.Errorf("read confirmation: %w", err)}
+	}
+	if strings.TrimSpace(line) != "yes" {
+		return &codeError{exitBadInput, errors.New("not confirmed; nothing was injected")}
+	}
+	return nil
+}

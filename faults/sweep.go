@@ -1,0 +1,81 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/gameday-dev/gameday/awsclients"
+)
+
+// Swept is one leftover gameday resource that Sweep found and undid.
+type Swept struct {
+	Resource string   `json:"resource"` // the deny-all ACL's id
+	Run      string   `json:"run,omitempty"`
+	Token    string   `json:"token"`
+	Subnets  []string `json:"subnets,omitempty"` // subnets moved back off it
+	Notes    []string `json:"notes,omitempty"`
+	Err      error    `json:"-"`
+}
+
+// Sweep finds every network ACL tagged as an az-blackhole clone (tag key
+// gameday:token) and undoes it as that fault's rollback would: subnets on
+// it go back to the original ACLs named in its tags (or the VPC's default
+// ACL when an original is gone, with a note), then it is deleted. Clones
+// whose token skip reports (a journal still accounts for them) are left
+// alone. It returns what it found, each with its own error, if any.
+func Sweep(ctx context.Context, c *awsclients.Clients, skip func(token string) bool) ([]Swept, error) {
+	out, err := c.EC2.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag-key"), Values: []string{TagToken}},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("sweep: find tagged network ACLs: %w", err)
+	}
+	var res []Swept
+	for _, a := range out.NetworkAcls {
+		id := aws.ToString(a.NetworkAclId)
+		var token, run string
+		for _, t := range a.Tags {
+			switch aws.ToString(t.Key) {
+			case TagToken:
+				token = aws.ToString(t.Value)
+			case TagExperiment:
+				run = aws.ToString(t.Value)
+			}
+		}
+		if skip != nil && skip(token) {
+			continue
+		}
+		origs := originalsFromTags(a.Tags)
+		var subs []SubnetRecord
+		for sid, orig := range origs {
+			subs = append(subs, SubnetRecord{ID: sid, OriginalACL: orig, Moved: true})
+		}
+		// Subnets on the clone that its tags do not name (tags too long to
+		// hold them): no original is known, so they go to the default ACL.
+		for _, as := range a.Associations {
+			sid := aws.ToString(as.SubnetId)
+			if _, ok := origs[sid]; !ok {
+				subs = append(subs, SubnetRecord{ID: sid, Moved: true})
+			}
+		}
+		slices.SortFunc(subs, func(x, y SubnetRecord) int { return strings.Compare(x.ID, y.ID) })
+		f := &blackholeFault{c: c, name: "sweep " + id, st: BlackholeUndo{
+			VPC: aws.ToString(a.VpcId), Token: token, Run: run, Clone: id, Subnets: subs, Applying: true,
+		}}
+		_, rerr := RollbackPatiently(ctx, f)
+		s := Swept{Resource: id, Run: run, Token: token, Notes: f.Notes(), Err: rerr}
+		for _, r := range f.Undo().(BlackholeUndo).Subnets {
+			if r.Restored {
+				s.Subnets = append(s.Subnets, r.ID+" → "+r.RestoredTo)
+			}
+		}
+		res = append(res, s)
+	}
+	return res, nil
+}

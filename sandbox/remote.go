@@ -1,0 +1,156 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/spf13/viper"
+
+	"github.com/gameday-dev/gameday/sandbox/awsapi"
+)
+
+// serveAPIFaults lets another process arm control-plane faults:
+// GET lists the armed faults, POST adds one (a JSON object) or several (a
+// JSON array), DELETE disarms them all.
+func (s *Sandbox) serveAPIFaults(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var list []awsapi.Fault
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
+			var one awsapi.Fault
+			err = json.Unmarshal(t, &one)
+			list = []awsapi.Fault{one}
+		} else {
+			err = json.Unmarshal(body, &list)
+		}
+		if err != nil {
+			http.Error(w, "want a JSON fault object or array: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.faults.Add(list...)
+	case http.MethodDelete:
+		s.faults.Clear()
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.faults.Active())
+}
+
+// Remote is a sandbox running in another process (`gameday sandbox`),
+// attached to through its control-plane endpoint.
+type Remote struct {
+	Health Health
+}
+
+// Attach connects to a running sandbox at endpoint (a loopback URL such as
+// http://127.0.0.1:4566) and reads where its load balancer and DNS server
+// are.
+func Attach(ctx context.Context, endpoint string) (*Remote, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("sandbox endpoint %q: want http://127.0.0.1:PORT", endpoint)
+	}
+	if err := checkLoopbackHost(u.Hostname()); err != nil {
+		return nil, fmt.Errorf("sandbox endpoint %q: %w", endpoint, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u.JoinPath("/_sandbox/health").String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := loopbackClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox endpoint %s is not answering (is `gameday sandbox` running?): %w", endpoint, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("sandbox endpoint %s: health: %s", endpoint, resp.Status)
+	}
+	var h Health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || h.Status != "ok" {
+		return nil, fmt.Errorf("sandbox endpoint %s: not a gameday sandbox (health: %v)", endpoint, err)
+	}
+	h.Endpoint = endpoint
+	return &Remote{Health: h}, nil
+}
+
+// AWSConfig is the aws.Config for a sandbox endpoint: static dummy
+// credentials, the region's name and a loopback-only HTTP client.
+func AWSConfig(endpoint, region string) aws.Config {
+	client := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.Proxy = nil
+		tr.DialContext = loopbackDial
+	})
+	return aws.Config{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		HTTPClient:   client,
+	}
+}
+
+// AWSConfig returns the aws.Config for the attached sandbox.
+func (r *Remote) AWSConfig() aws.Config { return AWSConfig(r.Health.Endpoint, r.Health.Region) }
+
+func loopbackClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: loopbackDial}}
+}
+
+func checkLoopbackHost(host string) error {
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("only loopback addresses are allowed, not %q", host)
+	}
+	return nil
+}
+
+func loopbackDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLoopbackHost(host); err != nil {
+		return nil, fmt.Errorf("sandbox: refusing to dial %s: %w", addr, err)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// LoadConfig reads a sandbox config file (YAML: region timings, group size,
+// ports, api_faults). Unknown keys are errors.
+func LoadConfig(path string) (Config, error) {
+	var cfg Config
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
