@@ -72,7 +72,11 @@ type Phase struct {
 	P99S         float64 `json:"p99_s"`
 	MaxS         float64 `json:"max_s"`
 	AchievedRPS  float64 `json:"achieved_rps"`
-	Holds        bool    `json:"holds_steady_state"`
+	AskedRPS     float64 `json:"asked_rps"` // the rate plan's mean over the phase
+	// NotSent is asked minus sent over the phase (never negative): hits the
+	// generator did not send (dropped) because it fell behind.
+	NotSent uint64 `json:"not_sent"`
+	Holds   bool   `json:"holds_steady_state"`
 }
 
 // Fault is one fault's schedule, outcome and recovery.

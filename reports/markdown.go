@@ -50,11 +50,11 @@ func Markdown(w io.Writer, r *record.Run) error {
 	}
 
 	p.f("\n### Phases\n\n")
-	p.f("| phase | from | to | requests | failed | success | p50 | p99 | max | rps | steady state |\n")
-	p.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p.f("| phase | from | to | requests | failed | success | p50 | p99 | max | rps sent / asked | not sent | steady state |\n")
+	p.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, ph := range r.Phases {
-		p.f("| %s | %s | %s | %d | %d | %.2f%% | %s | %s | %s | %.1f | %s |\n", MDEscape(ph.Name), secs(ph.FromS), secs(ph.ToS),
-			ph.Requests, ph.Failed, 100*ph.SuccessRatio, secs(ph.P50S), secs(ph.P99S), secs(ph.MaxS), ph.AchievedRPS, holdsMark(ph.Holds))
+		p.f("| %s | %s | %s | %d | %d | %.2f%% | %s | %s | %s | %.1f / %.1f | %d | %s |\n", MDEscape(ph.Name), secs(ph.FromS), secs(ph.ToS),
+			ph.Requests, ph.Failed, 100*ph.SuccessRatio, secs(ph.P50S), secs(ph.P99S), secs(ph.MaxS), ph.AchievedRPS, ph.AskedRPS, ph.NotSent, holdsMark(ph.Holds))
 	}
 
 	if len(r.Gates) > 0 {

@@ -58,11 +58,11 @@ func Table(w io.Writer, r *record.Run) error {
 
 	fmt.Fprintln(w, "\nPhases")
 	t := tablewriter.NewWriter(w)
-	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "rps", "steady")
+	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "rps sent/asked", "not sent", "steady")
 	for _, p := range r.Phases {
 		if err := t.Append(p.Name, secs(p.FromS), secs(p.ToS), fmt.Sprint(p.Requests), fmt.Sprint(p.Failed),
 			fmt.Sprintf("%.2f%%", 100*p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS),
-			fmt.Sprintf("%.1f", p.AchievedRPS), yesNo(p.Holds)); err != nil {
+			fmt.Sprintf("%.1f / %.1f", p.AchievedRPS, p.AskedRPS), fmt.Sprint(p.NotSent), yesNo(p.Holds)); err != nil {
 			return err
 		}
 	}

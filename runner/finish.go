@@ -20,8 +20,11 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	p, x, tl, rec := r.p, r.p.X, r.tl, r.rec
 	width := x.SteadyState.Window
 	off := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	// A run that went its full length ends where the plan ends (the last
+	// hit is sent a little before, which would drop the last window); a
+	// run cut short ends where the load stopped.
 	end := start.Add(x.Load.Duration)
-	if sum.Ended.After(start) && sum.Ended.Before(end) {
+	if status != "" && sum.Ended.After(start) && sum.Ended.Before(end) {
 		end = sum.Ended
 	}
 
@@ -152,6 +155,13 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			P99S: agg.OKLatency.Quantile(0.99).Seconds(), MaxS: agg.OKLatency.Max().Seconds()}
 		if d := agg.To.Sub(agg.From).Seconds(); d > 0 {
 			ph.AchievedRPS = float64(agg.Requests) / d
+			if plan != nil {
+				asked := plan.Hits(agg.To.Sub(start)) - plan.Hits(agg.From.Sub(start))
+				ph.AskedRPS = asked / d
+				if n := math.Round(asked) - float64(agg.Requests); n > 0 {
+					ph.NotSent = uint64(n)
+				}
+			}
 		}
 		ph.Holds, _ = analysis.Holds(&agg.Counts, p.C.Thresholds, max(agg.To.Sub(agg.From), width))
 		return ph

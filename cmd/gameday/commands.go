@@ -381,10 +381,11 @@ func newSandboxCmd(stdout io.Writer) *cobra.Command {
 
 func newVersionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run:   func(*cobra.Command, []string) { fmt.Fprintln(stdout, "gameday", Version) },
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  gameday version",
+		Args:    cobra.NoArgs,
+		Run:     func(*cobra.Command, []string) { fmt.Fprintln(stdout, "gameday", Version) },
 	}
 }
 
