@@ -260,10 +260,31 @@ faults:%s
 
 type child struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr lockedBuffer
 	done           chan struct{}
 	code           int
 }
+
+// lockedBuffer is a bytes.Buffer the child's output goroutine writes while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (c *child) stderrText() string { return c.stderr.String() }
 
 func startRun(t *testing.T, exp, out string) *child {
 	t.Helper()
@@ -431,6 +452,40 @@ func TestExitPaths(t *testing.T) {
 			})
 
 			if kind == faults.KindAZBlackhole {
+				t.Run("second SIGINT during a slow rollback", func(t *testing.T) {
+					// The rollback's ReplaceNetworkAclAssociation calls are
+					// throttled (the apply's two pass), so it is still retrying
+					// when the second signal comes: the process exits 4 at once,
+					// names the journal, and `gameday rollback` finishes the job.
+					sb.armAPIFault(t, `{"service":"ec2","action":"ReplaceNetworkAclAssociation","after":2,"count":1000}`)
+					dir := t.TempDir()
+					jr := filepath.Join(dir, "journal.jsonl")
+					c := startRun(t, writeExperiment(t, dir, sb.endpoint, kind, ""), dir)
+					waitFor(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
+					_ = c.cmd.Process.Signal(syscall.SIGINT)
+					waitFor(t, 10*time.Second, "the rollback to start", func() bool {
+						return strings.Contains(c.stderrText(), "stopping and rolling back")
+					})
+					time.Sleep(500 * time.Millisecond)
+					_ = c.cmd.Process.Signal(syscall.SIGINT)
+					if code := c.wait(t, 10*time.Second); code != 4 {
+						t.Fatalf("exit %d, want 4\nstderr:\n%s", code, c.stderrText())
+					}
+					if want := "gameday rollback --journal " + jr; !strings.Contains(c.stderrText(), want) {
+						t.Fatalf("the exit message does not say %q:\n%s", want, c.stderrText())
+					}
+					if left := sb.state(t); left.equal(before) {
+						t.Fatal("nothing was left behind; the test proves nothing")
+					}
+					sb.clearAPIFaults(t)
+					if code, out := rollbackCLI(t, "--journal", jr); code != 0 {
+						t.Fatalf("gameday rollback: exit %d\n%s", code, out)
+					}
+					if after := sb.state(t); !after.equal(before) {
+						t.Fatalf("after gameday rollback:\n got %s\nwant %s", after, before)
+					}
+				})
+
 				t.Run("journal lost, original ACL deleted, then --sweep", func(t *testing.T) {
 					sweepAfterCrash(t, sb, before)
 				})

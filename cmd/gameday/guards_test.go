@@ -20,6 +20,21 @@ load: {rate: 10, duration: 60s}
 steady_state: {thresholds: ["success_ratio >= 0.9"], baseline: 5s}
 `
 
+// guardExperiment writes guardBase plus extra (whose own load: replaces
+// the base's) and returns its path.
+func guardExperiment(t *testing.T, extra string) string {
+	t.Helper()
+	y := guardBase + extra
+	if strings.Contains(extra, "load:") {
+		y = strings.Replace(y, "load: {rate: 10, duration: 60s}\n", "", 1)
+	}
+	path := filepath.Join(t.TempDir(), "exp.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestGuards: every guard refuses before anything is injected (exit 2, the
 // field named, no mutating call), and an explicit override lets it through.
 func TestGuards(t *testing.T) {
@@ -54,14 +69,7 @@ func TestGuards(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			y := guardBase + tc.yaml
-			if strings.Contains(tc.yaml, "load:") {
-				y = strings.Replace(y, "load: {rate: 10, duration: 60s}\n", "", 1)
-			}
-			path := filepath.Join(t.TempDir(), "exp.yaml")
-			if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			path := guardExperiment(t, tc.yaml)
 			res := runCLI(t, context.Background(), "plan", path)
 			if res.code != tc.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", res.code, tc.code, res.stdout, res.stderr)
@@ -201,14 +209,7 @@ func TestUnreachableEndpoints(t *testing.T) {
 			"load.url: 127.0.0.1:1 is not reachable (nothing was injected)"},
 	}
 	for name, tc := range cases {
-		y := guardBase + tc.yaml
-		if strings.Contains(tc.yaml, "load:") {
-			y = strings.Replace(y, "load: {rate: 10, duration: 60s}\n", "", 1)
-		}
-		path := filepath.Join(t.TempDir(), "exp.yaml")
-		if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		path := guardExperiment(t, tc.yaml)
 		res := runCLI(t, context.Background(), "plan", path)
 		if res.code != 2 || !strings.Contains(res.stderr, path) || !strings.Contains(res.stderr, tc.want) {
 			t.Fatalf("%s: exit %d, want 2 naming %s and %q\n%s", name, res.code, path, tc.want, res.stderr)
