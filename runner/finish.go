@@ -8,6 +8,7 @@ import (
 
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
@@ -207,6 +208,20 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 			rec.Gates = append(rec.Gates, analysis.Judge(rf.Name, e, v))
 		}
+	}
+	// Regression gates, against a previous run.
+	switch b := r.o.Baseline; {
+	case b != nil:
+		rec.Gates = append(rec.Gates, compare.Judge(b, rec, p.C.Regression)...)
+		if rec.Extra == nil {
+			rec.Extra = map[string]any{}
+		}
+		rec.Extra["baseline"] = map[string]any{"file": r.o.BaselineFile, "id": b.ID, "experiment": b.Experiment, "started_at": b.StartedAt}
+		if b.Experiment != rec.Experiment {
+			rec.Notes = append(rec.Notes, fmt.Sprintf("the baseline %s is a run of another experiment (%s)", r.o.BaselineFile, b.Experiment))
+		}
+	case len(p.C.Regression) > 0:
+		rec.Notes = append(rec.Notes, "the regression gates were not judged: run with --baseline PREVIOUS/run.json")
 	}
 	failed := 0
 	for _, g := range rec.Gates {

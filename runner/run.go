@@ -40,6 +40,10 @@ type Options struct {
 	RunID       string
 	// RollbackTimeout bounds the rollback of all faults (default 2m).
 	RollbackTimeout time.Duration
+	// Baseline, when set, is a previous run the experiment's regression
+	// gates are judged against (BaselineFile names it in the record).
+	Baseline     *record.Run
+	BaselineFile string
 }
 
 type applied struct {

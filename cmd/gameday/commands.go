@@ -206,13 +206,13 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				}
 				opts.Raw = w
 			}
+			opts.Baseline, opts.BaselineFile = base, prev
 			rec := p.Run(ctx, opts)
 			var regressions []analysis.Verdict
-			switch {
-			case base != nil:
-				regressions = judgeRegression(rec, base, prev, comp.Regression)
-			case len(comp.Regression) > 0:
-				rec.Notes = append(rec.Notes, "the regression gates were not judged: run with --baseline PREVIOUS/run.json")
+			for _, g := range rec.Gates {
+				if compare.IsRegression(g) {
+					regressions = append(regressions, g)
+				}
 			}
 			paths, err := reports.WriteFiles(out, rec, fs)
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/record"
@@ -164,29 +163,4 @@ func runFormats(flag []string, x *experiments.Experiment) (fs []reports.Format, 
 	}
 	fs, err = reports.ParseFormats(list)
 	return fs, table, raw || x.Report.Raw, err
-}
-
-// judgeRegression judges the experiment's regression gates against a
-// baseline run; the verdicts join the record's gates, and a run that passed
-// every other gate fails on a regression (exit code 1).
-func judgeRegression(rec, base *record.Run, baseFile string, rules []experiments.Regression) []analysis.Verdict {
-	vs := compare.Judge(base, rec, rules)
-	rec.Gates = append(rec.Gates, vs...)
-	if rec.Extra == nil {
-		rec.Extra = map[string]any{}
-	}
-	rec.Extra["baseline"] = map[string]any{"file": baseFile, "id": base.ID, "experiment": base.Experiment, "started_at": base.StartedAt}
-	if base.Experiment != rec.Experiment {
-		rec.Notes = append(rec.Notes, fmt.Sprintf("the baseline %s is a run of another experiment (%s)", baseFile, base.Experiment))
-	}
-	if rec.Status != "passed" && rec.Status != "failed" {
-		return vs // a more severe status stands
-	}
-	if n := reports.FailedGates(rec.Gates); n > 0 {
-		rec.Status, rec.ExitCode = "failed", runner.ExitGateFailed
-		rec.Message = fmt.Sprintf("%d of %d gates failed", n, len(rec.Gates))
-	} else {
-		rec.Message = fmt.Sprintf("all %d gates held", len(rec.Gates))
-	}
-	return vs
 }
