@@ -7,6 +7,7 @@ import (
 
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/targets"
 )
 
@@ -45,7 +46,7 @@ func TestDBFailover(t *testing.T) {
 			if err := f.Apply(e.ctx); err != nil {
 				t.Fatalf("Apply: %v", err)
 			}
-			eventually(t, 5*time.Second, "writer AZ to change", func() bool { return e.sb.Region().WriterAZ() != before })
+			testutil.Eventually(t, 5*time.Second, "writer AZ to change", func() bool { return e.sb.Region().WriterAZ() != before })
 			if took := time.Since(start); took < 300*time.Millisecond {
 				t.Errorf("writer moved after %s, before the failover time", took)
 			}

@@ -18,29 +18,6 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
-// testTimings make the sandbox react in well under a second.
-func testTimings() sim.Timings {
-	return sim.Timings{
-		HealthCheckInterval: 200 * time.Millisecond,
-		HealthCheckTimeout:  100 * time.Millisecond,
-		HealthyThreshold:    2,
-		UnhealthyThreshold:  2,
-		DeregistrationDelay: 200 * time.Millisecond,
-		TargetTimeout:       800 * time.Millisecond,
-		ConnectTimeout:      300 * time.Millisecond,
-		BootDelay:           300 * time.Millisecond,
-		ShutdownDelay:       200 * time.Millisecond,
-		FailoverTime:        500 * time.Millisecond,
-		RebootTime:          300 * time.Millisecond,
-		DBTimeout:           300 * time.Millisecond,
-		ASGCheckInterval:    100 * time.Millisecond,
-		GracePeriod:         500 * time.Millisecond,
-		ScaleWarmup:         time.Second,
-		ScaleCooldown:       10 * time.Second,
-		DNSTTL:              time.Second,
-	}
-}
-
 type env struct {
 	sb   *sandbox.Sandbox
 	cfg  aws.Config
@@ -57,7 +34,7 @@ func start(t *testing.T, dbKind string, edit func(*sandbox.Sandbox, *aws.Config)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	cfg := sandbox.Config{Region: sim.Config{
-		Timings:  testTimings(),
+		Timings:  sim.QuickTimings(),
 		Seed:     11,
 		Instance: sim.InstanceConfig{ServiceTime: time.Millisecond},
 		Group:    sim.GroupConfig{Min: 2, Desired: 3, Max: 6},
@@ -92,18 +69,6 @@ func (e *env) mutatingSince(mark int) []string {
 		}
 	}
 	return out
-}
-
-// eventually polls cond every 50ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func (e *env) instance(id string) sim.Instance {

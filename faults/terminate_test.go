@@ -9,6 +9,7 @@ import (
 
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
 
@@ -90,7 +91,7 @@ func TestTerminateViaAutoScalingDecrementRestoresDesired(t *testing.T) {
 	if e.desired() != 2 {
 		t.Fatalf("desired %d after decrementing terminate, want 2", e.desired())
 	}
-	eventually(t, 5*time.Second, id+" terminating", func() bool {
+	testutil.Eventually(t, 5*time.Second, id+" terminating", func() bool {
 		st := e.instance(id).State
 		return st != sim.StateRunning && st != sim.StatePending
 	})

@@ -22,27 +22,12 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
-// testTimings make the region react in well under a second.
-func testTimings() sim.Timings {
-	return sim.Timings{
-		HealthCheckInterval: 200 * time.Millisecond,
-		HealthCheckTimeout:  100 * time.Millisecond,
-		HealthyThreshold:    2,
-		UnhealthyThreshold:  2,
-		DeregistrationDelay: 200 * time.Millisecond,
-		TargetTimeout:       800 * time.Millisecond,
-		ConnectTimeout:      300 * time.Millisecond,
-		BootDelay:           300 * time.Millisecond,
-		ShutdownDelay:       200 * time.Millisecond,
-		FailoverTime:        600 * time.Millisecond,
-		RebootTime:          300 * time.Millisecond,
-		DBTimeout:           300 * time.Millisecond,
-		ASGCheckInterval:    100 * time.Millisecond,
-		GracePeriod:         500 * time.Millisecond,
-		ScaleWarmup:         time.Second,
-		ScaleCooldown:       10 * time.Second,
-		DNSTTL:              time.Second,
-	}
+// probeTimings are the sandbox's quick test timings with a failover long
+// enough for several DB probe samples to see it.
+func probeTimings() sim.Timings {
+	t := sim.QuickTimings()
+	t.FailoverTime = 600 * time.Millisecond
+	return t
 }
 
 type env struct {
@@ -57,7 +42,7 @@ func startEnv(t *testing.T, dbKind string) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{
-		Timings: testTimings(), Seed: 11,
+		Timings: probeTimings(), Seed: 11,
 		Instance: sim.InstanceConfig{ServiceTime: time.Millisecond},
 		DB:       sim.DBConfig{Kind: dbKind},
 	}})

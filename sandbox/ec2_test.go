@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/gameday-dev/gameday/internal/testutil"
 )
 
 func f(name string, values ...string) ec2types.Filter {
@@ -156,7 +158,7 @@ func TestEC2TerminateStopStart(t *testing.T) {
 	if st := state(); st != ec2types.InstanceStateNameShuttingDown && st != ec2types.InstanceStateNameTerminated {
 		t.Fatalf("after terminate: %s", st)
 	}
-	eventually(t, 5*time.Second, "terminated", func() bool { return state() == ec2types.InstanceStateNameTerminated })
+	testutil.Eventually(t, 5*time.Second, "terminated", func() bool { return state() == ec2types.InstanceStateNameTerminated })
 	d, _ := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{ids[0]}})
 	if sr := d.Reservations[0].Instances[0].StateReason; sr == nil || aws.ToString(sr.Code) == "" {
 		t.Errorf("terminated instance has no state reason")

@@ -13,31 +13,8 @@ import (
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
 
-// testTimings make the region react in well under a second.
-func testTimings() sim.Timings {
-	return sim.Timings{
-		HealthCheckInterval: 200 * time.Millisecond,
-		HealthCheckTimeout:  100 * time.Millisecond,
-		HealthyThreshold:    2,
-		UnhealthyThreshold:  2,
-		DeregistrationDelay: 200 * time.Millisecond,
-		TargetTimeout:       800 * time.Millisecond,
-		ConnectTimeout:      300 * time.Millisecond,
-		BootDelay:           300 * time.Millisecond,
-		ShutdownDelay:       200 * time.Millisecond,
-		FailoverTime:        500 * time.Millisecond,
-		RebootTime:          300 * time.Millisecond,
-		DBTimeout:           300 * time.Millisecond,
-		ASGCheckInterval:    100 * time.Millisecond,
-		GracePeriod:         500 * time.Millisecond,
-		ScaleWarmup:         time.Second,
-		ScaleCooldown:       10 * time.Second,
-		DNSTTL:              time.Second,
-	}
-}
-
 func testConfig() Config {
-	return Config{Region: sim.Config{Timings: testTimings(), Seed: 7, Instance: sim.InstanceConfig{ServiceTime: time.Millisecond}}}
+	return Config{Region: sim.Config{Timings: sim.QuickTimings(), Seed: 7, Instance: sim.InstanceConfig{ServiceTime: time.Millisecond}}}
 }
 
 func startSandbox(t *testing.T, cfg Config) (*Sandbox, aws.Config) {
@@ -81,17 +58,5 @@ func wantAPIError(t *testing.T, err error, code string, status int) {
 	}
 	if re.HTTPStatusCode() != status {
 		t.Fatalf("HTTP status %d, want %d (%v)", re.HTTPStatusCode(), status, err)
-	}
-}
-
-// eventually polls cond every 25ms until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }

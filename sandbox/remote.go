@@ -1,11 +1,9 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -15,46 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/spf13/viper"
-
-	"github.com/gameday-dev/gameday/sandbox/awsapi"
 )
-
-// serveAPIFaults lets another process arm control-plane faults:
-// GET lists the armed faults, POST adds one (a JSON object) or several (a
-// JSON array), DELETE disarms them all.
-func (s *Sandbox) serveAPIFaults(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-	case http.MethodPost:
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var list []awsapi.Fault
-		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-			var one awsapi.Fault
-			err = json.Unmarshal(t, &one)
-			list = []awsapi.Fault{one}
-		} else {
-			err = json.Unmarshal(body, &list)
-		}
-		if err != nil {
-			http.Error(w, "want a JSON fault object or array: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		s.faults.Add(list...)
-	case http.MethodDelete:
-		s.faults.Clear()
-	default:
-		w.Header().Set("Allow", "GET, POST, DELETE")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.faults.Active())
-}
 
 // Remote is a sandbox running in another process (`gameday sandbox`),
 // attached to through its control-plane endpoint.
@@ -138,19 +97,4 @@ func loopbackDial(ctx context.Context, network, addr string) (net.Conn, error) {
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
-}
-
-// LoadConfig reads a sandbox config file (YAML: region timings, group size,
-// ports, api_faults). Unknown keys are errors.
-func LoadConfig(path string) (Config, error) {
-	var cfg Config
-	v := viper.New()
-	v.SetConfigFile(path)
-	if err := v.ReadInConfig(); err != nil {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		return cfg, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/gameday-dev/gameday/internal/testutil"
 )
 
 func TestAutoScaling(t *testing.T) {
@@ -58,7 +60,7 @@ func TestAutoScaling(t *testing.T) {
 	if aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) != 4 {
 		t.Fatalf("desired %d", aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity))
 	}
-	eventually(t, 5*time.Second, "a launch activity", func() bool {
+	testutil.Eventually(t, 5*time.Second, "a launch activity", func() bool {
 		acts, err := c.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(sum.AutoScalingGroup)})
 		if err != nil {
 			t.Fatal(err)
@@ -134,7 +136,7 @@ func TestELBv2(t *testing.T) {
 	wantAPIError(t, err, "TargetGroupNotFound", 400)
 
 	var th *elb.DescribeTargetHealthOutput
-	eventually(t, 5*time.Second, "3 healthy targets", func() bool {
+	testutil.Eventually(t, 5*time.Second, "3 healthy targets", func() bool {
 		th, err = c.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(sum.TargetGroupARN)})
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +209,7 @@ func TestRDSInstance(t *testing.T) {
 	if st := aws.ToString(rb.DBInstance.DBInstanceStatus); st != "rebooting" {
 		t.Fatalf("status after reboot %q", st)
 	}
-	eventually(t, 5*time.Second, "failover to the standby", func() bool {
+	testutil.Eventually(t, 5*time.Second, "failover to the standby", func() bool {
 		out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(sum.DBIdentifier)})
 		if err != nil {
 			t.Fatal(err)
@@ -275,7 +277,7 @@ func TestRDSCluster(t *testing.T) {
 	if err != nil || fo.DBCluster == nil {
 		t.Fatalf("failover: %v", err)
 	}
-	eventually(t, 5*time.Second, "new writer", func() bool {
+	testutil.Eventually(t, 5*time.Second, "new writer", func() bool {
 		out, err := c.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(sum.DBIdentifier)})
 		if err != nil {
 			t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/sandbox"
 )
 
@@ -161,18 +162,6 @@ func (s state) String() string {
 }
 
 func (s state) equal(o state) bool { return s.String() == o.String() }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 func (s *extSandbox) armAPIFault(t *testing.T, json string) {
 	t.Helper()
@@ -360,9 +349,9 @@ func TestExitPaths(t *testing.T) {
 				// The group replaces terminated instances and the database
 				// finishes its failover on its own; wait for that so the next
 				// path starts from a steady sandbox.
-				waitFor(t, 30*time.Second, "database available", func() bool { return sb.state(t).DB == "available" })
+				testutil.Eventually(t, 30*time.Second, "database available", func() bool { return sb.state(t).DB == "available" })
 				if kind == faults.KindTerminateInstances {
-					waitFor(t, 30*time.Second, "group back in service", func() bool {
+					testutil.Eventually(t, 30*time.Second, "group back in service", func() bool {
 						g, err := sb.c.ASG.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{})
 						if err != nil {
 							return false
@@ -384,7 +373,7 @@ func TestExitPaths(t *testing.T) {
 				dir := t.TempDir()
 				jr := filepath.Join(dir, "journal.jsonl")
 				c := startRun(t, writeExperiment(t, dir, sb.endpoint, kind, ""), dir)
-				waitFor(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
+				testutil.Eventually(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
 				if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 					t.Fatal(err)
 				}
@@ -416,7 +405,7 @@ func TestExitPaths(t *testing.T) {
 					dir := t.TempDir()
 					jr := filepath.Join(dir, "journal.jsonl")
 					c := startRun(t, writeExperiment(t, dir, sb.endpoint, kind, ""), dir)
-					waitFor(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
+					testutil.Eventually(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
 					if err := c.cmd.Process.Signal(sig); err != nil {
 						t.Fatal(err)
 					}
@@ -461,9 +450,9 @@ func TestExitPaths(t *testing.T) {
 					dir := t.TempDir()
 					jr := filepath.Join(dir, "journal.jsonl")
 					c := startRun(t, writeExperiment(t, dir, sb.endpoint, kind, ""), dir)
-					waitFor(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
+					testutil.Eventually(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", name) })
 					_ = c.cmd.Process.Signal(syscall.SIGINT)
-					waitFor(t, 10*time.Second, "the rollback to start", func() bool {
+					testutil.Eventually(t, 10*time.Second, "the rollback to start", func() bool {
 						return strings.Contains(c.stderrText(), "stopping and rolling back")
 					})
 					time.Sleep(500 * time.Millisecond)
@@ -567,7 +556,7 @@ func sweepAfterCrash(t *testing.T, sb *extSandbox, before state) {
 	jr := filepath.Join(dir, "journal.jsonl")
 	exp := writeExperiment(t, dir, sb.endpoint, faults.KindAZBlackhole, "")
 	c := startRun(t, exp, dir)
-	waitFor(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", "outage") })
+	testutil.Eventually(t, 30*time.Second, "the fault to be applied", func() bool { return journalHas(jr, "applied", "outage") })
 	_ = c.cmd.Process.Signal(syscall.SIGKILL)
 	c.wait(t, 10*time.Second)
 	if err := os.Remove(jr); err != nil {

@@ -12,28 +12,17 @@ import (
 	"time"
 )
 
-// testTimings are much faster than the fast profile, so each test runs in
-// a few seconds.
+// testTimings are the quick timings with a slower boot, drain, failover
+// and grace period, which the model's own tests are tuned to.
 func testTimings() Timings {
-	return Timings{
-		HealthCheckInterval: 200 * time.Millisecond,
-		HealthCheckTimeout:  100 * time.Millisecond,
-		HealthyThreshold:    2,
-		UnhealthyThreshold:  2,
-		DeregistrationDelay: 300 * time.Millisecond,
-		TargetTimeout:       800 * time.Millisecond,
-		ConnectTimeout:      300 * time.Millisecond,
-		BootDelay:           500 * time.Millisecond,
-		ShutdownDelay:       200 * time.Millisecond,
-		FailoverTime:        time.Second,
-		RebootTime:          500 * time.Millisecond,
-		DBTimeout:           300 * time.Millisecond,
-		ASGCheckInterval:    200 * time.Millisecond,
-		GracePeriod:         time.Second,
-		ScaleWarmup:         time.Second,
-		ScaleCooldown:       10 * time.Second,
-		DNSTTL:              time.Second,
-	}
+	t := QuickTimings()
+	t.DeregistrationDelay = 300 * time.Millisecond
+	t.BootDelay = 500 * time.Millisecond
+	t.FailoverTime = time.Second
+	t.RebootTime = 500 * time.Millisecond
+	t.ASGCheckInterval = 200 * time.Millisecond
+	t.GracePeriod = time.Second
+	return t
 }
 
 func testConfig() Config {
@@ -125,18 +114,6 @@ func (l *loader) snapshot() []result {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]result(nil), l.results...)
-}
-
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func nodeURL(r *Region, i int, path string) string {

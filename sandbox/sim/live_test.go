@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gameday-dev/gameday/internal/testutil"
 )
 
 func TestTerminateInstanceIsReplaced(t *testing.T) {
@@ -32,14 +34,14 @@ func TestTerminateInstanceIsReplaced(t *testing.T) {
 		t.Fatalf("terminate: %+v %v", chg, err)
 	}
 	// The ALB stops routing to it: draining (the group saw it) or unhealthy.
-	eventually(t, 5*time.Second, "victim out of rotation", func() bool {
+	testutil.Eventually(t, 5*time.Second, "victim out of rotation", func() bool {
 		th, ok := targetByID(t, r, victim.ID)
 		return !ok || th.State == TargetDraining || th.State == TargetUnhealthy
 	})
 	out := time.Now()
 	// A replacement in the same AZ comes up healthy.
 	var repl string
-	eventually(t, 10*time.Second, "healthy replacement in local-1a", func() bool {
+	testutil.Eventually(t, 10*time.Second, "healthy replacement in local-1a", func() bool {
 		ths, _ := r.TargetHealth(r.TargetGroups()[0].ARN)
 		for _, th := range ths {
 			if th.InstanceID != victim.ID && th.AZ == "local-1a" && th.State == TargetHealthy {
@@ -56,7 +58,7 @@ func TestTerminateInstanceIsReplaced(t *testing.T) {
 		t.Errorf("after the victim left rotation, not all 200: %v", codes)
 	}
 	t.Logf("during the whole run: %v", countCodes(results))
-	eventually(t, 3*time.Second, "victim terminated", func() bool {
+	testutil.Eventually(t, 3*time.Second, "victim terminated", func() bool {
 		for _, in := range r.Instances() {
 			if in.ID == victim.ID {
 				return in.State == StateTerminated && in.Addr == ""
@@ -165,7 +167,7 @@ func TestDBFailover(t *testing.T) {
 	if _, err := r.RebootDBInstance(db.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 3*time.Second, "reboot done", func() bool { return r.DBInstances()[0].Status == DBAvailable })
+	testutil.Eventually(t, 3*time.Second, "reboot done", func() bool { return r.DBInstances()[0].Status == DBAvailable })
 	if r.WriterAZ() != db.SecondaryAZ {
 		t.Errorf("reboot moved the writer to %s", r.WriterAZ())
 	}
@@ -192,7 +194,7 @@ func TestDBClusterFailover(t *testing.T) {
 	if res := do(c, "POST", nodeURL(r, 0, "/orders")); res.code != 500 {
 		t.Errorf("write during failover: %+v", res)
 	}
-	eventually(t, 5*time.Second, "cluster available", func() bool { return r.DBClusters()[0].Status == DBAvailable })
+	testutil.Eventually(t, 5*time.Second, "cluster available", func() bool { return r.DBClusters()[0].Status == DBAvailable })
 	after := r.DBClusters()[0]
 	if !after.Members[1].IsWriter || after.Members[0].IsWriter || r.WriterAZ() == before {
 		t.Errorf("writer did not move: %+v", after)
@@ -260,7 +262,7 @@ func TestPrivateSubnetBlackhole(t *testing.T) {
 			victim = in.ID
 		}
 	}
-	eventually(t, 5*time.Second, "local-1b target unhealthy with Target.Timeout", func() bool {
+	testutil.Eventually(t, 5*time.Second, "local-1b target unhealthy with Target.Timeout", func() bool {
 		th, _ := targetByID(t, r, victim)
 		return th.State == TargetUnhealthy && th.Reason == ReasonTimeout
 	})
@@ -280,7 +282,7 @@ func TestPrivateSubnetBlackhole(t *testing.T) {
 		}
 	}
 	restore()
-	eventually(t, 5*time.Second, "local-1b target healthy again", func() bool {
+	testutil.Eventually(t, 5*time.Second, "local-1b target healthy again", func() bool {
 		th, _ := targetByID(t, r, victim)
 		return th.State == TargetHealthy
 	})
@@ -368,7 +370,7 @@ func TestNoTargets503(t *testing.T) {
 	if err := r.SetDesiredCapacity("gameday-web", 1, false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "served after scale-up", func() bool { return do(c, "GET", nodeURL(r, 0, "/")).code == 200 })
+	testutil.Eventually(t, 5*time.Second, "served after scale-up", func() bool { return do(c, "GET", nodeURL(r, 0, "/")).code == 200 })
 	acts := r.ScalingActivities("gameday-web")
 	if len(acts) == 0 || !strings.Contains(acts[0].Cause, "a user request explicitly set group desired capacity changing the desired capacity from 0 to 1") {
 		t.Errorf("activity %+v", acts)
@@ -384,7 +386,7 @@ func TestFailOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 5*time.Second, "every target unhealthy", func() bool {
+	testutil.Eventually(t, 5*time.Second, "every target unhealthy", func() bool {
 		ths, _ := r.TargetHealth(r.TargetGroups()[0].ARN)
 		for _, th := range ths {
 			if th.State != TargetUnhealthy || th.Reason != ReasonResponseCodeMismatch {
@@ -419,7 +421,7 @@ func TestStopAndStartInstance(t *testing.T) {
 	if err != nil || chg[0].Current != StateStopping {
 		t.Fatalf("stop %+v %v", chg, err)
 	}
-	eventually(t, 3*time.Second, "stopped", func() bool {
+	testutil.Eventually(t, 3*time.Second, "stopped", func() bool {
 		for _, x := range r.Instances() {
 			if x.ID == in.ID {
 				return x.State == StateStopped
@@ -427,7 +429,7 @@ func TestStopAndStartInstance(t *testing.T) {
 		}
 		return false
 	})
-	eventually(t, 3*time.Second, "target unused while stopped", func() bool {
+	testutil.Eventually(t, 3*time.Second, "target unused while stopped", func() bool {
 		th, _ := targetByID(t, r, in.ID)
 		return th.State == TargetUnused && th.Reason == ReasonInvalidState
 	})
@@ -435,7 +437,7 @@ func TestStopAndStartInstance(t *testing.T) {
 	if err != nil || chg[0].Previous != StateStopped || chg[0].Current != StatePending {
 		t.Fatalf("start %+v %v", chg, err)
 	}
-	eventually(t, 3*time.Second, "running with a new listener", func() bool {
+	testutil.Eventually(t, 3*time.Second, "running with a new listener", func() bool {
 		for _, x := range r.Instances() {
 			if x.ID == in.ID {
 				return x.State == StateRunning && x.Addr != "" && x.Addr != in.Addr
@@ -443,7 +445,7 @@ func TestStopAndStartInstance(t *testing.T) {
 		}
 		return false
 	})
-	eventually(t, 3*time.Second, "target healthy again", func() bool {
+	testutil.Eventually(t, 3*time.Second, "target healthy again", func() bool {
 		th, _ := targetByID(t, r, in.ID)
 		return th.State == TargetHealthy
 	})
@@ -471,7 +473,7 @@ func TestTerminateInAutoScalingGroup(t *testing.T) {
 	if _, err := r.TerminateInstanceInAutoScalingGroup(ids[1], false); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "group back to 2 in service", func() bool {
+	testutil.Eventually(t, 5*time.Second, "group back to 2 in service", func() bool {
 		g := r.AutoScalingGroups()[0]
 		n := 0
 		for _, m := range g.Instances {
@@ -495,7 +497,7 @@ func TestScaleOutOnRequestCount(t *testing.T) {
 	c := newClient(2 * time.Second)
 	defer c.CloseIdleConnections()
 	load := startLoad(c, "GET", nodeURL(r, 0, "/"), 4, 20*time.Millisecond) // ~150 rps
-	eventually(t, 10*time.Second, "scale-out", func() bool { return r.AutoScalingGroups()[0].Desired > 1 })
+	testutil.Eventually(t, 10*time.Second, "scale-out", func() bool { return r.AutoScalingGroups()[0].Desired > 1 })
 	load.halt()
 	if !hasEvent(r, "asg-capacity", "") && !strings.Contains(r.ScalingActivities("gameday-web")[0].Cause, "TargetTracking-gameday-web-AlarmHigh") {
 		t.Errorf("cause %q", r.ScalingActivities("gameday-web")[0].Cause)
@@ -583,7 +585,7 @@ func TestStoppedMemberIsReplaced(t *testing.T) {
 	if _, err := r.StopInstances([]string{in.ID}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "stopped member terminated and replaced", func() bool {
+	testutil.Eventually(t, 5*time.Second, "stopped member terminated and replaced", func() bool {
 		g := r.AutoScalingGroups()[0]
 		n := 0
 		for _, m := range g.Instances {
@@ -611,7 +613,7 @@ func TestFastProfileInstanceCycle(t *testing.T) {
 	if _, err := r.TerminateInstances([]string{victim.ID}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 25*time.Second, "replacement healthy", func() bool {
+	testutil.Eventually(t, 25*time.Second, "replacement healthy", func() bool {
 		ths, _ := r.TargetHealth(r.TargetGroups()[0].ARN)
 		for _, th := range ths {
 			if th.InstanceID != victim.ID && th.AZ == victim.AZ && th.State == TargetHealthy {

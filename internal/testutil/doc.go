@@ -1,0 +1,2 @@
+// Package testutil holds the small helpers the project's tests share.
+package testutil
