@@ -19,7 +19,7 @@ func (x *Experiment) validateBounds(v *validator) {
 	checkStrings(v, reflect.ValueOf(x).Elem(), "")
 	checkFinite(v, reflect.ValueOf(x).Elem(), "")
 
-	l, s := x.Load, x.SteadyState
+	l := x.Load
 	for i, r := range l.Requests {
 		for k, val := range r.Headers {
 			p := fmt.Sprintf("load.requests[%d].headers.%s", i, k)
@@ -57,17 +57,6 @@ func (x *Experiment) validateBounds(v *validator) {
 		}
 		if pr.Interval > MaxDuration || pr.Timeout > MaxDuration {
 			v.add(fmt.Sprintf("probes[%d]", i), fmt.Sprintf("interval and timeout must not exceed %s", MaxDuration))
-		}
-	}
-	if d := l.Duration; d > 0 && d <= MaxDuration {
-		if s.Window >= MinWindow && s.StableFor > 0 && int64(s.StableFor) > int64(d/s.Window) {
-			v.add("steady_state.stable_for", fmt.Sprintf("%d windows of %s do not fit in load.duration (%s)", s.StableFor, s.Window, d))
-		}
-		if s.Verify > d {
-			v.add("steady_state.verify", fmt.Sprintf("%s is longer than load.duration (%s)", s.Verify, d))
-		}
-		if s.Baseline > d {
-			v.add("steady_state.baseline", fmt.Sprintf("%s is longer than load.duration (%s)", s.Baseline, d))
 		}
 	}
 	for i, f := range x.Faults {
@@ -195,4 +184,27 @@ func checkFinite(v *validator, val reflect.Value, path string) {
 			checkFinite(v, val.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// fitProblems refuses steady-state settings that cannot fit in the load:
+// more stable windows than the load has, a verification or baseline phase
+// longer than the load. Only values the experiment states (in the file,
+// GAMEDAY_* or --set) are judged; a short load keeps working with the
+// defaults, as it always has.
+func (x *Experiment) fitProblems(stated func(key string) bool) []Problem {
+	v := &validator{}
+	d, s := x.Load.Duration, x.SteadyState
+	if d <= 0 || d > MaxDuration {
+		return nil // load.duration has its own problem
+	}
+	if stated("steady_state.stable_for") && s.Window >= MinWindow && s.StableFor > 0 && int64(s.StableFor) > int64(d/s.Window) {
+		v.add("steady_state.stable_for", fmt.Sprintf("%d windows of %s do not fit in load.duration (%s)", s.StableFor, s.Window, d))
+	}
+	if stated("steady_state.verify") && s.Verify > d {
+		v.add("steady_state.verify", fmt.Sprintf("%s is longer than load.duration (%s)", s.Verify, d))
+	}
+	if stated("steady_state.baseline") && s.Baseline > d {
+		v.add("steady_state.baseline", fmt.Sprintf("%s is longer than load.duration (%s)", s.Baseline, d))
+	}
+	return v.ps
 }

@@ -189,3 +189,18 @@ func BenchmarkRefuseManyKeys(b *testing.B) {
 		})
 	}
 }
+
+// The fit checks judge only stated values: a short load with the default
+// baseline, verify and stable_for still loads; stating them too long is
+// refused, wherever they were stated.
+func TestFitChecksJudgeStatedValuesOnly(t *testing.T) {
+	short := "name: x\nload: {rate: 10, duration: 2s}\nsteady_state: {thresholds: [\"success_ratio >= 0.99\"]}\n"
+	if _, _, err := Parse("x.yaml", []byte(short), nil, noEnv); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := Parse("x.yaml", []byte(short), map[string]string{"steady_state.verify": "1h"}, noEnv)
+	mustFail(t, err, "steady_state.verify (from --set steady_state.verify=1h): 1h0m0s is longer than load.duration (2s)")
+	env := func(k string) (string, bool) { return "5", k == "GAMEDAY_STEADY_STATE_STABLE_FOR" }
+	_, _, err = Parse("x.yaml", []byte(short), nil, env)
+	mustFail(t, err, "steady_state.stable_for (from GAMEDAY_STEADY_STATE_STABLE_FOR=5): 5 windows of 1s do not fit in load.duration (2s)")
+}

@@ -134,12 +134,14 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 	x.Gates.Faults = faultGates
 	x.File = path
 	c, err := x.Validate()
-	if err != nil {
-		var xe *Error
-		if errors.As(err, &xe) {
-			return nil, nil, attribute(xe, sources)
+	fit := x.fitProblems(func(key string) bool { return v.InConfig(key) || sources[key] != "" })
+	if err != nil || len(fit) > 0 {
+		xe := &Error{File: path}
+		if err != nil && !errors.As(err, &xe) {
+			return nil, nil, err
 		}
-		return nil, nil, err
+		xe.Problems = append(xe.Problems, fit...)
+		return nil, nil, attribute(xe, sources)
 	}
 	return &x, c, nil
 }

@@ -126,7 +126,7 @@ func (rb *rollbacker) connect(ctx context.Context, t faults.Target) (*awsclients
 // journal finishes one journal's pending entries, last applied first.
 func (rb *rollbacker) journal(ctx context.Context, path string, explicit bool) error {
 	if explicit {
-		if _, err := os.Stat(path); err != nil {
+		if err := checkJournalFile(path, false); err != nil { // regular, bounded (inputs.go)
 			return &codeError{exitBadInput, fmt.Errorf("--journal %s: %w", path, err)}
 		}
 	}
