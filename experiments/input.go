@@ -75,6 +75,10 @@ func checkNode(n *yaml.Node, path string, ps *[]Problem) {
 			*ps = append(*ps, Problem{Path: path, Message: fmt.Sprintf("has %d keys; the limit is %d per mapping", k, MaxMappingKeys)})
 			return
 		}
+		// Viper ignores the case of keys ("Load" is "load"), so two keys
+		// that differ only in case are one key defined twice; the keys of
+		// gates.faults are fault names, kept exactly, so case counts there.
+		exact := strings.EqualFold(path, "gates.faults")
 		seen := make(map[string]int, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
@@ -83,11 +87,15 @@ func checkNode(n *yaml.Node, path string, ps *[]Problem) {
 				continue
 			}
 			p := join(path, k.Value)
-			if first, dup := seen[k.Value]; dup {
+			id := k.Value
+			if !exact {
+				id = strings.ToLower(id)
+			}
+			if first, dup := seen[id]; dup {
 				*ps = append(*ps, Problem{Path: p, Message: fmt.Sprintf("is defined twice (lines %d and %d)", first, k.Line)})
 				continue
 			}
-			seen[k.Value] = k.Line
+			seen[id] = k.Line
 			checkNode(v, p, ps)
 		}
 	}
