@@ -36,6 +36,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rec.Load.AskedRPS = float64(sum.Asked) / elapsed
 		rec.Load.AchievedRPS = float64(sum.Sent) / elapsed
 	}
+	rec.Notes = append(rec.Notes, experiments.WindowWarnings(x, p.C)...)
 	generatorNote := ""
 	if n := rec.Load.NotSent; n > 0 {
 		generatorNote = generatorBottleneck(n, sum.Asked)

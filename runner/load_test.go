@@ -105,4 +105,12 @@ steady_state: {window: 1s, thresholds: ["p99 < 1ms"], stable_for: 1, baseline: 2
 	if rec.ExitCode != ExitGateFailed || rec.Status != "baseline-failed" || !strings.Contains(rec.Message, "steady state did not hold") {
 		t.Fatalf("status %s exit %d: %s", rec.Status, rec.ExitCode, rec.Message)
 	}
+	// 40 requests per window are too few for p99: the record says so.
+	warned := false
+	for _, n := range rec.Notes {
+		warned = warned || strings.Contains(n, "use window: 3s")
+	}
+	if !warned {
+		t.Fatalf("notes %q: no window-size warning", rec.Notes)
+	}
 }
