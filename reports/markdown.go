@@ -44,8 +44,8 @@ func Markdown(w io.Writer, r *record.Run) error {
 				continue
 			}
 			fr := faultRow(f)
-			p.f("| %s | %s | at %s | %s | %s | %d of %d | %s | %s | %s |\n", MDEscape(f.Name), MDEscape(f.Kind), secs(f.InjectedAtS),
-				fr.Impact, fr.Recover, f.Recovery.FailedRequests, f.Recovery.Requests, fr.Worst, secs(f.Recovery.PeakP99), MDEscape(infra(f.InfraS)))
+			p.f("| %s | %s | at %s | %s | %s | %d of %d%s | %s | %s | %s |\n", MDEscape(f.Name), MDEscape(f.Kind), secs(f.InjectedAtS),
+				fr.Impact, fr.Recover, f.Recovery.FailedRequests, f.Recovery.Requests, late(f.Recovery.LateFailures), fr.Worst, secs(f.Recovery.PeakP99), MDEscape(infra(f.InfraS)))
 		}
 	}
 

@@ -45,7 +45,7 @@ func Table(w io.Writer, r *record.Run) error {
 				}
 			}
 			if err := t.Append(f.Name, f.Kind, "at "+secs(f.InjectedAtS), c.Impact, c.Recover, c.Duration,
-				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests),
+				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests)+late(rc.LateFailures),
 				fmt.Sprintf("%.1f%% @%s", 100*rc.WorstSuccessRatio, secs(rc.WorstWindow)),
 				secs(rc.PeakP99), infra(f.InfraS), gt); err != nil {
 				return err
@@ -151,4 +151,12 @@ func svcSecs(v float64) string {
 		return "–"
 	}
 	return secs(v)
+}
+
+// late renders a fault's late failures (after recovery, before rollback).
+func late(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (+%d late)", n)
 }

@@ -135,6 +135,11 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 		}
 		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
+		lateUntil := spanEnd // failures after recovery count until the rollback
+		if !a.rbAt.IsZero() && a.rbAt.Before(lateUntil) {
+			lateUntil = a.rbAt
+		}
+		rf.Recovery.LateFailures = analysis.LateFailures(tl, rf.Recovery, lateUntil)
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
 		if p.Sandbox != nil {
 			rf.GroundTruth = groundTruth(truth, f.Kind(), f.Targets(), a, x.Faults[i], start, rf.Recovery)
