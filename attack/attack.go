@@ -46,8 +46,8 @@ type Hit struct {
 	// status line, as vegeta reports it.
 	Err string
 	// Late marks a hit of class not_sent that was in fact sent, but more
-	// than LateSlack after it was due, and then cut by its deadline (due +
-	// timeout) before the target had the full timeout to answer.
+	// than half the timeout after it was due, and then cut by its deadline
+	// (due + timeout): the target had less than half the timeout to answer.
 	Late bool
 	// Raw is vegeta's own result (Body truncated to MaxBody); its Timestamp
 	// and Latency are the actual start and the service time. Nil for a hit
@@ -257,17 +257,22 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	h.setDue(m.due)
+	if !m.deadline.IsZero() {
+		h.bound(rt.timeout)
+	}
 	if m.class == timeline.ClassNotSent {
 		h.Start, h.Latency, h.Service, h.Raw = time.Time{}, rt.timeout, 0, nil
 		h.Class, h.Err = m.class, ""
 		return h
 	}
 	if (m.class == timeline.ClassClientTimeout || m.class == timeline.ClassConnectTimeout) &&
-		!m.deadline.IsZero() && m.start.Sub(m.due) > LateSlack {
+		!m.deadline.IsZero() && m.start.Sub(m.due) > rt.timeout/2 {
 		// Cut by its deadline (due + timeout) after the generator started it
-		// late: the target never had the full timeout, so the failure is the
-		// generator's, not the stack's. It counts as not sent (sent too
-		// late to be judged); its latency from the due time stays.
+		// more than half the timeout late: the target had less than half
+		// the timeout to answer, so the failure is the generator's more
+		// than the stack's. It counts as not sent (sent too late to be
+		// judged); its latency from the due time stays. A hit started a
+		// little late that times out (a blackhole) keeps its class.
 		h.Class, h.Late = timeline.ClassNotSent, true
 		h.Err = errSentLate
 		return h
@@ -298,10 +303,6 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 
 const errSentLate = "gameday: not judged: the generator started it too late to wait the full timeout"
 
-// LateSlack is how late after its due time a hit may start and still be
-// judged on its own outcome if its deadline (due + timeout) cuts it.
-const LateSlack = 50 * time.Millisecond
-
 // setDue sets the hit's due time and its latency from it (never below the
 // service time: a hit may start a fraction of a millisecond early). A zero
 // due (unknown) leaves the latency as the service time.
@@ -312,6 +313,17 @@ func (h *Hit) setDue(due time.Time) {
 	}
 	h.Due = due
 	h.Latency = max(h.Start.Add(h.Service).Sub(due), h.Service)
+}
+
+// bound caps the hit's latencies at the timeout: the request's deadline
+// (due + timeout) ended it by then, and what vegeta measured beyond is the
+// time its goroutines took to be scheduled on a busy machine, not time a
+// user waited. This keeps every latency, and every window's content, within
+// the bound the online settling of windows assumes.
+func (h *Hit) bound(timeout time.Duration) {
+	if timeout > 0 {
+		h.Latency, h.Service = min(h.Latency, timeout), min(h.Service, timeout)
+	}
 }
 
 var (

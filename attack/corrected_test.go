@@ -63,7 +63,7 @@ func TestStarvedGeneratorCountsQueueAndUnsent(t *testing.T) {
 			t.Fatalf("hit started %v before it was due", h.Due.Sub(h.Start))
 		}
 		// Bounded: a sent hit never runs past its due time + timeout.
-		if h.Latency > timeout+100*time.Millisecond {
+		if h.Latency > timeout {
 			t.Fatalf("latency %v from the due time exceeds the %v timeout", h.Latency, timeout)
 		}
 		if h.Class == timeline.ClassOK {
@@ -102,22 +102,27 @@ func TestAmpleWorkersCorrectedMatchesService(t *testing.T) {
 	if sum.Dropped != 0 {
 		t.Fatalf("%d hits not sent with ample workers", sum.Dropped)
 	}
-	var corrected, service []time.Duration
+	var corrected, service, lag []time.Duration
 	for _, h := range hits {
 		if h.Class != timeline.ClassOK {
 			t.Fatalf("hit %+v", h)
 		}
-		if d := h.Latency - h.Service; d < 0 || d > 50*time.Millisecond {
-			t.Errorf("hit %d: corrected %v vs service %v", h.Raw.Seq, h.Latency, h.Service)
+		if h.Latency < h.Service {
+			t.Fatalf("hit %d: corrected %v below service %v", h.Raw.Seq, h.Latency, h.Service)
 		}
 		corrected = append(corrected, h.Latency)
 		service = append(service, h.Service)
+		lag = append(lag, h.Latency-h.Service) // how late it started
 	}
 	for _, q := range []float64{0.5, 0.99} {
-		c, sv := quantile(corrected, q), quantile(service, q)
-		t.Logf("p%v corrected %v service %v", q*100, c, sv)
-		if c-sv > 10*time.Millisecond || c < sv {
-			t.Errorf("p%v: corrected %v vs service %v differ by more than a few ms", q*100, c, sv)
-		}
+		t.Logf("p%v corrected %v service %v; start lag %v", q*100, quantile(corrected, q), quantile(service, q), quantile(lag, q))
+	}
+	// The machine running the tests may be busy: the typical hit starts on
+	// time (within a few ms), the slowest within scheduling noise.
+	if l := quantile(lag, 0.5); l > 5*time.Millisecond {
+		t.Errorf("median start lag %v: corrected and service latency differ by more than a few ms", l)
+	}
+	if l := quantile(lag, 0.99); l > 250*time.Millisecond {
+		t.Errorf("p99 start lag %v with ample workers", l)
 	}
 }

@@ -60,7 +60,7 @@ type Load struct {
 	// Dropped (above) counts asked hits never sent: no worker was free until
 	// the request timeout after they were due. NotSent counts the hits
 	// judged as failures of class not_sent: the dropped ones plus SentLate
-	// (sent more than 50 ms late and cut by their deadline, due + timeout,
+	// (sent more than half the timeout late and cut by their deadline, due + timeout,
 	// before the target had the full timeout).
 	NotSent  uint64 `json:"not_sent"`
 	SentLate uint64 `json:"sent_late,omitempty"`
