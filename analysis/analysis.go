@@ -33,8 +33,8 @@ func WindowMetric(c *timeline.Counts, metric string, width time.Duration) float6
 		return c.OKLatency.Quantile(0.99).Seconds()
 	case "max":
 		return c.OKLatency.Max().Seconds()
-	case "rps":
-		return float64(c.Requests) / width.Seconds()
+	case "rps": // requests sent: not_sent hits were asked, not sent
+		return float64(c.Requests-c.Classes.Get(timeline.ClassNotSent)) / width.Seconds()
 	}
 	return math.NaN()
 }
