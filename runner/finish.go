@@ -135,7 +135,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 		}
 		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
-		lateUntil := spanEnd // failures after recovery count until the rollback
+		// Failures after recovery count until the rollback (its window
+		// included), but never into the window of the next injection,
+		// which belongs to the next fault as in the phases.
+		lateUntil := tl.Start.Add(time.Duration(max(tl.IndexOf(spanEnd), 0)) * width)
 		if !a.rbAt.IsZero() && a.rbAt.Before(lateUntil) {
 			lateUntil = a.rbAt
 		}

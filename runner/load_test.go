@@ -114,3 +114,33 @@ steady_state: {window: 1s, thresholds: ["p99 < 1ms"], stable_for: 1, baseline: 2
 		t.Fatalf("notes %q: no window-size warning", rec.Notes)
 	}
 }
+
+// TestLateFailuresStayInTheirFault: failures after a fault recovered count
+// as its late failures until its rollback, but never the next fault's: the
+// window of the next injection belongs to the next fault.
+func TestLateFailuresStayInTheirFault(t *testing.T) {
+	t.Parallel()
+	const y = `name: two-faults
+target: {kind: sandbox, sandbox: {config: SANDBOX}}
+load: {rate: 50, duration: 14s, timeout: 1s}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.98"], stable_for: 2, baseline: 3s, verify: 2s}
+faults:
+  - {name: kill, kind: terminate-instances, at: 3s}
+  - {name: failover, kind: db-failover, at: 8s}
+`
+	rec := prepareWith(t, y, "2ms").Run(context.Background(), Options{})
+	failed := map[string]uint64{}
+	for _, ph := range rec.Phases {
+		failed[ph.Name] = ph.Failed
+	}
+	for _, f := range rec.Faults {
+		rc := f.Recovery
+		t.Logf("%s: failed %d, late %d, phase %d", f.Name, rc.FailedRequests, rc.LateFailures, failed["fault: "+f.Name])
+		if !f.Injected {
+			t.Fatalf("%s not injected: %s", f.Name, f.Skipped)
+		}
+		if rc.FailedRequests+rc.LateFailures > failed["fault: "+f.Name] {
+			t.Errorf("%s: %d failed + %d late, but its phase holds %d failures", f.Name, rc.FailedRequests, rc.LateFailures, failed["fault: "+f.Name])
+		}
+	}
+}
