@@ -30,7 +30,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 
 	elapsed := sum.Ended.Sub(sum.Started).Seconds()
-	rec.Load = record.Load{Asked: sum.Asked, Sent: sum.Sent, Dropped: sum.Dropped, NotSent: sum.Dropped + sum.Late,
+	// Not sent as judged: the not_sent hits the timeline holds (a cancelled
+	// run's backlog is dropped but not judged).
+	all := tl.Total()
+	rec.Load = record.Load{Asked: sum.Asked, Sent: sum.Sent, Dropped: sum.Dropped, NotSent: all.Classes.Get(timeline.ClassNotSent),
 		SentLate: sum.Late, Aborted: sum.Aborted, DurationS: elapsed, MaxWorkers: sum.MaxWorkersUsed, Dials: sum.Dials}
 	if elapsed > 0 {
 		rec.Load.AskedRPS = float64(sum.Asked) / elapsed
