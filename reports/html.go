@@ -21,9 +21,10 @@ import (
 var assets embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"secs":  secs,
-	"pct":   func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"fault": faultRow,
+	"secs":    secs,
+	"pct":     func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"fault":   faultRow,
+	"notSent": notSent,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 func asset(name string) string {
