@@ -64,7 +64,7 @@ type Summary struct {
 	// aborted ones included).
 	Sent uint64
 	// Dropped is how many asked hits were never sent because every worker
-	// was busy until MaxLag (the request timeout) after they were due, plus
+	// was busy until MaxLag (half the request timeout) after they were due, plus
 	// the backlog still pending when the plan ended or was cancelled. Each
 	// is delivered as a Hit of class not_sent at its due time.
 	// Sent+Dropped == Asked, give or take the one hit racing a cancellation.
@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
 	client := &http.Client{
 		Transport:     rt,
 		Timeout:       cfg.Timeout,

@@ -38,9 +38,11 @@ type Config struct {
 	// waits for one (its latency counts from its due time); one that could
 	// not start within MaxLag of its due time is not sent (class not_sent).
 	Workers, MaxWorkers uint64
-	// MaxLag is how late a hit may still start; default and upper bound
-	// Timeout (a request's deadline is its due time + Timeout, so a later
-	// start could only time out).
+	// MaxLag is how late a hit may still start; default Timeout/2, at most
+	// Timeout. A request's deadline is its due time + Timeout, so a hit sent
+	// later than MaxLag would leave the target less than Timeout-MaxLag to
+	// answer: it could only time out, hiding the generator's failure as
+	// the stack's, and would load the target with requests no user waits for.
 	MaxLag time.Duration
 
 	// Start is the wall-clock time of the plan's t=0, from which every
@@ -156,9 +158,10 @@ func (c Config) withDefaults() (Config, *Plan, error) {
 		c.Workers = DefaultWorkers
 	}
 	c.Workers = min(c.Workers, c.MaxWorkers)
-	if c.MaxLag == 0 || c.MaxLag > c.Timeout {
-		c.MaxLag = c.Timeout
+	if c.MaxLag == 0 {
+		c.MaxLag = c.Timeout / 2
 	}
+	c.MaxLag = min(c.MaxLag, c.Timeout)
 	if c.MaxConnections == 0 {
 		c.MaxConnections = int(c.MaxWorkers)
 	}

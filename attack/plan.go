@@ -142,9 +142,9 @@ func (p *Plan) Due(k uint64) (time.Duration, bool) {
 // attacker falls behind (all MaxWorkers busy), a late hit is still sent as
 // soon as a worker is free (its latency is then counted from its due time,
 // see Hit.Latency); only the hits due more than MaxLag ago are skipped, as
-// not sent, instead of being sent hopelessly late. Run sets MaxLag to the
-// request timeout: a hit that could not even start within the timeout of its
-// due time is one a real user would have given up on.
+// not sent, instead of being sent hopelessly late. Run sets MaxLag to half
+// the request timeout (Config.MaxLag): a later start would leave the target
+// too little of the user's timeout to be judged fairly.
 //
 // The Pacer also maps vegeta's sequence numbers to plan indexes (DueOf):
 // vegeta sends one tick per Pace return and numbers results in tick order,

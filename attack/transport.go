@@ -237,6 +237,7 @@ func (m *meta) dialing(ip netip.Addr, az string) {
 type roundTripper struct {
 	inner      *http.Transport
 	timeout    time.Duration // the http.Client's, to recognise its expiry
+	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
 	maxConnAge time.Duration
 	abort      context.Context
 	now        func() time.Time
@@ -259,9 +260,9 @@ func (rt *roundTripper) due(seq uint64) time.Time {
 	return rt.dueOf(seq)
 }
 
-// errNotSent is the error of a hit that reached a worker only after its
-// deadline (due + timeout) had passed: it is not sent at all.
-var errNotSent = errors.New("gameday: not sent: no worker was free until the request timeout after the hit was due")
+// errNotSent is the error of a hit that reached a worker more than MaxLag
+// after it was due: it is not sent at all.
+var errNotSent = errors.New("gameday: not sent: no worker was free until max_lag after the hit was due")
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := &meta{reqCtx: req.Context(), start: rt.now()}
@@ -273,8 +274,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	if !m.deadline.IsZero() && !m.start.Before(m.deadline) {
-		// A user who asked at due has given up by now: never send it.
+	if !m.due.IsZero() && rt.maxLag > 0 && m.start.Sub(m.due) > rt.maxLag {
+		// Too late to be judged fairly (see Config.MaxLag): never send it.
 		m.mu.Lock()
 		m.class, m.err, m.finished = timeline.ClassNotSent, errNotSent, true
 		m.mu.Unlock()

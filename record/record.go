@@ -58,10 +58,11 @@ type Load struct {
 	MaxWorkers  uint64  `json:"max_workers_used"`
 	Dials       uint64  `json:"dials"`
 	// Dropped (above) counts asked hits never sent: no worker was free until
-	// the request timeout after they were due. NotSent counts the hits
-	// judged as failures of class not_sent: the dropped ones plus SentLate
-	// (sent more than half the timeout late and cut by their deadline, due + timeout,
-	// before the target had the full timeout).
+	// half the request timeout after they were due (or the run ended).
+	// NotSent counts the hits judged as failures of class not_sent (the
+	// dropped ones a run that was not cancelled delivered, plus SentLate:
+	// sent more than half the timeout late and cut by their deadline, due +
+	// timeout, which only a larger attack MaxLag allows).
 	NotSent  uint64 `json:"not_sent"`
 	SentLate uint64 `json:"sent_late,omitempty"`
 }

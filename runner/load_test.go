@@ -16,7 +16,7 @@ import (
 // 8 workers (capacity ≈ 80 rps), no faults and no gates.
 const starvedRun = `name: starved
 target: {kind: sandbox, sandbox: {config: SANDBOX}}
-load: {rate: 200, duration: 6s, timeout: 2s, max_workers: 8}
+load: {rate: 200, duration: 6s, timeout: 4s, max_workers: 8}
 steady_state: {window: 1s, thresholds: ["success_ratio >= 0.99", "p99 < 1s"], stable_for: 2, baseline: 2s, verify: 1s}
 `
 
