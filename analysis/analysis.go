@@ -33,8 +33,8 @@ func WindowMetric(c *timeline.Counts, metric string, width time.Duration) float6
 		return c.OKLatency.Quantile(0.99).Seconds()
 	case "max":
 		return c.OKLatency.Max().Seconds()
-	case "rps":
-		return float64(c.Requests) / width.Seconds()
+	case "rps": // requests sent: not_sent hits were asked, not sent
+		return float64(c.Requests-c.Classes.Get(timeline.ClassNotSent)) / width.Seconds()
 	}
 	return math.NaN()
 }
@@ -63,7 +63,7 @@ type Recovery struct {
 	Recovered         bool    `json:"recovered"`
 	TimeToImpact      float64 `json:"time_to_impact_s"`  // seconds from injection to the first breaking window's start
 	TimeToRecover     float64 `json:"time_to_recover_s"` // seconds from injection to the start of the first stable run
-	ImpactDuration    float64 `json:"impact_duration_s"` // first breaking window to recovery
+	ImpactDuration    float64 `json:"impact_duration_s"` // from the injection (or the first breaking window, if later) to recovery
 	Requests          uint64  `json:"requests"`
 	FailedRequests    uint64  `json:"failed_requests"` // errors from injection to recovery (or span end)
 	WorstSuccessRatio float64 `json:"worst_success_ratio"`
@@ -71,6 +71,16 @@ type Recovery struct {
 	PeakP99           float64 `json:"peak_p99_s"`
 	ImpactStart       float64 `json:"impact_start_s,omitempty"` // offsets from run start, for charts
 	RecoveryStart     float64 `json:"recovery_start_s,omitempty"`
+	// LateFailures are failed requests after recovery while the fault was
+	// still applied (see LateFailures); not part of FailedRequests.
+	LateFailures uint64 `json:"late_failures"`
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // Measure computes a fault's recovery from its injection time to spanEnd
@@ -135,7 +145,9 @@ func Measure(tl *timeline.Timeline, th []experiments.Expr, stableFor int, inject
 		r.Impacted, r.Recovered = true, true
 		r.TimeToImpact = math.Max(0, winStart(impact).Sub(injected).Seconds())
 		r.TimeToRecover = math.Max(0, winStart(recovery).Sub(injected).Seconds())
-		r.ImpactDuration = offset(recovery) - offset(impact)
+		// From the injection, not from the start of its window (the fault
+		// did not exist before): never more than the time to recover.
+		r.ImpactDuration = math.Max(0, winStart(recovery).Sub(maxTime(injected, winStart(impact))).Seconds())
 		r.ImpactStart, r.RecoveryStart = offset(impact), offset(recovery)
 		stop = recovery
 	}
@@ -236,4 +248,27 @@ func (r Recovery) MarshalJSON() ([]byte, error) {
 	p := plain(r)
 	p.TimeToRecover, p.ImpactDuration = jsonSafe(p.TimeToRecover), jsonSafe(p.ImpactDuration)
 	return json.Marshal(p)
+}
+
+// LateFailures counts the failed requests after r's recovery while the
+// fault was still applied: in the windows from the recovery window up to
+// the one holding until (the rollback, or the end of the fault's span,
+// whichever comes first). They are the fault's too (clients still holding
+// a dead node's address, a last connection reset) but fall outside
+// Recovery.FailedRequests, which stops at recovery. 0 if r did not both
+// suffer an impact and recover.
+func LateFailures(tl *timeline.Timeline, r Recovery, until time.Time) uint64 {
+	if !r.Impacted || !r.Recovered {
+		return 0
+	}
+	from := int(math.Round(r.RecoveryStart / tl.Width.Seconds()))
+	end := tl.IndexOf(until) + 1 // the window holding until is included
+	if until.Equal(tl.Start.Add(time.Duration(end-1) * tl.Width)) {
+		end-- // until falls on a window boundary: that window is after it
+	}
+	if end <= from {
+		return 0
+	}
+	agg := tl.AggregateIndex(from, min(end, tl.Len()))
+	return agg.Errors()
 }

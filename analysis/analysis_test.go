@@ -94,3 +94,25 @@ func TestJudgeUnrecoveredFails(t *testing.T) {
 		t.Fatalf("%+v", v)
 	}
 }
+
+// The impact lasts from the injection (not from the start of its window)
+// to recovery, so it never exceeds the time to recover; failures after
+// recovery while the fault is still applied are counted as late failures.
+func TestImpactFromInjectionAndLateFailures(t *testing.T) {
+	th := mustExpr(t, "success_ratio >= 0.99")
+	// Injected 0.3 s into window 3, which breaks; 4 and 5 hold (recovered
+	// at 4 s); windows 6 and 7 each lose 1 of 100 (still holding); the
+	// rollback comes at 7.5 s; window 9's failure comes after it.
+	tl, start := build(t, 12, 100, map[int]int{3: 30, 6: 1, 7: 1, 9: 1})
+	inj := start.Add(3300 * time.Millisecond)
+	r := Measure(tl, th, 2, inj, start.Add(12*time.Second))
+	if !r.Recovered || math.Abs(r.TimeToRecover-0.7) > 1e-9 {
+		t.Fatalf("recovery %+v", r)
+	}
+	if math.Abs(r.ImpactDuration-0.7) > 1e-9 {
+		t.Fatalf("impact duration %v, want 0.7 (from the injection, ≤ time to recover %v)", r.ImpactDuration, r.TimeToRecover)
+	}
+	if n := LateFailures(tl, r, start.Add(7500*time.Millisecond)); n != 2 {
+		t.Fatalf("late failures %d, want 2", n)
+	}
+}

@@ -12,10 +12,25 @@ import (
 	"github.com/gameday-dev/gameday/timeline"
 )
 
-// Hit is one finished request.
+// Hit is one finished request, or one the plan asked for but the generator
+// could not send (Class timeline.ClassNotSent).
 type Hit struct {
-	Start   time.Time // when a worker started the request
+	// Due is when the rate plan asked for the hit (the pacer's clock start
+	// plus Plan.Due of its index): its intended send time.
+	Due time.Time
+	// Start is when a worker started the request; zero if never sent.
+	Start time.Time
+	// Latency runs from Due to the end of the request (response read or
+	// failure): what a user who asked at Due waited, the time the hit queued
+	// for a free worker included (wrk2's and HdrHistogram's
+	// coordinated-omission-corrected latency). Never less than Service.
+	// Bounded by the timeout: a request still running at Due+Timeout is
+	// cancelled (client_timeout or connect_timeout). For a not-sent hit it
+	// is the timeout, as long as the user would have waited.
 	Latency time.Duration
+	// Service runs from Start (vegeta's own Result.Latency): the time the
+	// request took once sent. Zero for a not-sent hit.
+	Service time.Duration
 	Code    uint16 // 0 when no complete response was read
 	Class   timeline.Class
 	// Node is the IP of the load balancer node the request went to, or tried
@@ -30,7 +45,14 @@ type Hit struct {
 	// fit for grouping; "" on success. For non-2xx/3xx answers it is the
 	// status line, as vegeta reports it.
 	Err string
-	Raw *vegeta.Result // vegeta's own result (Body truncated to MaxBody)
+	// Late marks a hit of class not_sent that was in fact sent, but more
+	// than half the timeout after it was due, and then cut by its deadline
+	// (due + timeout): the target had less than half the timeout to answer.
+	Late bool
+	// Raw is vegeta's own result (Body truncated to MaxBody); its Timestamp
+	// and Latency are the actual start and the service time. Nil for a hit
+	// that was never sent.
+	Raw *vegeta.Result
 }
 
 // Summary is what one Run did.
@@ -42,10 +64,14 @@ type Summary struct {
 	// aborted ones included).
 	Sent uint64
 	// Dropped is how many asked hits were never sent because every worker
-	// was busy for longer than MaxLag (plus the backlog still pending when
-	// the plan ended or was cancelled). Sent+Dropped == Asked, give or take
-	// the one hit racing a cancellation.
+	// was busy until MaxLag (half the request timeout) after they were due, plus
+	// the backlog still pending when the plan ended or was cancelled. Each
+	// is delivered as a Hit of class not_sent at its due time.
+	// Sent+Dropped == Asked, give or take the one hit racing a cancellation.
 	Dropped uint64
+	// Late is how many sent hits were delivered as not_sent because the
+	// generator started them too late (see Hit.Late); they count in Sent.
+	Late uint64
 	// Aborted is how many in-flight requests were cancelled at the end of
 	// Drain after ctx was cancelled.
 	Aborted uint64
@@ -60,9 +86,10 @@ type Summary struct {
 	Dials, ConnsRetired uint64
 }
 
-// Run sends the load cfg describes and calls out once per finished request,
-// always from the goroutine that called Run (out should be quick: while it
-// runs, results queue up and workers stall). It blocks until the plan ends
+// Run sends the load cfg describes and calls out once per finished request
+// and once per asked hit that could not be sent (class not_sent, within
+// about MaxLag of its due time), always from the goroutine that called Run
+// (out should be quick: while it runs, results queue up and workers stall). It blocks until the plan ends
 // or ctx is cancelled; on cancellation no new request starts, in-flight ones
 // get cfg.Drain to finish and are then aborted, and Run returns once every
 // result has been delivered. The error is non-nil only when cfg is invalid;
@@ -87,7 +114,10 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 		IdleConnTimeout:     cfg.IdleTimeout,
 	}
 	defer tr.CloseIdleConnections()
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now}
+	stop := make(chan struct{})
+	skipped := make(chan struct{}, 1)
+	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
 	client := &http.Client{
 		Transport:     rt,
 		Timeout:       cfg.Timeout,
@@ -104,10 +134,11 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	for i, t := range cfg.Targets {
 		tgts[i] = vegeta.Target{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body}
 	}
-	stop := make(chan struct{})
-	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop}
-
 	start := time.Now()
+	origin := start
+	if !cfg.Start.IsZero() && cfg.Start.Before(start) {
+		origin = cfg.Start
+	}
 	results := atk.Attack(vegeta.NewStaticTargeter(tgts...), pacer, 0, headerText(cfg.Name)) // sent as X-Vegeta-Attack
 
 	// The controller stops the attack at the end of the plan (a stalled
@@ -118,7 +149,8 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	var cancelledAt time.Time
 	go func() {
 		defer close(ctlDone)
-		end := time.NewTimer(plan.Duration() + cfg.MaxLag)
+		// The last hits may start up to MaxLag late.
+		end := time.NewTimer(time.Until(origin.Add(plan.Duration() + cfg.MaxLag)))
 		defer end.Stop()
 		select {
 		case <-ctx.Done():
@@ -140,21 +172,44 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	}()
 
 	var sum Summary
-	for r := range results {
-		h := rt.hit(r)
-		sum.Sent++
-		if h.Class == timeline.ClassAborted {
-			sum.Aborted++
-		}
-		out(h)
+	notSent := func(k uint64) {
+		sum.Dropped++
+		out(&Hit{Due: pacer.DueAt(k), Latency: cfg.Timeout, Class: timeline.ClassNotSent})
 	}
-	sum.Ended = time.Now()
+	vegetaResults := uint64(0) // ticks vegeta turned into results
+loop:
+	for {
+		select {
+		case r, ok := <-results:
+			if !ok {
+				break loop
+			}
+			vegetaResults++
+			h := rt.hit(r)
+			switch {
+			case h.Late:
+				sum.Late++
+				sum.Sent++
+			case h.Class == timeline.ClassNotSent:
+				sum.Dropped++
+			case h.Class == timeline.ClassAborted:
+				sum.Aborted++
+				sum.Sent++
+			default:
+				sum.Sent++
+			}
+			out(h)
+		case <-skipped:
+			pacer.TakeSkipped(notSent)
+		}
+	}
+	pacer.TakeSkipped(notSent)
 	close(finished)
 	<-ctlDone
 
 	sum.Started = pacer.Began()
 	if sum.Started.IsZero() {
-		sum.Started = start
+		sum.Started = origin
 	}
 	ran := plan.Duration()
 	if !cancelledAt.IsZero() {
@@ -162,10 +217,19 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 		ran = min(ran, cancelledAt.Sub(sum.Started))
 	}
 	sum.Asked = plan.Asked(ran)
-	sum.Dropped = pacer.Dropped()
-	if sum.Asked > sum.Sent+sum.Dropped {
-		sum.Dropped = sum.Asked - sum.Sent
+	// The hits after the last tick vegeta sent (the plan or the run ended
+	// while every worker was busy) were never sent either. Tick c is plan
+	// hit c + (hits skipped before it), so they start at this index.
+	// After a cancellation they are not delivered (the harness, not the
+	// generator, stopped them) but still count as dropped.
+	for k := vegetaResults + pacer.Dropped(); k < sum.Asked; k++ {
+		if sum.Cancelled {
+			sum.Dropped++
+			continue
+		}
+		notSent(k)
 	}
+	sum.Ended = time.Now()
 	sum.MaxWorkersUsed = uint64(rt.peak.Load())
 	sum.Dials = d.dials.Load()
 	sum.ConnsRetired = rt.retired.Load()
@@ -177,6 +241,7 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	h := &Hit{
 		Start:    r.Timestamp,
 		Latency:  r.Latency,
+		Service:  r.Latency,
 		Code:     r.Code,
 		BytesIn:  r.BytesIn,
 		BytesOut: r.BytesOut,
@@ -184,12 +249,34 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	}
 	m := rt.take(r.Seq)
 	if m == nil { // the request never reached the transport
+		h.setDue(rt.due(r.Seq))
 		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceUnknown)
 		h.Err = normalizeError(r.Error)
 		return h
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	h.setDue(m.due)
+	if !m.deadline.IsZero() {
+		h.bound(rt.timeout)
+	}
+	if m.class == timeline.ClassNotSent {
+		h.Start, h.Latency, h.Service, h.Raw = time.Time{}, rt.timeout, 0, nil
+		h.Class, h.Err = m.class, ""
+		return h
+	}
+	if (m.class == timeline.ClassClientTimeout || m.class == timeline.ClassConnectTimeout) &&
+		!m.deadline.IsZero() && m.start.Sub(m.due) > rt.timeout/2 {
+		// Cut by its deadline (due + timeout) after the generator started it
+		// more than half the timeout late: the target had less than half
+		// the timeout to answer, so the failure is the generator's more
+		// than the stack's. It counts as not sent (sent too late to be
+		// judged); its latency from the due time stays. A hit started a
+		// little late that times out (a blackhole) keeps its class.
+		h.Class, h.Late = timeline.ClassNotSent, true
+		h.Err = errSentLate
+		return h
+	}
 	if m.node.IsValid() {
 		h.Node = m.node.String()
 	}
@@ -212,6 +299,31 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 		h.Err = normalizeError(r.Error)
 	}
 	return h
+}
+
+const errSentLate = "gameday: not judged: the generator started it too late to wait the full timeout"
+
+// setDue sets the hit's due time and its latency from it (never below the
+// service time: a hit may start a fraction of a millisecond early). A zero
+// due (unknown) leaves the latency as the service time.
+func (h *Hit) setDue(due time.Time) {
+	if due.IsZero() {
+		h.Due = h.Start
+		return
+	}
+	h.Due = due
+	h.Latency = max(h.Start.Add(h.Service).Sub(due), h.Service)
+}
+
+// bound caps the hit's latencies at the timeout: the request's deadline
+// (due + timeout) ended it by then, and what vegeta measured beyond is the
+// time its goroutines took to be scheduled on a busy machine, not time a
+// user waited. This keeps every latency, and every window's content, within
+// the bound the online settling of windows assumes.
+func (h *Hit) bound(timeout time.Duration) {
+	if timeout > 0 {
+		h.Latency, h.Service = min(h.Latency, timeout), min(h.Service, timeout)
+	}
 }
 
 var (

@@ -34,11 +34,22 @@ type Config struct {
 	// Workers is the number of workers started up front (default 10);
 	// MaxWorkers bounds how many requests can be in flight at once (default
 	// DefaultMaxWorkers). It is never unlimited: an unbounded worker pool
-	// collapses under a slow target. Hits that find every worker busy for
-	// more than MaxLag are counted as dropped.
+	// collapses under a slow target. A hit that finds every worker busy
+	// waits for one (its latency counts from its due time); one that could
+	// not start within MaxLag of its due time is not sent (class not_sent).
 	Workers, MaxWorkers uint64
-	// MaxLag is how late a hit may still be sent; default DefaultMaxLag.
+	// MaxLag is how late a hit may still start; default Timeout/2, at most
+	// Timeout. A request's deadline is its due time + Timeout, so a hit sent
+	// later than MaxLag would leave the target less than Timeout-MaxLag to
+	// answer: it could only time out, hiding the generator's failure as
+	// the stack's, and would load the target with requests no user waits for.
 	MaxLag time.Duration
+
+	// Start is the wall-clock time of the plan's t=0, from which every
+	// hit's due time counts (e.g. the run's timeline start, so that every
+	// hit of the plan falls in [Start, Start+plan duration)); zero means
+	// when Run starts. It must not lie in the future.
+	Start time.Time
 
 	// MaxConnections caps connections per target host name (all its
 	// addresses together); default MaxWorkers.
@@ -149,8 +160,9 @@ func (c Config) withDefaults() (Config, *Plan, error) {
 	}
 	c.Workers = min(c.Workers, c.MaxWorkers)
 	if c.MaxLag == 0 {
-		c.MaxLag = DefaultMaxLag
+		c.MaxLag = c.Timeout / 2
 	}
+	c.MaxLag = min(c.MaxLag, c.Timeout)
 	if c.MaxConnections == 0 {
 		c.MaxConnections = int(c.MaxWorkers)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -138,30 +139,61 @@ func (p *Plan) Due(k uint64) (time.Duration, bool) {
 
 // Pacer paces a vegeta attack along a Plan as an open model: every hit has a
 // due time fixed by the plan, whatever happened to earlier hits. When the
-// attacker falls behind (all MaxWorkers busy), the hits due more than MaxLag
-// ago are skipped and counted as dropped instead of being sent late in a
-// burst; hits less late than that are sent at once. At most one hit per stall
-// (the one already handed to vegeta while every worker was busy) is sent
-// later than MaxLag.
+// attacker falls behind (all MaxWorkers busy), a late hit is still sent as
+// soon as a worker is free (its latency is then counted from its due time,
+// see Hit.Latency); only the hits due more than MaxLag ago are skipped, as
+// not sent, instead of being sent hopelessly late. Run sets MaxLag to half
+// the request timeout (Config.MaxLag): a later start would leave the target
+// too little of the user's timeout to be judged fairly.
+//
+// The Pacer also maps vegeta's sequence numbers to plan indexes (DueOf):
+// vegeta sends one tick per Pace return and numbers results in tick order,
+// so the tick Pace was called for with hits == c is plan hit c plus the hits
+// skipped so far. Only the skips are recorded (as change points), so a run
+// that keeps up costs nothing per hit. Two workers racing for vegeta's
+// sequence lock can swap neighbouring sequence numbers: their due times are
+// then swapped too, an error of one interval between hits (a whole skipped
+// stretch only if the race straddles a skip).
 //
 // A Pacer is stateful and belongs to exactly one attack: vegeta calls Pace
-// from a single goroutine. It sleeps itself (returning a zero wait) so that
-// closing Done stops the attack promptly even at low rates.
+// from a single goroutine; DueOf, TakeSkipped and Skipped are safe to call
+// from others. It sleeps itself (returning a zero wait) so that closing Done
+// stops the attack promptly even at low rates.
 type Pacer struct {
 	Plan   *Plan
 	MaxLag time.Duration
 	// Done, when closed, makes Pace stop the attack (also mid-sleep).
 	Done <-chan struct{}
+	// Origin, when set, is the wall-clock time of the plan's t=0 (e.g. the
+	// start of the run's timeline); zero means when Pace is first called.
+	// A Pacer started after its Origin catches up (hits due meanwhile go at
+	// once, or are skipped if more than MaxLag late).
+	Origin time.Time
+	// Skip, when non-nil, receives a token (without blocking) whenever Pace
+	// skips hits, so that a consumer can collect them with TakeSkipped.
+	Skip chan struct{}
 
-	dropped uint64
-	began   time.Time // wall clock of elapsed == 0, set on the first Pace
+	began   time.Time // wall clock of plan time 0
+	shift   time.Duration
 	stopped bool
 	timer   *time.Timer
+
+	mu      sync.Mutex
+	dropped uint64
+	marks   []mark // change points of the seq → plan index offset
+	pending []span // skipped plan indexes not yet taken
 }
+
+// mark: from vegeta sequence number seq on, plan index = seq + off.
+type mark struct{ seq, off uint64 }
+
+// span is the plan indexes [from, to).
+type span struct{ from, to uint64 }
 
 var _ vegeta.Pacer = (*Pacer)(nil)
 
-// DefaultMaxLag is how late a hit may be sent before it counts as dropped.
+// DefaultMaxLag is how late a hit may be sent before it counts as not sent,
+// for a Pacer made by NewPacer (Run uses the request timeout instead).
 const DefaultMaxLag = 50 * time.Millisecond
 
 // NewPacer returns a pacer for plan with the default MaxLag.
@@ -171,24 +203,39 @@ func NewPacer(plan *Plan) *Pacer { return &Pacer{Plan: plan, MaxLag: DefaultMaxL
 func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	if p.began.IsZero() {
 		p.began = time.Now().Add(-elapsed)
+		if !p.Origin.IsZero() && p.Origin.Before(p.began) {
+			p.shift = p.began.Sub(p.Origin)
+			p.began = p.Origin
+		}
 	}
 	if p.stopped || p.isDone() {
 		p.stopped = true
 		return 0, true
 	}
+	t := elapsed + p.shift // plan time
+	p.mu.Lock()
 	pos := hits + p.dropped
-	if elapsed > p.MaxLag {
-		if late := p.Plan.Asked(elapsed - p.MaxLag); late > pos {
+	if t > p.MaxLag {
+		if late := min(p.Plan.Asked(t-p.MaxLag), p.Plan.Total()); late > pos {
+			p.pending = append(p.pending, span{pos, late})
 			p.dropped += late - pos
+			p.marks = append(p.marks, mark{hits, p.dropped})
 			pos = late
+			if p.Skip != nil {
+				select {
+				case p.Skip <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
+	p.mu.Unlock()
 	due, ok := p.Plan.Due(pos)
 	if !ok {
 		p.stopped = true
 		return 0, true
 	}
-	wait := due - elapsed
+	wait := due - t
 	if wait < time.Millisecond || p.Done == nil {
 		return max(wait, 0), false // vegeta sleeps (or not at all)
 	}
@@ -220,12 +267,54 @@ func (p *Pacer) isDone() bool {
 }
 
 // Rate implements vegeta.Pacer.
-func (p *Pacer) Rate(elapsed time.Duration) float64 { return p.Plan.Rate(elapsed) }
+func (p *Pacer) Rate(elapsed time.Duration) float64 { return p.Plan.Rate(elapsed + p.shift) }
 
 // Dropped is the number of hits skipped for being more than MaxLag late.
-// Read it only after the attack ended.
-func (p *Pacer) Dropped() uint64 { return p.dropped }
+func (p *Pacer) Dropped() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
+}
 
-// Began is the wall-clock time the attack's elapsed clock started (zero if
-// Pace was never called).
+// Index returns the plan index of the hit vegeta numbered seq. Call it only
+// for a seq whose tick was sent (Pace has run for it).
+func (p *Pacer) Index(seq uint64) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := sort.Search(len(p.marks), func(i int) bool { return p.marks[i].seq > seq })
+	if i == 0 {
+		return seq
+	}
+	return seq + p.marks[i-1].off
+}
+
+// DueAt is the wall-clock time plan hit k is due (the zero time if k lies
+// beyond the plan or Pace never ran).
+func (p *Pacer) DueAt(k uint64) time.Time {
+	d, ok := p.Plan.Due(k)
+	if !ok || p.began.IsZero() {
+		return time.Time{}
+	}
+	return p.began.Add(d)
+}
+
+// DueOf is DueAt(Index(seq)): when the hit vegeta numbered seq was due.
+func (p *Pacer) DueOf(seq uint64) time.Time { return p.DueAt(p.Index(seq)) }
+
+// TakeSkipped calls fn for each plan index skipped since the last call, in
+// order.
+func (p *Pacer) TakeSkipped(fn func(k uint64)) {
+	p.mu.Lock()
+	spans := p.pending
+	p.pending = nil
+	p.mu.Unlock()
+	for _, s := range spans {
+		for k := s.from; k < s.to; k++ {
+			fn(k)
+		}
+	}
+}
+
+// Began is the wall-clock time of the plan's t=0 (zero if Pace was never
+// called): Origin when set.
 func (p *Pacer) Began() time.Time { return p.began }

@@ -117,3 +117,27 @@ func TestPacerStopsOnDoneWhileSleeping(t *testing.T) {
 		t.Fatalf("Pace kept sleeping %v after Done", el)
 	}
 }
+
+// The pacer maps vegeta's sequence numbers to plan indexes across skips,
+// and hands every skipped index over once.
+func TestPacerIndexAndSkipped(t *testing.T) {
+	plan, _ := NewPlan([]Stage{{Duration: 10 * time.Second, From: 100, To: 100}})
+	p := &Pacer{Plan: plan, MaxLag: 50 * time.Millisecond}
+	p.Pace(0, 0)
+	p.Pace(0, 1)
+	p.Pace(time.Second, 2) // skips plan hits 2..94
+	var skipped []uint64
+	p.TakeSkipped(func(k uint64) { skipped = append(skipped, k) })
+	if len(skipped) != 93 || skipped[0] != 2 || skipped[92] != 94 {
+		t.Fatalf("skipped %d hits: %v…", len(skipped), skipped[:min(3, len(skipped))])
+	}
+	p.TakeSkipped(func(k uint64) { t.Fatalf("index %d handed over twice", k) })
+	for seq, want := range map[uint64]uint64{0: 0, 1: 1, 2: 95, 3: 96} {
+		if got := p.Index(seq); got != want {
+			t.Errorf("Index(%d) = %d, want %d", seq, got, want)
+		}
+	}
+	if d := p.DueOf(2).Sub(p.Began()); d != 950*time.Millisecond {
+		t.Fatalf("seq 2 due at %v, want 950ms", d)
+	}
+}

@@ -216,6 +216,8 @@ type meta struct {
 	release  func()
 	reqCtx   context.Context // the caller's, carrying the client's deadline
 	start    time.Time
+	due      time.Time // the hit's intended send time; zero if unknown
+	deadline time.Time // due + timeout; zero if due is unknown
 }
 
 func (m *meta) dialing(ip netip.Addr, az string) {
@@ -235,9 +237,14 @@ func (m *meta) dialing(ip netip.Addr, az string) {
 type roundTripper struct {
 	inner      *http.Transport
 	timeout    time.Duration // the http.Client's, to recognise its expiry
+	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
 	maxConnAge time.Duration
 	abort      context.Context
 	now        func() time.Time
+
+	// dueOf returns when the hit vegeta numbered seq was due (the Pacer's
+	// DueOf); nil or a zero time when unknown.
+	dueOf func(seq uint64) time.Time
 
 	metas    sync.Map // vegeta seq (uint64) → *meta
 	inflight atomic.Int64
@@ -245,18 +252,49 @@ type roundTripper struct {
 	retired  atomic.Uint64 // connections closed for age
 }
 
+// due returns when hit seq was due, or the zero time.
+func (rt *roundTripper) due(seq uint64) time.Time {
+	if rt.dueOf == nil {
+		return time.Time{}
+	}
+	return rt.dueOf(seq)
+}
+
+// errNotSent is the error of a hit that reached a worker more than MaxLag
+// after it was due: it is not sent at all.
+var errNotSent = errors.New("gameday: not sent: no worker was free until max_lag after the hit was due")
+
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := &meta{reqCtx: req.Context(), start: rt.now()}
 	if s := req.Header.Get("X-Vegeta-Seq"); s != "" {
 		if seq, err := strconv.ParseUint(s, 10, 64); err == nil {
 			rt.metas.Store(seq, m)
+			if m.due = rt.due(seq); !m.due.IsZero() && rt.timeout > 0 {
+				m.deadline = m.due.Add(rt.timeout)
+			}
 		}
+	}
+	if !m.due.IsZero() && rt.maxLag > 0 && m.start.Sub(m.due) > rt.maxLag {
+		// Too late to be judged fairly (see Config.MaxLag): never send it.
+		m.mu.Lock()
+		m.class, m.err, m.finished = timeline.ClassNotSent, errNotSent, true
+		m.mu.Unlock()
+		return nil, errNotSent
 	}
 	n := rt.inflight.Add(1)
 	for p := rt.peak.Load(); n > p && !rt.peak.CompareAndSwap(p, n); p = rt.peak.Load() {
 	}
 
-	ctx, cancel := context.WithCancel(req.Context())
+	// The request's deadline counts from when it was due, not from when a
+	// worker got to it: its latency from the due time is thereby bounded by
+	// the timeout (which the online settling of windows relies on).
+	var ctx context.Context
+	var cancel context.CancelFunc
+	if m.deadline.IsZero() {
+		ctx, cancel = context.WithCancel(req.Context())
+	} else {
+		ctx, cancel = context.WithDeadline(req.Context(), m.deadline)
+	}
 	stopAbort := context.AfterFunc(rt.abort, cancel)
 	m.release = func() {
 		stopAbort()
@@ -333,8 +371,10 @@ func (rt *roundTripper) classifyErr(err error) timeline.Class {
 // client's deadline passed: the transport then reports a bare "request
 // canceled" whatever phase it was in.
 func (rt *roundTripper) timedOut(m *meta, err error) error {
+	now := rt.now()
 	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) ||
-		(rt.timeout > 0 && rt.now().Sub(m.start) >= rt.timeout) {
+		(rt.timeout > 0 && now.Sub(m.start) >= rt.timeout) ||
+		(!m.deadline.IsZero() && !now.Before(m.deadline)) {
 		return &timeoutError{err}
 	}
 	return err

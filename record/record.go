@@ -58,6 +58,14 @@ type Load struct {
 	AchievedRPS float64 `json:"achieved_rps"`
 	MaxWorkers  uint64  `json:"max_workers_used"`
 	Dials       uint64  `json:"dials"`
+	// Dropped (above) counts asked hits never sent: no worker was free until
+	// half the request timeout after they were due (or the run ended).
+	// NotSent counts the hits judged as failures of class not_sent (the
+	// dropped ones a run that was not cancelled delivered, plus SentLate:
+	// sent more than half the timeout late and cut by their deadline, due +
+	// timeout, which only a larger attack MaxLag allows).
+	NotSent  uint64 `json:"not_sent"`
+	SentLate uint64 `json:"sent_late,omitempty"`
 }
 
 // Phase is a stretch of the run: baseline, each fault, verification, total.
@@ -74,10 +82,20 @@ type Phase struct {
 	MaxS         float64 `json:"max_s"`
 	AchievedRPS  float64 `json:"achieved_rps"`
 	AskedRPS     float64 `json:"asked_rps"` // the rate plan's mean over the phase
-	// NotSent is asked minus sent over the phase (never negative): hits the
-	// generator did not send (dropped) because it fell behind.
+	// NotSent is how many of the phase's requests (placed by their due
+	// time) are of class not_sent: hits the generator could not send, or
+	// sent too late to be judged, because it fell behind. They count in
+	// Requests and Failed; AchievedRPS leaves them out.
 	NotSent uint64 `json:"not_sent"`
 	Holds   bool   `json:"holds_steady_state"`
+
+	// P50S…MaxS above are latencies of successful requests from each one's
+	// intended send time (the rate plan's schedule) to its end: what users
+	// waited, queueing in the load generator included; thresholds and gates
+	// read them. The service time runs from the moment a worker actually
+	// sent the request: the target's own latency, shown for comparison.
+	ServiceP50S float64 `json:"service_p50_s"`
+	ServiceP99S float64 `json:"service_p99_s"`
 }
 
 // Fault is one fault's schedule, outcome and recovery.
@@ -118,6 +136,9 @@ type Window struct {
 	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ → [requests, errors]
 	Samples   map[string]float64   `json:"samples,omitempty"`
 	Holds     bool                 `json:"holds"`
+	// P50S…MaxS count from the intended send time (as Phase.P50S);
+	// ServiceP99S from the actual send.
+	ServiceP99S float64 `json:"service_p99_s"`
 }
 
 // Event is a harness event: fault injected, rolled back, abort, probe error.

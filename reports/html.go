@@ -21,9 +21,10 @@ import (
 var assets embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"secs":  secs,
-	"pct":   func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"fault": faultRow,
+	"secs":    secs,
+	"pct":     func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"fault":   faultRow,
+	"notSent": notSent,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 func asset(name string) string {
@@ -110,19 +111,22 @@ func phase(r *record.Run, name string) *record.Phase {
 // start of the load, at the middle of each window, with one empty point at 0
 // and one at End so that every chart spans the whole run and its events.
 type timelineData struct {
-	WindowS  float64      `json:"window_s"`
-	End      float64      `json:"end"`
-	X        []float64    `json:"x"`
-	Asked    []*float64   `json:"asked"`
-	Achieved []*float64   `json:"achieved"`
-	Success  []*float64   `json:"success"` // percent; null for a window without requests
-	P50      []*float64   `json:"p50"`     // milliseconds, successful requests
-	P99      []*float64   `json:"p99"`
-	Classes  []series     `json:"classes"` // errors per second by class
-	AZ       []series     `json:"az"`      // errors per second by AZ
-	Probes   []probeChart `json:"probes"`
-	Bands    []band       `json:"bands"`
-	Marks    []mark       `json:"marks"`
+	WindowS  float64    `json:"window_s"`
+	End      float64    `json:"end"`
+	X        []float64  `json:"x"`
+	Asked    []*float64 `json:"asked"`
+	Achieved []*float64 `json:"achieved"`
+	Success  []*float64 `json:"success"` // percent; null for a window without requests
+	P50      []*float64 `json:"p50"`     // milliseconds, successful requests
+	P99      []*float64 `json:"p99"`
+	// ServiceP99 is the p99 service time (from the actual send); P50/P99
+	// count from the intended send time.
+	ServiceP99 []*float64   `json:"service_p99"`
+	Classes    []series     `json:"classes"` // errors per second by class
+	AZ         []series     `json:"az"`      // errors per second by AZ
+	Probes     []probeChart `json:"probes"`
+	Bands      []band       `json:"bands"`
+	Marks      []mark       `json:"marks"`
 	// Limits are the steady state's thresholds in chart units: "success"
 	// in percent, "p50" and "p99" in milliseconds.
 	Limits map[string]float64 `json:"limits"`
@@ -207,6 +211,7 @@ func chartData(r *record.Run) timelineData {
 	pad := func() {
 		d.Asked, d.Achieved, d.Success = append(d.Asked, nil), append(d.Achieved, nil), append(d.Success, nil)
 		d.P50, d.P99 = append(d.P50, nil), append(d.P99, nil)
+		d.ServiceP99 = append(d.ServiceP99, nil)
 		for _, l := range [][]series{d.Classes, d.AZ} {
 			for i := range l {
 				l[i].Values = append(l[i].Values, nil)
@@ -223,7 +228,7 @@ func chartData(r *record.Run) timelineData {
 	for _, win := range r.Windows {
 		d.X = append(d.X, round(win.T+w/2, 3))
 		d.Asked = append(d.Asked, num(round(win.AskedRPS, 3)))
-		d.Achieved = append(d.Achieved, num(round(float64(win.Requests)/w, 3)))
+		d.Achieved = append(d.Achieved, num(round(float64(win.Requests-win.Classes["not_sent"])/w, 3)))
 		if win.Requests > 0 {
 			d.Success = append(d.Success, num(round(100*float64(win.Successes)/float64(win.Requests), 3)))
 		} else {
@@ -232,8 +237,10 @@ func chartData(r *record.Run) timelineData {
 		if win.Successes > 0 {
 			d.P50 = append(d.P50, num(round(1000*win.P50S, 3)))
 			d.P99 = append(d.P99, num(round(1000*win.P99S, 3)))
+			d.ServiceP99 = append(d.ServiceP99, num(round(1000*win.ServiceP99S, 3)))
 		} else {
 			d.P50, d.P99 = append(d.P50, nil), append(d.P99, nil)
+			d.ServiceP99 = append(d.ServiceP99, nil)
 		}
 		for i, c := range classNames {
 			d.Classes[i].Values = append(d.Classes[i].Values, num(round(float64(win.Classes[c])/w, 3)))

@@ -44,18 +44,19 @@ func Markdown(w io.Writer, r *record.Run) error {
 				continue
 			}
 			fr := faultRow(f)
-			p.f("| %s | %s | at %s | %s | %s | %d of %d | %s | %s | %s |\n", MDEscape(f.Name), MDEscape(f.Kind), secs(f.InjectedAtS),
-				fr.Impact, fr.Recover, f.Recovery.FailedRequests, f.Recovery.Requests, fr.Worst, secs(f.Recovery.PeakP99), MDEscape(infra(f.InfraS)))
+			p.f("| %s | %s | at %s | %s | %s | %d of %d%s | %s | %s | %s |\n", MDEscape(f.Name), MDEscape(f.Kind), secs(f.InjectedAtS),
+				fr.Impact, fr.Recover, f.Recovery.FailedRequests, f.Recovery.Requests, late(f.Recovery.LateFailures), fr.Worst, secs(f.Recovery.PeakP99), MDEscape(infra(f.InfraS)))
 		}
 	}
 
 	p.f("\n### Phases\n\n")
-	p.f("| phase | from | to | requests | failed | success | p50 | p99 | max | rps sent / asked | not sent | steady state |\n")
-	p.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p.f("| phase | from | to | requests | failed | success | p50 | p99 | max | p99 service | rps sent / asked | not sent | steady state |\n")
+	p.f("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, ph := range r.Phases {
-		p.f("| %s | %s | %s | %d | %d | %.2f%% | %s | %s | %s | %.1f / %.1f | %d | %s |\n", MDEscape(ph.Name), secs(ph.FromS), secs(ph.ToS),
-			ph.Requests, ph.Failed, 100*ph.SuccessRatio, secs(ph.P50S), secs(ph.P99S), secs(ph.MaxS), ph.AchievedRPS, ph.AskedRPS, ph.NotSent, holdsMark(ph.Holds))
+		p.f("| %s | %s | %s | %d | %d | %.2f%% | %s | %s | %s | %s | %.1f / %.1f | %d | %s |\n", MDEscape(ph.Name), secs(ph.FromS), secs(ph.ToS),
+			ph.Requests, ph.Failed, 100*ph.SuccessRatio, secs(ph.P50S), secs(ph.P99S), secs(ph.MaxS), svcSecs(ph.ServiceP99S), ph.AchievedRPS, ph.AskedRPS, ph.NotSent, holdsMark(ph.Holds))
 	}
+	p.f("\nLatency counts from each request's intended send time (what users waited, load-generator queueing included); *p99 service* from the moment it was actually sent.\n")
 
 	if len(r.Gates) > 0 {
 		p.f("\n### Gates: %d of %d held\n\n", len(r.Gates)-FailedGates(r.Gates), len(r.Gates))
@@ -109,8 +110,8 @@ func faultRow(f record.Fault) faultCells {
 
 func loadLine(r *record.Run) string {
 	s := fmt.Sprintf("%d sent of %d asked (%.1f rps)", r.Load.Sent, r.Load.Asked, r.Load.AchievedRPS)
-	if r.Load.Dropped > 0 {
-		s += fmt.Sprintf(", %d dropped", r.Load.Dropped)
+	if n := notSent(r.Load); n > 0 {
+		s += fmt.Sprintf(", %d not sent", n)
 	}
 	return s
 }

@@ -20,8 +20,8 @@ func Table(w io.Writer, r *record.Run) error {
 	if r.Message != "" {
 		fmt.Fprintf(w, "%s\n", r.Message)
 	}
-	fmt.Fprintf(w, "load: asked %d, sent %d, dropped %d (%.1f rps asked, %.1f rps achieved over %s)\n",
-		r.Load.Asked, r.Load.Sent, r.Load.Dropped, r.Load.AskedRPS, r.Load.AchievedRPS, secs(r.Load.DurationS))
+	fmt.Fprintf(w, "load: asked %d, sent %d, not sent %d (%.1f rps asked, %.1f rps achieved over %s)\n",
+		r.Load.Asked, r.Load.Sent, notSent(r.Load), r.Load.AskedRPS, r.Load.AchievedRPS, secs(r.Load.DurationS))
 	fmt.Fprintf(w, "steady state: %s per %s window; recovered = %d stable windows\n",
 		strings.Join(r.Thresholds, " and "), secs(r.WindowS), r.StableFor)
 
@@ -45,7 +45,7 @@ func Table(w io.Writer, r *record.Run) error {
 				}
 			}
 			if err := t.Append(f.Name, f.Kind, "at "+secs(f.InjectedAtS), c.Impact, c.Recover, c.Duration,
-				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests),
+				fmt.Sprintf("%d / %d", rc.FailedRequests, rc.Requests)+late(rc.LateFailures),
 				fmt.Sprintf("%.1f%% @%s", 100*rc.WorstSuccessRatio, secs(rc.WorstWindow)),
 				secs(rc.PeakP99), infra(f.InfraS), gt); err != nil {
 				return err
@@ -58,10 +58,10 @@ func Table(w io.Writer, r *record.Run) error {
 
 	fmt.Fprintln(w, "\nPhases")
 	t := tablewriter.NewWriter(w)
-	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "rps sent/asked", "not sent", "steady")
+	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "p99 service", "rps sent/asked", "not sent", "steady")
 	for _, p := range r.Phases {
 		if err := t.Append(p.Name, secs(p.FromS), secs(p.ToS), fmt.Sprint(p.Requests), fmt.Sprint(p.Failed),
-			fmt.Sprintf("%.2f%%", 100*p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS),
+			fmt.Sprintf("%.2f%%", 100*p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS), svcSecs(p.ServiceP99S),
 			fmt.Sprintf("%.1f / %.1f", p.AchievedRPS, p.AskedRPS), fmt.Sprint(p.NotSent), yesNo(p.Holds)); err != nil {
 			return err
 		}
@@ -69,6 +69,7 @@ func Table(w io.Writer, r *record.Run) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	fmt.Fprintln(w, "latency counts from each request's intended send time (users' wait, generator queueing included); p99 service from the actual send")
 
 	if len(r.Gates) > 0 {
 		fmt.Fprintln(w, "\nGates")
@@ -137,4 +138,25 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+// notSent is the load's not_sent count; records written before it existed
+// only have Dropped.
+func notSent(l record.Load) uint64 { return max(l.NotSent, l.Dropped) }
+
+// svcSecs renders a service-time quantile; records written before service
+// time was recorded have 0 there.
+func svcSecs(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return secs(v)
+}
+
+// late renders a fault's late failures (after recovery, before rollback).
+func late(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (+%d late)", n)
 }

@@ -30,14 +30,20 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 
 	elapsed := sum.Ended.Sub(sum.Started).Seconds()
-	rec.Load = record.Load{Asked: sum.Asked, Sent: sum.Sent, Dropped: sum.Dropped, Aborted: sum.Aborted,
-		DurationS: elapsed, MaxWorkers: sum.MaxWorkersUsed, Dials: sum.Dials}
+	// Not sent as judged: the not_sent hits the timeline holds (a cancelled
+	// run's backlog is dropped but not judged).
+	all := tl.Total()
+	rec.Load = record.Load{Asked: sum.Asked, Sent: sum.Sent, Dropped: sum.Dropped, NotSent: all.Classes.Get(timeline.ClassNotSent),
+		SentLate: sum.Late, Aborted: sum.Aborted, DurationS: elapsed, MaxWorkers: sum.MaxWorkersUsed, Dials: sum.Dials}
 	if elapsed > 0 {
 		rec.Load.AskedRPS = float64(sum.Asked) / elapsed
 		rec.Load.AchievedRPS = float64(sum.Sent) / elapsed
 	}
-	if sum.Dropped > 0 {
-		rec.Notes = append(rec.Notes, fmt.Sprintf("the load generator fell behind: %d of %d asked requests were not sent (dropped)", sum.Dropped, sum.Asked))
+	rec.Notes = append(rec.Notes, experiments.WindowWarnings(x, p.C)...)
+	generatorNote := ""
+	if n := rec.Load.NotSent; n > 0 {
+		generatorNote = generatorBottleneck(n, sum.Asked)
+		rec.Notes = append(rec.Notes, generatorNote)
 	}
 
 	// Windows.
@@ -45,7 +51,8 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	for i, w := range tl.Windows() {
 		holds, _ := analysis.Holds(&w.Counts, p.C.Thresholds, width)
 		rw := record.Window{T: float64(i) * width.Seconds(), Requests: w.Requests, Successes: w.Successes,
-			P50S: w.OKLatency.Quantile(0.5).Seconds(), P99S: w.OKLatency.Quantile(0.99).Seconds(), MaxS: w.OKLatency.Max().Seconds(), Holds: holds}
+			P50S: w.OKLatency.Quantile(0.5).Seconds(), P99S: w.OKLatency.Quantile(0.99).Seconds(), MaxS: w.OKLatency.Max().Seconds(),
+			ServiceP99S: w.OKService.Quantile(0.99).Seconds(), Holds: holds}
 		for _, c := range timeline.Classes {
 			if n := w.Classes.Get(c); n > 0 && c != timeline.Class("ok") {
 				if rw.Classes == nil {
@@ -131,6 +138,14 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 		}
 		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
+		// Failures after recovery count until the rollback (its window
+		// included), but never into the window of the next injection,
+		// which belongs to the next fault as in the phases.
+		lateUntil := tl.Start.Add(time.Duration(max(tl.IndexOf(spanEnd), 0)) * width)
+		if !a.rbAt.IsZero() && a.rbAt.Before(lateUntil) {
+			lateUntil = a.rbAt
+		}
+		rf.Recovery.LateFailures = analysis.LateFailures(tl, rf.Recovery, lateUntil)
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
 		if p.Sandbox != nil {
 			rf.GroundTruth = groundTruth(truth, f.Kind(), f.Targets(), a, x.Faults[i], start, rf.Recovery)
@@ -153,21 +168,28 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		ph := record.Phase{Name: name, FromS: off(agg.From), ToS: off(agg.To), Requests: agg.Requests, Failed: agg.Errors(),
 			SuccessRatio: ratio(agg.Successes, agg.Requests),
 			P50S:         agg.OKLatency.Quantile(0.5).Seconds(), P90S: agg.OKLatency.Quantile(0.9).Seconds(),
-			P99S: agg.OKLatency.Quantile(0.99).Seconds(), MaxS: agg.OKLatency.Max().Seconds()}
+			P99S: agg.OKLatency.Quantile(0.99).Seconds(), MaxS: agg.OKLatency.Max().Seconds(),
+			ServiceP50S: agg.OKService.Quantile(0.5).Seconds(), ServiceP99S: agg.OKService.Quantile(0.99).Seconds(),
+			NotSent: agg.Classes.Get(timeline.ClassNotSent)}
 		if d := agg.To.Sub(agg.From).Seconds(); d > 0 {
-			ph.AchievedRPS = float64(agg.Requests) / d
+			ph.AchievedRPS = float64(agg.Requests-ph.NotSent) / d
 			if plan != nil {
-				asked := plan.Hits(agg.To.Sub(start)) - plan.Hits(agg.From.Sub(start))
-				ph.AskedRPS = asked / d
-				if n := math.Round(asked) - float64(agg.Requests); n > 0 {
-					ph.NotSent = uint64(n)
-				}
+				ph.AskedRPS = (plan.Hits(agg.To.Sub(start)) - plan.Hits(agg.From.Sub(start))) / d
 			}
 		}
 		ph.Holds, _ = analysis.Holds(&agg.Counts, p.C.Thresholds, max(agg.To.Sub(agg.From), width))
 		return ph
 	}
-	rec.Phases = append(rec.Phases, phase("baseline", start.Add(width), firstInject))
+	base := phase("baseline", start.Add(width), firstInject)
+	rec.Phases = append(rec.Phases, base)
+	if len(p.Faults) == 0 && status == "" && !base.Holds {
+		// A run always judges its steady state: without faults the
+		// scheduler never checks a baseline, so the whole load is one.
+		agg := tl.Aggregate(snap(start.Add(width)), snap(firstInject))
+		_, broken := analysis.Holds(&agg.Counts, p.C.Thresholds, max(agg.To.Sub(agg.From), width))
+		status = "baseline-failed"
+		msg = "the steady state did not hold during the run (" + strings.Join(broken, "; ") + ")"
+	}
 	for i, a := range r.done {
 		to := end
 		if i+1 < len(r.done) {
@@ -197,7 +219,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 
 	// Gates.
 	for _, e := range p.C.RunGates {
-		rec.Gates = append(rec.Gates, analysis.Judge("run", e, analysis.RunMetric(total, post, sum.Asked, sum.Dropped, e.Metric)))
+		rec.Gates = append(rec.Gates, analysis.Judge("run", e, analysis.RunMetric(total, post, sum.Asked, rec.Load.NotSent, e.Metric)))
 	}
 	for _, rf := range rec.Faults {
 		gates := append(append([]experiments.Expr{}, p.C.EachFaultGates...), p.C.FaultGates[rf.Name]...)
@@ -243,9 +265,15 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rec.Status, rec.ExitCode = status, ExitError
 	case status == "baseline-failed":
 		rec.Status, rec.ExitCode = status, ExitGateFailed
+		if generatorNote != "" {
+			msg += "; " + generatorNote
+		}
 	case failed > 0:
 		rec.Status, rec.ExitCode = "failed", ExitGateFailed
 		msg = fmt.Sprintf("%d of %d gates failed", failed, len(rec.Gates))
+		if generatorNote != "" {
+			msg += "; " + generatorNote
+		}
 	default:
 		rec.Status, rec.ExitCode = "passed", ExitPass
 		msg = fmt.Sprintf("all %d gates held", len(rec.Gates))
@@ -359,4 +387,10 @@ func groundTruth(evs []sim.Event, kind string, targets []string, a *applied, spe
 // meanRate is the plan's mean asked rate over [from, from+width).
 func meanRate(p *attack.Plan, from, width time.Duration) float64 {
 	return (p.Hits(from+width) - p.Hits(from)) / width.Seconds()
+}
+
+// generatorBottleneck says plainly that the load generator, not the stack,
+// fell behind: notSent hits were judged as failures of class not_sent.
+func generatorBottleneck(notSent, asked uint64) string {
+	return fmt.Sprintf("the load generator could not keep up: %d hits not sent (of %d asked, counted as failures of class not_sent), raise load.max_workers or run fewer rps per machine", notSent, asked)
 }

@@ -268,6 +268,9 @@ func (p *Prepared) PlanText() string {
 	}
 	fmt.Fprintf(&b, "steady      %s per %s window, recovered after %d stable windows; baseline %s, verify %s\n",
 		strings.Join(x.SteadyState.Thresholds, " and "), x.SteadyState.Window, x.SteadyState.StableFor, x.SteadyState.Baseline, x.SteadyState.Verify)
+	for _, w := range experiments.WindowWarnings(x, p.C) {
+		fmt.Fprintf(&b, "warning     %s\n", w)
+	}
 	for i, f := range p.Faults {
 		spec := x.Faults[i]
 		when := "at " + spec.At.String()

@@ -154,9 +154,12 @@ func (r *run) execute(ctx context.Context) {
 		defer wg.Done()
 		defer close(loadDone)
 		guard("the load generator", crash, func() {
-			sum, atkErr = attack.Run(runCtx, p.Attack, func(h *attack.Hit) {
+			cfg := p.Attack
+			cfg.Start = start // every hit's due time falls in [start, start+load.duration)
+			sum, atkErr = attack.Run(runCtx, cfg, func(h *attack.Hit) {
 				r.mu.Lock()
-				r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+				r.tl.Add(timeline.Result{Due: h.Due, Start: h.Start, Latency: h.Latency, Service: h.Service,
+					Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
 				r.mu.Unlock()
 				if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
 					_ = r.o.Raw(h.Raw)
@@ -446,7 +449,7 @@ func (r *run) monitor(ctx context.Context, start time.Time, active *sync.Map, ab
 			return
 		case now := <-tk.C:
 			r.mu.Lock()
-			settled := r.tl.Settled(now, x.Load.Timeout)
+			settled := r.tl.Settled(now, settleAfter(x.Load.Timeout))
 			for _, e := range r.p.C.StopConditions {
 				n := int(math.Ceil(float64(e.For) / float64(width)))
 				if n < 1 {

@@ -40,6 +40,11 @@ const (
 	ClassHTTP4xx Class = "http_4xx"
 	// ClassOther: anything else (DNS failure, TLS error, malformed response…).
 	ClassOther Class = "other"
+	// ClassNotSent: the rate plan asked for the hit but the load generator
+	// could not start it within the request timeout of its due time (every
+	// worker was busy). A real user would have been kept waiting as long and
+	// given up, so it counts as a failed request in the window it was due.
+	ClassNotSent Class = "not_sent"
 	// ClassAborted: the harness itself cancelled the request because the run
 	// was stopped. It says nothing about the system under test: Timeline
 	// counts it apart and never as a request.
@@ -49,10 +54,10 @@ const (
 // Classes lists every class in a stable order (the order reports use).
 var Classes = []Class{
 	ClassOK, ClassConnectTimeout, ClassConnRefused, ClassConnReset, ClassELB5xx,
-	ClassTarget5xx, ClassClientTimeout, ClassHTTP4xx, ClassOther, ClassAborted,
+	ClassTarget5xx, ClassClientTimeout, ClassHTTP4xx, ClassOther, ClassNotSent, ClassAborted,
 }
 
-const numClasses = 10
+const numClasses = 11
 
 func (c Class) index() int {
 	switch c {
@@ -72,8 +77,10 @@ func (c Class) index() int {
 		return 6
 	case ClassHTTP4xx:
 		return 7
-	case ClassAborted:
+	case ClassNotSent:
 		return 9
+	case ClassAborted:
+		return 10
 	default:
 		return 8 // ClassOther and anything unknown
 	}

@@ -19,8 +19,19 @@ const (
 
 // Result is one finished request, as the timeline needs it.
 type Result struct {
-	Start    time.Time     // when the request started: it decides the window
-	Latency  time.Duration // until the response was read or the request failed
+	// Due is when the rate plan asked for the request (its intended send
+	// time): it decides the window. Zero means Start.
+	Due time.Time
+	// Start is when a worker actually started the request (zero for a
+	// ClassNotSent hit, which never started).
+	Start time.Time
+	// Latency runs from Due (zero: from Start) until the response was read
+	// or the request failed: what a user who asked at Due waited, queueing
+	// in the load generator included (coordinated-omission corrected).
+	Latency time.Duration
+	// Service runs from Start: the time the request itself took once sent.
+	// Ignored for ClassNotSent.
+	Service  time.Duration
 	Class    Class
 	AZ       string // AZ of the load balancer node it went to, "" if unknown
 	BytesIn  uint64
@@ -67,9 +78,12 @@ type Counts struct {
 	// Latency holds every non-aborted request's latency, failures included
 	// (a refused connection is fast, a timeout is as slow as the timeout);
 	// OKLatency only successful requests'. Steady-state latency thresholds
-	// should normally read OKLatency.
+	// should normally read OKLatency. Both measure from the intended send
+	// time (Result.Latency). OKService holds successful requests' service
+	// time (Result.Service, from the actual start), shown beside it.
 	Latency   Histogram            `json:"latency"`
 	OKLatency Histogram            `json:"ok_latency"`
+	OKService Histogram            `json:"ok_service"`
 	AZ        map[string]*AZCounts `json:"az,omitempty"`
 }
 
@@ -98,6 +112,7 @@ func (c *Counts) add(r *Result) {
 	if ok {
 		c.Successes++
 		c.OKLatency.Record(r.Latency)
+		c.OKService.Record(r.Service)
 	}
 	if r.AZ != "" {
 		if c.AZ == nil {
@@ -125,6 +140,7 @@ func (c *Counts) merge(o *Counts) {
 	c.BytesOut += o.BytesOut
 	c.Latency.Merge(&o.Latency)
 	c.OKLatency.Merge(&o.OKLatency)
+	c.OKService.Merge(&o.OKService)
 	for az, a := range o.AZ {
 		if c.AZ == nil {
 			c.AZ = make(map[string]*AZCounts, len(o.AZ))
@@ -161,10 +177,12 @@ type Event struct {
 // Timeline is the run's time series: fixed windows of Width starting at
 // Start, plus a list of events. Memory is O(windows), never O(requests).
 //
-// A request is placed in the window of its START time, so a slow request
-// counts against the moment users asked, not the moment they gave up; as a
-// consequence a window is only final once every request started in it has
-// finished (see Settled). Samples are placed by their own timestamp.
+// A request is placed in the window of its DUE time (the moment the rate
+// plan asked for it; its start time when no due time is known), so a slow
+// or late request counts against the moment users asked, not the moment
+// they gave up, and every hit of the plan, sent or not, lands inside the
+// plan's span; as a consequence a window is only final once every request
+// due in it has finished (see Settled). Samples are placed by their own timestamp.
 // Results and samples before Start, or more than MaxWindows windows after it,
 // are not placed; they are counted by Outside.
 //
@@ -218,9 +236,16 @@ func (t *Timeline) window(i int) *Window {
 	return t.windows[i]
 }
 
-// Add places one finished request in the window of its start time.
+// Add places one finished request in the window of its due time (of its
+// start time when Due is zero).
 func (t *Timeline) Add(r Result) {
-	i := t.index(r.Start)
+	if r.Due.IsZero() { // no intended time: latency is service time
+		r.Due = r.Start
+		if r.Service == 0 {
+			r.Service = r.Latency
+		}
+	}
+	i := t.index(r.Due)
 	if i < 0 {
 		t.outside++
 		return
@@ -302,7 +327,9 @@ func (t *Timeline) IndexOf(ts time.Time) int {
 }
 
 // Settled returns how many leading windows can no longer change at time now,
-// given that no request takes longer than maxLatency (the request timeout):
+// given that every request is delivered within maxLatency of its due time
+// (the load generator bounds it by the request timeout: a hit not started
+// by then is delivered as not sent, a started one is cancelled then):
 // window i is settled once Start+(i+1)·Width+maxLatency ≤ now.
 func (t *Timeline) Settled(now time.Time, maxLatency time.Duration) int {
 	d := now.Sub(t.Start) - maxLatency

@@ -235,3 +235,29 @@ func TestClassCountsJSON(t *testing.T) {
 		t.Fatal("unknown class accepted")
 	}
 }
+
+// A request is placed by its due time, not by when it was sent; its
+// latency (from the due time) and its service time are kept apart.
+func TestPlacedByDueTime(t *testing.T) {
+	start := time.Unix(1_700_000_000, 0)
+	tl, _ := New(start, time.Second)
+	due := start.Add(500 * time.Millisecond)
+	tl.Add(Result{Due: due, Start: start.Add(2500 * time.Millisecond), Latency: 2100 * time.Millisecond,
+		Service: 100 * time.Millisecond, Class: ClassOK})
+	tl.Add(Result{Due: start.Add(900 * time.Millisecond), Latency: 2 * time.Second, Class: ClassNotSent})
+	w := tl.Window(0)
+	if tl.Len() != 1 || w.Requests != 2 || w.Successes != 1 || w.Classes.Get(ClassNotSent) != 1 || w.Errors() != 1 {
+		t.Fatalf("windows %d, window 0: %+v", tl.Len(), w.Counts)
+	}
+	if got := w.OKLatency.Max(); got < 2*time.Second || got > 2200*time.Millisecond {
+		t.Fatalf("latency from the due time %v, want ≈2.1s", got)
+	}
+	if got := w.OKService.Max(); got < 90*time.Millisecond || got > 110*time.Millisecond {
+		t.Fatalf("service time %v, want ≈100ms", got)
+	}
+	// Without a due time, the start decides and latency is service time.
+	tl.Add(Result{Start: start.Add(3200 * time.Millisecond), Latency: 40 * time.Millisecond, Class: ClassOK})
+	if w := tl.Window(3); w.Requests != 1 || w.OKService.Count() != 1 || w.OKService.Max() < 39*time.Millisecond {
+		t.Fatalf("window 3: %+v", w.Counts)
+	}
+}

@@ -320,11 +320,15 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var bad []string
 			for _, f := range args {
-				if _, _, err := lo.load(f); err != nil {
+				x, c, err := lo.load(f)
+				if err != nil {
 					bad = append(bad, err.Error())
 					continue
 				}
 				fmt.Fprintf(stdout, "%s: ok\n", f)
+				for _, w := range experiments.WindowWarnings(x, c) {
+					fmt.Fprintf(stdout, "%s: warning: %s\n", f, w)
+				}
 			}
 			if len(bad) > 0 {
 				return &codeError{exitBadInput, errors.New(strings.Join(bad, "\n"))}

@@ -117,6 +117,12 @@ func checkRecovery(t *testing.T, r cliResult, name string) record.Fault {
 	if rc.FailedRequests == 0 {
 		t.Errorf("fault %s hurt users but counted no failed requests", name)
 	}
+	// Failed and late failures never reach into another fault's phase.
+	for _, ph := range r.rec.Phases {
+		if ph.Name == "fault: "+name && rc.FailedRequests+rc.LateFailures > ph.Failed {
+			t.Errorf("fault %s: %d failed + %d late, but its phase holds %d failures", name, rc.FailedRequests, rc.LateFailures, ph.Failed)
+		}
+	}
 	if f.GroundTruth == nil {
 		t.Fatalf("fault %s: no ground truth found", name)
 	}

@@ -13,7 +13,8 @@
   var COLORS = {
     asked: "#8c959f", achieved: "#0969da", success: "#1a7f37", p50: "#0969da", p99: "#bc4c00",
     connect_timeout: "#8250df", conn_refused: "#cf222e", conn_reset: "#fb8500", elb_5xx: "#d4a72c",
-    target_5xx: "#953800", client_timeout: "#0550ae", http_4xx: "#57606a", other: "#24292f"
+    target_5xx: "#953800", client_timeout: "#0550ae", http_4xx: "#57606a", other: "#24292f",
+    not_sent: "#6e7781", service_p99: "#bc4c00"
   };
   var PALETTE = ["#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#d4a72c", "#1b7c83", "#953800", "#57606a", "#bf3989"];
   var BAND = { held: "rgba(212,167,44,0.55)", impact: "rgba(207,34,46,0.10)", recovered: "rgba(26,127,55,0.13)" };
@@ -198,8 +199,12 @@
     ["p50", "p99"].forEach(function (m) {
       if (limits[m] != null) latLimits.push({ value: limits[m], label: "steady state " + m + " < " + limits[m] + " ms" });
     });
-    addChart("latency", "Latency", "successful requests, milliseconds (log scale)",
-      [line("p50 ms", COLORS.p50, 2), line("p99 ms", COLORS.p99, 2)], [D.p50, D.p99],
+    // p50/p99 count from each request's intended send time (what users
+    // waited, generator queueing included); the dashed line is the p99
+    // service time, from the actual send.
+    var svc = line("p99 service ms", COLORS.service_p99, 1, { dash: [4, 4], width: 1 });
+    addChart("latency", "Latency", "successful requests, milliseconds (log scale), from the intended send time; dashed: service time from the actual send",
+      [line("p50 ms", COLORS.p50, 2), line("p99 ms", COLORS.p99, 2), svc], [D.p50, D.p99, D.service_p99 || D.p99.map(function () { return null; })],
       { limits: latLimits, y: { distr: 3, log: 10 } });
 
     if (D.classes.length) {
