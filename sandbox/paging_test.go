@@ -26,56 +26,8 @@ func TestPagingAsAWS(t *testing.T) {
 	ctx := ctxT(t)
 	sum := s.Summary()
 	ec2c, asc, rdsc := ec2.NewFromConfig(awsCfg), autoscaling.NewFromConfig(awsCfg), rds.NewFromConfig(awsCfg)
-
-	// Make history: replaced instances (scaling activities, more
-	// instances) and reboots (RDS events, two each).
-	for _, id := range sum.Instances[:3] {
-		if _, err := asc.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(false)}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	start := time.Now().Add(-time.Minute)
-	dbAvailable := func() {
-		testutil.Eventually(t, 5*time.Second, "db available", func() bool {
-			out, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(sum.DBIdentifier)})
-			return err == nil && aws.ToString(out.DBInstances[0].DBInstanceStatus) == "available"
-		})
-	}
-	for i := range 12 {
-		dbAvailable()
-		if _, err := rdsc.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(sum.DBIdentifier)}); err != nil {
-			t.Fatalf("reboot %d: %v", i, err)
-		}
-	}
-	dbAvailable()
-	testutil.Eventually(t, 5*time.Second, "more than 20 events", func() bool {
-		out, err := rdsc.DescribeEvents(ctx, &rds.DescribeEventsInput{StartTime: aws.Time(start)})
-		return err == nil && len(out.Events) > 20
-	})
-
-	testutil.Eventually(t, 10*time.Second, "the group replaced its instances", func() bool {
-		out, err := asc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
-		if err != nil || len(out.AutoScalingGroups) != 1 {
-			return false
-		}
-		g := out.AutoScalingGroups[0]
-		n := 0
-		for _, i := range g.Instances {
-			if i.LifecycleState == "InService" {
-				n++
-			}
-		}
-		acts, err := asc.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{})
-		if err != nil {
-			return false
-		}
-		for _, a := range acts.Activities {
-			if a.StatusCode == "InProgress" {
-				return false
-			}
-		}
-		return n == int(aws.ToInt32(g.DesiredCapacity)) && len(g.Instances) == n
-	})
+	makeHistory(t, s, awsCfg)
 
 	// Auto Scaling activities, 2 a page.
 	all, err := asc.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(sum.AutoScalingGroup)})
@@ -205,4 +157,66 @@ func TestPagingAsAWS(t *testing.T) {
 	}
 	_, err = elb.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{Marker: aws.String("junk")})
 	wantAPIError(t, err, "ValidationError", 400)
+}
+
+// makeHistory gives the sandbox something to page through: three
+// instances replaced by the group (scaling activities, more instances) and
+// twelve reboots of the database (over 20 RDS events; the region should
+// reboot quickly), then waits until all has settled.
+func makeHistory(t *testing.T, s *Sandbox, awsCfg aws.Config) {
+	t.Helper()
+	ctx := ctxT(t)
+	sum := s.Summary()
+	asc, rdsc := autoscaling.NewFromConfig(awsCfg), rds.NewFromConfig(awsCfg)
+	start := time.Now().Add(-time.Minute)
+
+	// Make history: replaced instances (scaling activities, more
+	// instances) and reboots (RDS events, two each).
+	for _, id := range sum.Instances[:3] {
+		if _, err := asc.TerminateInstanceInAutoScalingGroup(ctx, &autoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(false)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dbAvailable := func() {
+		testutil.Eventually(t, 5*time.Second, "db available", func() bool {
+			out, err := rdsc.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(sum.DBIdentifier)})
+			return err == nil && aws.ToString(out.DBInstances[0].DBInstanceStatus) == "available"
+		})
+	}
+	for i := range 12 {
+		dbAvailable()
+		if _, err := rdsc.RebootDBInstance(ctx, &rds.RebootDBInstanceInput{DBInstanceIdentifier: aws.String(sum.DBIdentifier)}); err != nil {
+			t.Fatalf("reboot %d: %v", i, err)
+		}
+	}
+	dbAvailable()
+	testutil.Eventually(t, 5*time.Second, "more than 20 events", func() bool {
+		out, err := rdsc.DescribeEvents(ctx, &rds.DescribeEventsInput{StartTime: aws.Time(start)})
+		return err == nil && len(out.Events) > 20
+	})
+
+	testutil.Eventually(t, 10*time.Second, "the group replaced its instances", func() bool {
+		out, err := asc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+		if err != nil || len(out.AutoScalingGroups) != 1 {
+			return false
+		}
+		g := out.AutoScalingGroups[0]
+		n := 0
+		for _, i := range g.Instances {
+			if i.LifecycleState == "InService" {
+				n++
+			}
+		}
+		acts, err := asc.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{})
+		if err != nil {
+			return false
+		}
+		for _, a := range acts.Activities {
+			if a.StatusCode == "InProgress" {
+				return false
+			}
+		}
+		return n == int(aws.ToInt32(g.DesiredCapacity)) && len(g.Instances) == n
+	})
+
 }
