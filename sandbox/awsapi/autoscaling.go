@@ -136,7 +136,7 @@ func (h *handler) asDescribeAutoScalingGroups(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, next, err := pageOf(r, pageASG, groups)
+	groups, next, err := pageOf(r, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +226,11 @@ func (h *handler) asSetDesiredCapacity(r *request) (any, error) {
 }
 
 func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
-	if _, err := r.pageSize(pageASGActs); err != nil {
+	spec, err := r.spec()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.pageSize(spec); err != nil {
 		return nil, err
 	}
 	name := r.p.get("AutoScalingGroupName")
@@ -248,7 +252,7 @@ func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
 	if ids := r.p.list("ActivityIds.member"); len(ids) > 0 {
 		acts, _ = selectByID(acts, ids, func(a sim.Activity) string { return a.ID })
 	}
-	acts, next, err := pageOf(r, pageASGActs, acts)
+	acts, next, err := pageOf(r, acts)
 	if err != nil {
 		return nil, err
 	}

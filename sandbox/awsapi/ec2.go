@@ -324,7 +324,7 @@ func (h *handler) ec2DescribeInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	insts, next, err := pageOf(r, pageEC2, insts)
+	insts, next, err := pageOf(r, insts)
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +403,7 @@ func (h *handler) ec2DescribeSubnets(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	subnets, next, err := pageOf(r, pageEC2, subnets)
+	subnets, next, err := pageOf(r, subnets)
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +491,7 @@ func (h *handler) ec2DescribeVpcs(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	vpcs, next, err := pageOf(r, pageEC2, vpcs)
+	vpcs, next, err := pageOf(r, vpcs)
 	if err != nil {
 		return nil, err
 	}
@@ -584,7 +584,7 @@ func (h *handler) ec2DescribeNetworkAcls(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	acls, next, err := pageOf(r, pageEC2, acls)
+	acls, next, err := pageOf(r, acls)
 	if err != nil {
 		return nil, err
 	}
@@ -827,7 +827,7 @@ func (h *handler) ec2DescribeNetworkInterfaces(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	enis, next, err := pageOf(r, pageEC2, enis)
+	enis, next, err := pageOf(r, enis)
 	if err != nil {
 		return nil, err
 	}

@@ -125,7 +125,7 @@ func (h *handler) elbDescribeLoadBalancers(r *request) (any, error) {
 	if len(missing) > 0 {
 		return nil, errLBNotFound()
 	}
-	lbs, next, err := pageOf(r, pageELB, lbs)
+	lbs, next, err := pageOf(r, lbs)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (h *handler) elbDescribeTargetGroups(r *request) (any, error) {
 		}
 		tgs = keep
 	}
-	tgs, next, err := pageOf(r, pageELB, tgs)
+	tgs, next, err := pageOf(r, tgs)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +325,7 @@ func (h *handler) elbDescribeListeners(r *request) (any, error) {
 	if len(missing) > 0 {
 		return nil, &sim.APIError{Code: "ListenerNotFound", Message: "One or more listeners not found", Status: http.StatusBadRequest}
 	}
-	ls, next, err := pageOf(r, pageELB, ls)
+	ls, next, err := pageOf(r, ls)
 	if err != nil {
 		return nil, err
 	}

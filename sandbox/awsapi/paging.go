@@ -48,6 +48,41 @@ var (
 	pageELB     = pageSpec{size: "PageSize", token: "Marker", min: 1, max: 400, def: 400}
 )
 
+// paged lists the actions that page, with how: the one place the handlers
+// (through pageOf) and docs/sandbox.md read it from.
+var paged = map[string]map[string]pageSpec{
+	ServiceEC2: {
+		"DescribeInstances":         pageEC2,
+		"DescribeSubnets":           pageEC2,
+		"DescribeVpcs":              pageEC2,
+		"DescribeNetworkAcls":       pageEC2,
+		"DescribeNetworkInterfaces": pageEC2,
+	},
+	ServiceAutoScaling: {
+		"DescribeAutoScalingGroups": pageASG,
+		"DescribeScalingActivities": pageASGActs,
+	},
+	ServiceRDS: {
+		"DescribeDBInstances": pageRDS,
+		"DescribeDBClusters":  pageRDS,
+		"DescribeEvents":      pageRDS,
+	},
+	ServiceELBv2: {
+		"DescribeLoadBalancers": pageELB,
+		"DescribeTargetGroups":  pageELB,
+		"DescribeListeners":     pageELB,
+	},
+}
+
+// spec returns the paging of the request's action.
+func (r *request) spec() (pageSpec, error) {
+	s, ok := paged[r.service][r.action]
+	if !ok {
+		return pageSpec{}, fmt.Errorf("gameday sandbox: %s:%s pages but is not in the paged table", r.service, r.action)
+	}
+	return s, nil
+}
+
 var tokenKey = func() []byte {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
@@ -158,8 +193,12 @@ func (r *request) page(spec pageSpec, n int) (lo, hi int, next string, err error
 	return lo, hi, next, nil
 }
 
-// pageOf applies page to items.
-func pageOf[T any](r *request, spec pageSpec, items []T) ([]T, string, error) {
+// pageOf pages items as the request's action does (the paged table).
+func pageOf[T any](r *request, items []T) ([]T, string, error) {
+	spec, err := r.spec()
+	if err != nil {
+		return nil, "", err
+	}
 	lo, hi, next, err := r.page(spec, len(items))
 	if err != nil {
 		return nil, "", err

@@ -152,7 +152,7 @@ func (h *handler) rdsDescribeDBInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dbs, next, err := pageOf(r, pageRDS, dbs)
+	dbs, next, err := pageOf(r, dbs)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (h *handler) rdsDescribeDBClusters(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cs, next, err := pageOf(r, pageRDS, cs)
+	cs, next, err := pageOf(r, cs)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (h *handler) rdsDescribeEvents(r *request) (any, error) {
 	// Oldest first, as RDS lists them (the API reference's and the CLI's
 	// examples); the newest events are on the last page, reached by Marker.
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Date.Before(evs[j].Date) })
-	evs, next, err := pageOf(r, pageRDS, evs)
+	evs, next, err := pageOf(r, evs)
 	if err != nil {
 		return nil, err
 	}
