@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"sort"
 	"testing"
@@ -26,6 +27,42 @@ func hasDryRun(t *testing.T, action string) bool {
 	in := m.Type.In(2).Elem()
 	_, ok = in.FieldByName("DryRun")
 	return ok
+}
+
+// botocoreEC2Model is Debian's python3-botocore copy of the EC2 service
+// model (scripts/test-deps.sh installs it with python3-boto3).
+const botocoreEC2Model = "/usr/lib/python3/dist-packages/botocore/data/ec2/2016-11-15/service-2.json"
+
+// TestDryRunModelAgrees: where botocore's EC2 model is installed, the
+// actions it gives DryRun are those the SDK's inputs have it on, for every
+// action the sandbox serves (so hasDryRun follows the model).
+func TestDryRunModelAgrees(t *testing.T) {
+	raw, err := os.ReadFile(botocoreEC2Model)
+	if err != nil {
+		t.Skipf("botocore's EC2 model absent (%v); scripts/test-deps.sh installs python3-boto3", err)
+	}
+	var model struct {
+		Operations map[string]struct {
+			Input struct{ Shape string } `json:"input"`
+		} `json:"operations"`
+		Shapes map[string]struct {
+			Members map[string]json.RawMessage `json:"members"`
+		} `json:"shapes"`
+	}
+	if err := json.Unmarshal(raw, &model); err != nil {
+		t.Fatal(err)
+	}
+	for action := range awsapi.Actions(awsapi.ServiceEC2) {
+		op, ok := model.Operations[action]
+		if !ok {
+			t.Errorf("botocore's EC2 model has no action %s", action)
+			continue
+		}
+		_, inModel := model.Shapes[op.Input.Shape].Members["DryRun"]
+		if inModel != hasDryRun(t, action) {
+			t.Errorf("%s: DryRun in botocore's model %v, in the SDK %v", action, inModel, !inModel)
+		}
+	}
 }
 
 // dryRunWorld is what a dry-run case needs: ids of things that exist.

@@ -94,9 +94,9 @@ var tokenKey = func() []byte {
 func (r *request) queryDigest(spec pageSpec) []byte {
 	keys := make([]string, 0, len(r.p.v))
 	for k := range r.p.v {
-		switch k {
-		case spec.size, spec.token, "DryRun", "Version":
-			continue
+		switch {
+		case k == spec.size, k == spec.token, k == "DryRun", k == "Version", strings.HasPrefix(k, "X-Amz-"):
+			continue // paging, or a presigned request's signature
 		}
 		keys = append(keys, k)
 	}
