@@ -36,6 +36,14 @@ type Summary struct {
 	DBInstances  []string `json:"db_instances,omitempty"`
 
 	Subnets []SubnetSummary `json:"subnets"`
+
+	// ClientIP is the simulated internet address the client's traffic
+	// comes from, as network ACL rules see it (Config.Region.ClientIP).
+	ClientIP string `json:"client_ip"`
+	// ListenerPort is the load balancer listener's port as the API reports
+	// it and ACL rules match it (80); the nodes really listen on the
+	// loopback port in Nodes[].Addr.
+	ListenerPort int32 `json:"listener_port"`
 }
 
 // NodeSummary is one load balancer node.
@@ -67,6 +75,7 @@ func (s *Sandbox) Summary() Summary {
 		EventsURL: s.endpoint + "/_sandbox/events",
 		HealthURL: s.endpoint + "/_sandbox/health",
 		DBKind:    cfg.DB.Kind,
+		ClientIP:  cfg.ClientIP,
 	}
 	for _, az := range r.AvailabilityZones() {
 		sum.AZs = append(sum.AZs, az.Name)
@@ -78,6 +87,9 @@ func (s *Sandbox) Summary() Summary {
 		lb := lbs[0]
 		sum.LoadBalancerName, sum.LoadBalancerARN, sum.LoadBalancerDNS = lb.Name, lb.ARN, lb.DNSName
 		sum.LoadBalancerURL = r.URL()
+		if len(lb.Listeners) > 0 {
+			sum.ListenerPort = lb.Listeners[0].Port
+		}
 		for _, n := range lb.AZs {
 			sum.Nodes = append(sum.Nodes, NodeSummary{AZ: n.AZ, SubnetID: n.SubnetID, IP: n.IP, Addr: n.Addr})
 		}
@@ -128,8 +140,14 @@ func (sum Summary) String() string {
 	p("  ARN           %s", sum.LoadBalancerARN)
 	p("  DNS name      %s", sum.LoadBalancerDNS)
 	p("  URL           %s", sum.LoadBalancerURL)
+	if sum.ListenerPort != 0 {
+		p("  listener      HTTP :%d (what the API reports and ACL rules match; the nodes listen on the loopback port below)", sum.ListenerPort)
+	}
 	for _, n := range sum.Nodes {
-		p("  node          %-12s %-15s %s", n.AZ, n.IP, n.SubnetID)
+		p("  node          %-12s %-21s %s", n.AZ, n.Addr, n.SubnetID)
+	}
+	if sum.ClientIP != "" {
+		p("client address  %s (where your traffic comes from, for network ACL rules; region.client_ip)", sum.ClientIP)
 	}
 	p("target group    %s", sum.TargetGroupARN)
 	p("auto scaling    %s (%d instances: %s)", sum.AutoScalingGroup, len(sum.Instances), strings.Join(sum.Instances, ", "))

@@ -2,12 +2,16 @@
 # Installs what the report tests need beyond Go, from Debian's packages:
 #   chromium       headless rendering of the HTML report (charts drawn, screenshot)
 #   libxml2-utils  xmllint, to validate the JUnit XML against its schema
-# `make test` runs this first. It does nothing when both are already there.
+#   awscli, python3-boto3  the sandbox conformance suite: the AWS CLI and
+#                  boto3 (with /usr/bin/python3) drive the sandbox as people do
+# `make test` runs this first. It does nothing when all are already there.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+[ -x /usr/bin/aws ] || need+=(awscli)
+/usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

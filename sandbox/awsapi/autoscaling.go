@@ -136,14 +136,19 @@ func (h *handler) asDescribeAutoScalingGroups(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	groups, next, err := pageOf(r, groups)
+	if err != nil {
+		return nil, err
+	}
 	types := map[string]string{}
 	for _, i := range h.b.Instances() {
 		types[i.ID] = i.InstanceType
 	}
 	type out struct {
-		Groups []asgGroup `xml:"AutoScalingGroups>member"`
+		Groups    []asgGroup `xml:"AutoScalingGroups>member"`
+		NextToken string     `xml:"NextToken,omitempty"`
 	}
-	o := out{Groups: []asgGroup{}}
+	o := out{Groups: []asgGroup{}, NextToken: next}
 	for _, g := range groups {
 		o.Groups = append(o.Groups, h.groupXML(g, types))
 	}
@@ -221,11 +226,12 @@ func (h *handler) asSetDesiredCapacity(r *request) (any, error) {
 }
 
 func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
-	limit := int32(100)
-	if v, ok, err := r.p.int32("MaxRecords"); err != nil || (ok && (v < 1 || v > 100)) {
-		return nil, errInvalid(r.service, "MaxRecords", r.p.get("MaxRecords"), "must be between 1 and 100")
-	} else if ok {
-		limit = v
+	spec, err := r.spec()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.pageSize(spec); err != nil {
+		return nil, err
 	}
 	name := r.p.get("AutoScalingGroupName")
 	var acts []sim.Activity
@@ -246,14 +252,16 @@ func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
 	if ids := r.p.list("ActivityIds.member"); len(ids) > 0 {
 		acts, _ = selectByID(acts, ids, func(a sim.Activity) string { return a.ID })
 	}
-	if int32(len(acts)) > limit {
-		acts = acts[:limit]
+	acts, next, err := pageOf(r, acts)
+	if err != nil {
+		return nil, err
 	}
 	arns := h.groupARNs()
 	type out struct {
 		Activities []asgActivity `xml:"Activities>member"`
+		NextToken  string        `xml:"NextToken,omitempty"`
 	}
-	var o out
+	o := out{NextToken: next}
 	for _, a := range acts {
 		o.Activities = append(o.Activities, activityXML(a, arns))
 	}

@@ -309,6 +309,11 @@ func (h *handler) ec2DescribeInstances(r *request) (any, error) {
 	if err := checkInstanceIDs(ids); err != nil {
 		return nil, err
 	}
+	if len(ids) > 0 && r.p.has("MaxResults") {
+		// DescribeInstances API reference, MaxResults: "You cannot specify
+		// this parameter and the instance IDs parameter in the same request."
+		return nil, &sim.APIError{Code: "InvalidParameterCombination", Message: "The parameter instancesSet cannot be used with the parameter maxResults", Status: http.StatusBadRequest}
+	}
 	insts := h.b.Instances()
 	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
 	insts, missing := selectByID(insts, ids, func(i sim.Instance) string { return i.ID })
@@ -319,11 +324,16 @@ func (h *handler) ec2DescribeInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	insts, next, err := pageOf(r, insts)
+	if err != nil {
+		return nil, err
+	}
 	azIDs := h.azIDs()
 	type out struct {
 		Reservations []ec2Reservation `xml:"reservationSet>item"`
+		NextToken    string           `xml:"nextToken,omitempty"`
 	}
-	var o out
+	o := out{NextToken: next}
 	o.Reservations = []ec2Reservation{}
 	for _, i := range insts {
 		res := ec2Reservation{ReservationID: reservationID(i.ID), OwnerID: h.b.AccountID(), Instances: []ec2Instance{h.ec2InstanceXML(i, azIDs)}}
@@ -393,10 +403,15 @@ func (h *handler) ec2DescribeSubnets(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		Subnets []ec2Subnet `xml:"subnetSet>item"`
+	subnets, next, err := pageOf(r, subnets)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		Subnets   []ec2Subnet `xml:"subnetSet>item"`
+		NextToken string      `xml:"nextToken,omitempty"`
+	}
+	o := out{NextToken: next}
 	for _, s := range subnets {
 		o.Subnets = append(o.Subnets, ec2Subnet{
 			SubnetID:                s.ID,
@@ -476,10 +491,15 @@ func (h *handler) ec2DescribeVpcs(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		Vpcs []ec2Vpc `xml:"vpcSet>item"`
+	vpcs, next, err := pageOf(r, vpcs)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		Vpcs      []ec2Vpc `xml:"vpcSet>item"`
+		NextToken string   `xml:"nextToken,omitempty"`
+	}
+	o := out{NextToken: next}
 	for _, v := range vpcs {
 		o.Vpcs = append(o.Vpcs, ec2Vpc{VpcID: v.ID, OwnerID: h.b.AccountID(), State: "available", CidrBlock: v.CIDR, DhcpOptionsID: "dopt-" + shortHash(v.ID, 8), InstanceTenancy: "default", IsDefault: v.IsDefault, Tags: ec2Tags(v.Tags)})
 	}
@@ -564,10 +584,15 @@ func (h *handler) ec2DescribeNetworkAcls(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		ACLs []ec2ACL `xml:"networkAclSet>item"`
+	acls, next, err := pageOf(r, acls)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		ACLs      []ec2ACL `xml:"networkAclSet>item"`
+		NextToken string   `xml:"nextToken,omitempty"`
+	}
+	o := out{NextToken: next}
 	for _, a := range acls {
 		o.ACLs = append(o.ACLs, h.aclXML(a))
 	}
@@ -802,8 +827,13 @@ func (h *handler) ec2DescribeNetworkInterfaces(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		ENIs []ec2ENI `xml:"networkInterfaceSet>item"`
+	enis, next, err := pageOf(r, enis)
+	if err != nil {
+		return nil, err
 	}
-	return out{enis}, nil
+	type out struct {
+		ENIs      []ec2ENI `xml:"networkInterfaceSet>item"`
+		NextToken string   `xml:"nextToken,omitempty"`
+	}
+	return out{enis, next}, nil
 }

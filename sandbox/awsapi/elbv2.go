@@ -125,10 +125,15 @@ func (h *handler) elbDescribeLoadBalancers(r *request) (any, error) {
 	if len(missing) > 0 {
 		return nil, errLBNotFound()
 	}
-	type out struct {
-		LBs []elbLoadBalancer `xml:"LoadBalancers>member"`
+	lbs, next, err := pageOf(r, lbs)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		LBs        []elbLoadBalancer `xml:"LoadBalancers>member"`
+		NextMarker string            `xml:"NextMarker,omitempty"`
+	}
+	o := out{NextMarker: next}
 	for _, l := range lbs {
 		x := elbLoadBalancer{
 			LoadBalancerArn:       l.ARN,
@@ -190,10 +195,15 @@ func (h *handler) elbDescribeTargetGroups(r *request) (any, error) {
 		}
 		tgs = keep
 	}
-	type out struct {
-		TGs []elbTargetGroup `xml:"TargetGroups>member"`
+	tgs, next, err := pageOf(r, tgs)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		TGs        []elbTargetGroup `xml:"TargetGroups>member"`
+		NextMarker string           `xml:"NextMarker,omitempty"`
+	}
+	o := out{NextMarker: next}
 	for _, t := range tgs {
 		matcher := t.Matcher
 		if matcher == "" {
@@ -315,13 +325,18 @@ func (h *handler) elbDescribeListeners(r *request) (any, error) {
 	if len(missing) > 0 {
 		return nil, &sim.APIError{Code: "ListenerNotFound", Message: "One or more listeners not found", Status: http.StatusBadRequest}
 	}
+	ls, next, err := pageOf(r, ls)
+	if err != nil {
+		return nil, err
+	}
 	type out struct {
-		Ls []elbListener `xml:"Listeners>member"`
+		Ls         []elbListener `xml:"Listeners>member"`
+		NextMarker string        `xml:"NextMarker,omitempty"`
 	}
 	if len(ls) == 0 {
 		return struct {
 			L emptyList `xml:"Listeners"`
 		}{}, nil
 	}
-	return out{ls}, nil
+	return out{ls, next}, nil
 }

@@ -22,8 +22,10 @@ type Fault struct {
 	Code string `yaml:"code" json:"code,omitempty"`
 	// Message is the error message; a default is used when empty.
 	Message string `yaml:"message" json:"message,omitempty"`
-	// Status is the HTTP status; 0 means 503 for ServiceUnavailable and
-	// Unavailable, 500 for InternalError/InternalFailure, 400 otherwise.
+	// Status is the HTTP status; 0 means the status the service sends with
+	// that code (see defaultStatus): 503 for EC2's RequestLimitExceeded and
+	// for ServiceUnavailable/Unavailable, 500 for InternalError/
+	// InternalFailure, 400 for Throttling and the rest.
 	Status int `yaml:"status" json:"status,omitempty"`
 	// After lets the first After matching calls through before the fault
 	// starts failing calls: a fault API that fails halfway (e.g. the second
@@ -170,14 +172,7 @@ func (r *faultRule) err(service string) *sim.APIError {
 	}
 	status := r.Status
 	if status == 0 {
-		switch code {
-		case "ServiceUnavailable", "Unavailable":
-			status = http.StatusServiceUnavailable
-		case "InternalError", "InternalFailure":
-			status = http.StatusInternalServerError
-		default:
-			status = http.StatusBadRequest
-		}
+		status = defaultStatus(service, code)
 	}
 	msg := r.Message
 	if msg == "" {
@@ -193,4 +188,43 @@ func (r *faultRule) err(service string) *sim.APIError {
 		}
 	}
 	return &sim.APIError{Code: code, Message: msg, Status: status}
+}
+
+// errorStatus is the HTTP status AWS sends with an error code, per service
+// ("" = every service). The throttling rows are those of botocore's retry
+// table (botocore/data/_retry.json, which the AWS CLI v1 and boto3's legacy
+// mode use, and which only retries a code when the status matches too):
+// EC2 sends RequestLimitExceeded and EC2ThrottledException with 503 (the
+// "ec2" section); Throttling, ThrottlingException, ThrottledException and
+// RequestThrottledException are 400 (the "definitions"), which is what
+// Auto Scaling, ELBv2, RDS and STS send ("Rate exceeded"). Server errors
+// follow the services' API references (InternalError/InternalFailure 500,
+// ServiceUnavailable/Unavailable 503).
+var errorStatus = map[string]map[string]int{
+	ServiceEC2: {
+		"RequestLimitExceeded":  http.StatusServiceUnavailable,
+		"EC2ThrottledException": http.StatusServiceUnavailable,
+	},
+	"": {
+		"Throttling":                http.StatusBadRequest,
+		"ThrottlingException":       http.StatusBadRequest,
+		"ThrottledException":        http.StatusBadRequest,
+		"RequestThrottledException": http.StatusBadRequest,
+		"ServiceUnavailable":        http.StatusServiceUnavailable,
+		"Unavailable":               http.StatusServiceUnavailable,
+		"InternalError":             http.StatusInternalServerError,
+		"InternalFailure":           http.StatusInternalServerError,
+	},
+}
+
+// defaultStatus returns the status service sends with code; 400 (a client
+// error) for codes not in the table.
+func defaultStatus(service, code string) int {
+	if s, ok := errorStatus[service][code]; ok {
+		return s
+	}
+	if s, ok := errorStatus[""][code]; ok {
+		return s
+	}
+	return http.StatusBadRequest
 }

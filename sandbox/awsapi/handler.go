@@ -152,7 +152,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	def, known := actions[service][action]
-	h.b.RecordAPICall(service, action, known && def.mutating)
+	dryRun := isDryRun(service, params{form})
+	h.b.RecordAPICall(service, action, known && def.mutating && !dryRun)
 	if !known {
 		writeError(w, service, reqID, &sim.APIError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action), Status: http.StatusBadRequest})
 		return
@@ -161,7 +162,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		writeError(w, service, reqID, err)
 		return
 	}
-	body, err := def.fn(h, &request{service: service, action: action, p: params{form}, id: reqID})
+	req := &request{service: service, action: action, p: params{form}, id: reqID}
+	if dryRun {
+		writeError(w, service, reqID, h.serveDryRun(def, req))
+		return
+	}
+	body, err := def.fn(h, req)
 	if err != nil {
 		writeError(w, service, reqID, err)
 		return

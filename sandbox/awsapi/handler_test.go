@@ -228,6 +228,10 @@ func TestFaultInjector(t *testing.T) {
 		got := ""
 		if err != nil {
 			got = err.(*sim.APIError).Code
+			// EC2 throttles with 503 (botocore's _retry.json "ec2").
+			if st := err.(*sim.APIError).Status; st != 503 {
+				t.Fatalf("call %d: EC2 throttling status %d, want 503", i, st)
+			}
 		}
 		if got != want {
 			t.Fatalf("call %d: %q, want %q", i, got, want)

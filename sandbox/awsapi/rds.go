@@ -152,10 +152,15 @@ func (h *handler) rdsDescribeDBInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		DBs []rdsInstance `xml:"DBInstances>DBInstance"`
+	dbs, next, err := pageOf(r, dbs)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		DBs    []rdsInstance `xml:"DBInstances>DBInstance"`
+		Marker string        `xml:"Marker,omitempty"`
+	}
+	o := out{Marker: next}
 	for _, d := range dbs {
 		o.DBs = append(o.DBs, h.dbInstanceXML(d))
 	}
@@ -226,10 +231,15 @@ func (h *handler) rdsDescribeDBClusters(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	type out struct {
-		Cs []rdsCluster `xml:"DBClusters>DBCluster"`
+	cs, next, err := pageOf(r, cs)
+	if err != nil {
+		return nil, err
 	}
-	var o out
+	type out struct {
+		Cs     []rdsCluster `xml:"DBClusters>DBCluster"`
+		Marker string       `xml:"Marker,omitempty"`
+	}
+	o := out{Marker: next}
 	for _, c := range cs {
 		o.Cs = append(o.Cs, clusterXML(c))
 	}
@@ -293,21 +303,19 @@ func (h *handler) rdsDescribeEvents(r *request) (any, error) {
 		}
 		start = end.Add(-time.Duration(dur) * time.Minute)
 	}
-	limit := int32(100)
-	if v, ok, err := r.p.int32("MaxRecords"); err != nil || (ok && (v < 20 || v > 100)) {
-		return nil, errInvalid(r.service, "MaxRecords", r.p.get("MaxRecords"), "must be between 20 and 100")
-	} else if ok {
-		limit = v
-	}
 	evs := h.b.DBEvents(srcID, srcType, start, end)
+	// Oldest first, as RDS lists them (the API reference's and the CLI's
+	// examples); the newest events are on the last page, reached by Marker.
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Date.Before(evs[j].Date) })
-	if int32(len(evs)) > limit {
-		evs = evs[:limit]
+	evs, next, err := pageOf(r, evs)
+	if err != nil {
+		return nil, err
 	}
 	type out struct {
+		Marker string     `xml:"Marker,omitempty"`
 		Events []rdsEvent `xml:"Events>Event"`
 	}
-	var o out
+	o := out{Marker: next}
 	for _, e := range evs {
 		o.Events = append(o.Events, rdsEvent{SourceIdentifier: e.SourceID, SourceType: e.SourceType, Message: e.Message, EventCategories: append([]string(nil), e.Categories...), Date: iso(e.Date), SourceArn: e.SourceARN})
 	}

@@ -114,7 +114,7 @@ func (r *Region) buildLoadBalancer() {
 	}}
 	lb.m.Listeners = []Listener{{
 		ARN:      r.arn("elasticloadbalancing", "listener/app/"+name+"/"+lbID+"/"+r.hexID("", 16)),
-		Port:     int32(r.cfg.ListenPort),
+		Port:     lbPort, // what AWS reports and ACL rules match; the nodes' loopback port is lb.port
 		Protocol: "HTTP", TargetGroupARN: r.tg.m.ARN,
 	}}
 	dial := &net.Dialer{Timeout: r.t.ConnectTimeout, KeepAlive: 30 * time.Second}
@@ -164,7 +164,6 @@ func (r *Region) startNodes() error {
 		return errors.New("sandbox region closed while starting")
 	}
 	lb.port = port
-	lb.m.Listeners[0].Port = int32(port)
 	for i, n := range lb.nodes {
 		n.addr = lns[i].Addr().String()
 		n.srv = &http.Server{
