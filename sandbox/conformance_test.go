@@ -111,7 +111,10 @@ func TestConformanceCLI(t *testing.T) {
 	}
 	s, env := conformanceSandbox(t)
 	sum := s.Summary()
-	ctx := ctxT(t)
+	// The CLI starts a Python interpreter per command (about a second each on
+	// a busy machine): the SDK calls between them share a generous deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	c := ec2.NewFromConfig(s.AWSConfig(ctx))
 	aws1 := func(args ...string) (string, string, error) {
 		return run(t, env, t.TempDir(), debianAWS, append([]string{"--endpoint-url", s.Endpoint(), "--output", "json"}, args...)...)
