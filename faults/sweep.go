@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,7 +21,10 @@ type Swept struct {
 	Token    string   `json:"token"`
 	Subnets  []string `json:"subnets,omitempty"` // subnets moved back off it
 	Notes    []string `json:"notes,omitempty"`
-	Err      error    `json:"-"`
+	// Skipped says why the clone was left alone (a live run's lease on
+	// one of its subnets: it is that run's fault, not a leftover).
+	Skipped string `json:"skipped,omitempty"`
+	Err     error  `json:"-"`
 }
 
 // Sweep finds every network ACL tagged as an az-blackhole clone (tag key
@@ -50,6 +54,24 @@ func Sweep(ctx context.Context, c *awsclients.Clients, skip func(token string) b
 		}
 		if skip != nil && skip(token) {
 			continue
+		}
+		// A clone on subnets leased by a live run is that run's fault in
+		// progress, whatever journal the sweeper has or lacks.
+		var on []Resource
+		for _, as := range a.Associations {
+			on = append(on, Resource{ResSubnet, aws.ToString(as.SubnetId)})
+		}
+		if len(on) > 0 {
+			err := CheckHeld(ctx, c, on, "")
+			var held *HeldError
+			if errors.As(err, &held) {
+				res = append(res, Swept{Resource: id, Run: run, Token: token, Skipped: held.Error()})
+				continue
+			}
+			if err != nil {
+				res = append(res, Swept{Resource: id, Run: run, Token: token, Err: fmt.Errorf("check the leases on its subnets: %w", err)})
+				continue
+			}
 		}
 		origs := originalsFromTags(a.Tags)
 		var subs []SubnetRecord
