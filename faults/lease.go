@@ -20,6 +20,8 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/gameday-dev/gameday/awsclients"
 )
@@ -32,7 +34,8 @@ import (
 //	gameday:lease:<lease id> = run=<run id>;owner=<user>;host=<host>;pid=<pid>;acq=<unix>;exp=<unix>
 //
 // Subnets carry it through EC2 CreateTags/DeleteTags, Auto Scaling groups
-// through autoscaling CreateOrUpdateTags/DeleteTags. Each run writes its
+// through autoscaling CreateOrUpdateTags/DeleteTags, DB instances and
+// clusters through rds AddTagsToResource/RemoveTagsFromResource. Each run writes its
 // own key, then reads every lease key back: if it sees a live lease of
 // another run it deletes its own and refuses. Of two runs racing, the one
 // that reads second sees both keys, so at most one goes on (both may
@@ -57,8 +60,10 @@ func (r Resource) String() string { return r.Kind + " " + r.ID }
 
 // Resource kinds.
 const (
-	ResSubnet = "subnet"
-	ResGroup  = "auto-scaling-group"
+	ResSubnet     = "subnet"
+	ResGroup      = "auto-scaling-group"
+	ResDBInstance = "db-instance"
+	ResDBCluster  = "db-cluster"
 )
 
 // Leaser is implemented by faults whose targets take a lease.
@@ -212,6 +217,12 @@ func readTags(ctx context.Context, c *awsclients.Clients, rs []Resource) (map[Re
 			subnets = append(subnets, r.ID)
 		case ResGroup:
 			groups = append(groups, r.ID)
+		case ResDBInstance, ResDBCluster:
+			_, tags, err := dbTags(ctx, c, r)
+			if err != nil {
+				return nil, err
+			}
+			out[r] = tags
 		default:
 			return nil, fmt.Errorf("lease: unknown resource kind %q", r.Kind)
 		}
@@ -247,6 +258,35 @@ func readTags(ctx context.Context, c *awsclients.Clients, rs []Resource) (map[Re
 		}
 	}
 	return out, nil
+}
+
+// dbTags returns a DB instance's or cluster's ARN and tags.
+func dbTags(ctx context.Context, c *awsclients.Clients, r Resource) (string, map[string]string, error) {
+	m := map[string]string{}
+	if r.Kind == ResDBCluster {
+		out, err := c.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.ID)})
+		if err != nil {
+			return "", nil, fmt.Errorf("read lease tags of %s: %w", r, err)
+		}
+		if len(out.DBClusters) != 1 {
+			return "", nil, fmt.Errorf("lease: %s not found", r)
+		}
+		for _, t := range out.DBClusters[0].TagList {
+			m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		return aws.ToString(out.DBClusters[0].DBClusterArn), m, nil
+	}
+	out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(r.ID)})
+	if err != nil {
+		return "", nil, fmt.Errorf("read lease tags of %s: %w", r, err)
+	}
+	if len(out.DBInstances) != 1 {
+		return "", nil, fmt.Errorf("lease: %s not found", r)
+	}
+	for _, t := range out.DBInstances[0].TagList {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return aws.ToString(out.DBInstances[0].DBInstanceArn), m, nil
 }
 
 func ec2TagMap(ts []ec2types.Tag) map[string]string {
@@ -328,6 +368,14 @@ func writeLease(ctx context.Context, c *awsclients.Clients, rs []Resource, l Lea
 			if err := setGroupTag(ctx, c, r.ID, l.Key(), l.Value()); err != nil {
 				return fmt.Errorf("lease %s: %w", r, err)
 			}
+		case ResDBInstance, ResDBCluster:
+			arn, _, err := dbTags(ctx, c, r)
+			if err == nil {
+				_, err = c.RDS.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(arn), Tags: []rdstypes.Tag{{Key: aws.String(l.Key()), Value: aws.String(l.Value())}}})
+			}
+			if err != nil {
+				return fmt.Errorf("lease %s: %w", r, err)
+			}
 		}
 	}
 	if len(subnets) > 0 {
@@ -354,6 +402,14 @@ func Release(ctx context.Context, c *awsclients.Clients, rs []Resource, id strin
 			subnets = append(subnets, r.ID)
 		case ResGroup:
 			if err := deleteGroupTag(ctx, c, r.ID, key); err != nil {
+				errs = append(errs, fmt.Errorf("release lease on %s: %w", r, err))
+			}
+		case ResDBInstance, ResDBCluster:
+			arn, _, err := dbTags(ctx, c, r)
+			if err == nil {
+				_, err = c.RDS.RemoveTagsFromResource(ctx, &rds.RemoveTagsFromResourceInput{ResourceName: aws.String(arn), TagKeys: []string{key}})
+			}
+			if err != nil {
 				errs = append(errs, fmt.Errorf("release lease on %s: %w", r, err))
 			}
 		}

@@ -208,3 +208,35 @@ func errCodeOf(err error) string {
 }
 
 func jsonRaw(v any) (json.RawMessage, error) { return json.Marshal(v) }
+
+func TestLeaseOnDatabase(t *testing.T) {
+	for _, kind := range []string{"instance", "cluster"} {
+		t.Run(kind, func(t *testing.T) {
+			e := start(t, kind, nil)
+			spec := experiments.Fault{Name: "failover", Kind: faults.KindDBFailover}
+			f, err := faults.New(e.ctx, e.c, e.topo, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := f.(faults.Leaser).Leases()
+			if len(rs) != 1 {
+				t.Fatalf("leases %v", rs)
+			}
+			l := faults.NewLease("run-db", time.Minute)
+			if err := faults.Acquire(e.ctx, e.c, rs, l); err != nil {
+				t.Fatalf("Acquire: %v", err)
+			}
+			_, err = faults.New(e.ctx, e.c, e.topo, spec)
+			var held *faults.HeldError
+			if !errors.As(err, &held) || held.Holder.Run != "run-db" {
+				t.Fatalf("plan on a leased database: %v", err)
+			}
+			if err := faults.Release(e.ctx, e.c, rs, l.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := faults.New(e.ctx, e.c, e.topo, spec); err != nil {
+				t.Fatalf("plan after release: %v", err)
+			}
+		})
+	}
+}

@@ -53,6 +53,8 @@ type Backend interface {
 	DBClusters() []sim.DBCluster
 	FailoverDBCluster(clusterID, targetInstanceID string) (sim.DBCluster, error)
 	DBEvents(sourceID, sourceType string, start, end time.Time) []sim.DBEvent
+	AddTagsToDBResource(arn string, tags []sim.Tag) error
+	RemoveTagsFromDBResource(arn string, keys []string) error
 
 	// Ground truth: RecordAPICall appends an api-call event (the control
 	// plane calls it for every request it serves, mutating or not).

@@ -140,3 +140,62 @@ func (r *Region) DeleteGroupTags(group string, keys []string) error {
 	g.m.Tags = deleteTags(g.m.Tags, del)
 	return nil
 }
+
+// AddTagsToDBResource adds or overwrites tags on a DB instance or cluster
+// named by its ARN (rds AddTagsToResource, API version 2014-10-31: the
+// ResourceName is an ARN; an unknown one is DBInstanceNotFound or
+// DBClusterNotFoundFault, 404).
+func (r *Region) AddTagsToDBResource(arn string, tags []Tag) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, err := r.dbTagsLocked(arn)
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return apiErr(400, "InvalidParameterValue", "Tag key must be 1 to 128 characters and value at most 256")
+		}
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") || strings.HasPrefix(strings.ToLower(t.Key), "rds:") {
+			return apiErr(400, "InvalidParameterValue", "Tag keys starting with 'aws:' or 'rds:' are reserved")
+		}
+	}
+	*p = setTags(copyTags(*p), tags)
+	return nil
+}
+
+// RemoveTagsFromDBResource removes tags by key (rds RemoveTagsFromResource);
+// absent keys are not an error.
+func (r *Region) RemoveTagsFromDBResource(arn string, keys []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, err := r.dbTagsLocked(arn)
+	if err != nil {
+		return err
+	}
+	var del []TagMatch
+	for _, k := range keys {
+		del = append(del, TagMatch{Key: k})
+	}
+	if len(del) > 0 {
+		*p = deleteTags(*p, del)
+	}
+	return nil
+}
+
+func (r *Region) dbTagsLocked(arn string) (*[]Tag, error) {
+	if db := r.db; db != nil {
+		if db.cluster != nil && db.cluster.ARN == arn {
+			return &db.cluster.Tags, nil
+		}
+		for _, m := range db.members {
+			if m.m.ARN == arn {
+				return &m.m.Tags, nil
+			}
+		}
+	}
+	if strings.Contains(arn, ":cluster:") {
+		return nil, apiErr(404, "DBClusterNotFoundFault", "DBCluster %s not found.", arn)
+	}
+	return nil, apiErr(404, "DBInstanceNotFound", "DBInstance %s not found.", arn)
+}
