@@ -451,7 +451,11 @@ func (f *terminateFault) Rollback(ctx context.Context) error {
 			return fail("give back %d to the desired capacity of %s (%d → %d): %w", taken, st.Group, cur, want, err)
 		}
 	}
-	notes = append(notes, fmt.Sprintf("group %s: gave back %d instance(s) of capacity (desired %d → %d, relative to the desired capacity now)", st.Group, want-cur, cur, want))
+	if len(notes) > 0 {
+		// Only a conflict or a bound is a note (notes fail a clean
+		// rollback); a plain give-back is what the plan said it would do.
+		notes = append(notes, fmt.Sprintf("group %s: gave back %d instance(s) of capacity (desired %d → %d, relative to the desired capacity now)", st.Group, want-cur, cur, want))
+	}
 	f.update(func(s *TerminateUndo) { s.GivenBack, s.Given, s.Notes = want-cur, true, append(s.Notes, notes...) })
 	if st.Token != "" {
 		// A crash between the call above and this one leaves the tag: a

@@ -70,6 +70,10 @@ func (s *extSandbox) account(t *testing.T) accountState {
 
 func (a accountState) equal(b accountState) bool { return a.String() == b.String() }
 
+// The terminate picks in local-1a, so that a blackhole of local-1b in the
+// same run does not get its planned instance replaced (the group replaces
+// instances the load balancer finds unhealthy) before it applies.
+
 // concExperiment writes a short experiment (12 s of load) with the given
 // faults section into dir.
 func concExperiment(t *testing.T, dir, endpoint, name, faultsYAML string) string {
@@ -119,7 +123,7 @@ const decrementYAML = `
     via: autoscaling
     decrement: true
     at: 3s
-    targets: {count: 1}`
+    targets: {count: 1, az: local-1a}`
 
 // gameday runs a gameday subcommand in dir and returns its exit code and
 // combined output.
@@ -148,6 +152,15 @@ func (s *extSandbox) settleGroup(t *testing.T) {
 		}
 		return n == int(aws.ToInt32(g.AutoScalingGroups[0].DesiredCapacity))
 	})
+}
+
+// scenarios bounds how many scenarios run at once: each has a sandbox and
+// up to three gameday processes, and CI machines have few cores.
+var scenarios = make(chan struct{}, 3)
+
+func slot(t *testing.T) {
+	scenarios <- struct{}{}
+	t.Cleanup(func() { <-scenarios })
 }
 
 func concSandbox(t *testing.T) *extSandbox {
@@ -180,6 +193,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("same AZ: the second run is refused, naming the holder", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -199,6 +213,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("same AZ started together, three runs: at most one faults it", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -230,6 +245,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("different AZs: both run", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -248,6 +264,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("same group: one decrementing terminate at a time", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -267,6 +284,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("crash then rerun: refused until gameday rollback", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -342,6 +360,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("sweep during a live run leaves its blackhole alone", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		before := sb.account(t)
 		root := t.TempDir()
@@ -370,6 +389,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 	t.Run("rollback of two journals, in either order", func(t *testing.T) {
 		t.Parallel()
+		slot(t)
 		sb := concSandbox(t)
 		for _, order := range []string{"older first", "newer first"} {
 			t.Run(order, func(t *testing.T) {
