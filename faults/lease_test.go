@@ -240,3 +240,43 @@ func TestLeaseOnDatabase(t *testing.T) {
 		})
 	}
 }
+
+// With the journal lost, a sweep finds the decrement tag on the group and
+// gives back what was taken, relative to now; a live run's lease on the
+// group makes it leave the group alone.
+func TestSweepDecrements(t *testing.T) {
+	e := start(t, "", nil) // min 2, desired 3, max 6
+	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "shrink", Kind: faults.KindTerminateInstances, Via: "autoscaling", Decrement: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.(faults.RunTagger).SetRun("lost-run")
+	if err := f.Apply(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.ASG.SetDesiredCapacity(e.ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(e.topo.GroupName), DesiredCapacity: aws.Int32(4)}); err != nil {
+		t.Fatal(err)
+	}
+	grp := []faults.Resource{{Kind: faults.ResGroup, ID: e.topo.GroupName}}
+	l := faults.NewLease("live-run", time.Minute)
+	if err := faults.Acquire(e.ctx, e.c, grp, l); err != nil {
+		t.Fatal(err)
+	}
+	found, err := faults.SweepDecrements(e.ctx, e.c, nil)
+	if err != nil || len(found) != 1 || found[0].Skipped == "" || e.desired() != 4 {
+		t.Fatalf("sweep under a live lease: %+v (%v), desired %d", found, err, e.desired())
+	}
+	if err := faults.Release(e.ctx, e.c, grp, l.ID); err != nil {
+		t.Fatal(err)
+	}
+	found, err = faults.SweepDecrements(e.ctx, e.c, nil)
+	if err != nil || len(found) != 1 || found[0].Err != nil || found[0].Run != "lost-run" {
+		t.Fatalf("sweep: %+v (%v)", found, err)
+	}
+	if d := e.desired(); d != 5 {
+		t.Fatalf("desired %d after the sweep, want 5 (4 now + 1 taken)", d)
+	}
+	if found, err := faults.SweepDecrements(e.ctx, e.c, nil); err != nil || len(found) != 0 {
+		t.Fatalf("second sweep: %+v (%v)", found, err)
+	}
+}

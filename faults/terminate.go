@@ -52,6 +52,7 @@ type TerminateUndo struct {
 	// how it went (a conflict with a change made since, a bound).
 	GivenBack int32    `json:"given_back,omitempty"`
 	Given     bool     `json:"given,omitempty"` // capacity given back; only the tag may remain
+	owed      int32    // a sweep's count from the tag, when it names no instances
 	Notes     []string `json:"notes,omitempty"`
 }
 
@@ -330,8 +331,11 @@ func (f *terminateFault) Apply(ctx context.Context) error {
 			// On the group, before any decrement: what the next run's plan
 			// and a later rollback read to know capacity is owed.
 			v := fmt.Sprintf("run=%s;fault=%s;n=%d", cmpOr(st.Run, f.name), f.name, len(st.Instances))
-			if len(v) > 256 {
-				v = v[:256]
+			if len(v) > 200 {
+				v = v[:200]
+			}
+			if ids := ";ids=" + strings.Join(st.Instances, ","); len(v)+len(ids) <= 256 {
+				v += ids // so a sweep can tell what was taken without the journal
 			}
 			if err := setGroupTag(ctx, f.c, st.Group, TagDecrementPrefix+st.Token, v); err != nil {
 				return fmt.Errorf("fault %q: tag group %s before decrementing: %w", f.name, st.Group, err)
@@ -427,6 +431,10 @@ func (f *terminateFault) Rollback(ctx context.Context) error {
 		if slices.Contains(st.Terminated, id) || !member[id] {
 			taken++
 		}
+	}
+	if len(cands) == 0 && st.owed > 0 {
+		// A sweep without the instance ids: the count planned.
+		taken = st.owed
 	}
 	cur, lo, hi := aws.ToInt32(g.DesiredCapacity), aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize)
 	want := cur + taken

@@ -46,7 +46,10 @@ With no --journal it reads ` + defaultJournals + `. It refuses to undo
 the faults of a run whose process is still alive (use --force).
 
 --sweep then looks on the AWS side for anything tagged as gameday's (deny-all
-ACL clones) that no journal accounts for, and removes it.
+ACL clones, decrement tags on Auto Scaling groups) that no journal accounts
+for, and undoes it; what a live run leases is left alone. Journals are
+undone newest apply first across all of them; a corrupt journal stops
+everything (exit 4, naming the line).
 
 Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 4 something could not be rolled back (the journal keeps it for another try).`,
@@ -327,7 +330,13 @@ func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Target) {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rb.timeout)
-		found, err := faults.Sweep(sctx, c, func(tok string) bool { return slices.Contains(rb.keep, tok) })
+		keep := func(tok string) bool { return slices.Contains(rb.keep, tok) }
+		found, err := faults.Sweep(sctx, c, keep)
+		if err == nil {
+			var dec []faults.Swept
+			dec, err = faults.SweepDecrements(sctx, c, keep)
+			found = append(found, dec...)
+		}
 		cancel()
 		if err != nil {
 			rb.failed++
@@ -348,7 +357,11 @@ func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Target) {
 				continue
 			}
 			rb.done++
-			fmt.Fprintf(rb.out, "sweep %s: removed %s (run %s); subnets restored: %s\n", name, s.Resource, s.Run, strings.Join(s.Subnets, ", "))
+			if len(s.Subnets) == 0 && strings.HasPrefix(s.Resource, "group ") {
+				fmt.Fprintf(rb.out, "sweep %s: finished the decrement on %s (run %s)\n", name, s.Resource, s.Run)
+			} else {
+				fmt.Fprintf(rb.out, "sweep %s: removed %s (run %s); subnets restored: %s\n", name, s.Resource, s.Run, strings.Join(s.Subnets, ", "))
+			}
 			for _, n := range s.Notes {
 				fmt.Fprintf(rb.out, "    note: %s\n", n)
 			}
