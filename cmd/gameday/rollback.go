@@ -37,9 +37,9 @@ func newRollbackCmd(stdout io.Writer) *cobra.Command {
 		Long: `rollback reads rollback journals and undoes every fault that is not marked
 rolled back: it moves blackholed subnets back to their original network ACLs
 (looked up by subnet, since association ids change; the VPC's default ACL if
-the original was deleted meanwhile) and deletes the deny-all clone, restores
-an Auto Scaling group's desired capacity after a decrementing terminate, and
-waits for a failed-over database to be available. It retries throttling and
+the original was deleted meanwhile) and deletes the deny-all clone, gives back
+the capacity a decrementing terminate took (relative to the desired capacity
+now, within max), and waits for a failed-over database to be available. It retries throttling and
 5xx with backoff, and is idempotent: a second run finds nothing to do.
 
 With no --journal it reads ` + defaultJournals + `. It refuses to undo
