@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -270,10 +271,16 @@ func ReadPending(path string) ([]Entry, error) {
 // an entry, which OpenJournal then ends with a newline) is skipped; any
 // other line that is not an entry is a *CorruptError naming it.
 func ReadJournal(path string) (Contents, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
+	// Stat first, and open without blocking: opening a FIFO for reading
+	// would wait for a writer forever.
+	if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return Contents{}, nil
+	} else if err != nil {
+		return Contents{}, fmt.Errorf("journal: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return Contents{}, fmt.Errorf("journal %s: not a regular file (%s)", path, st.Mode().Type())
 	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return Contents{}, fmt.Errorf("journal: %w", err)
 	}

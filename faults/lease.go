@@ -481,11 +481,12 @@ func ProcessAlive(pid int, host string, since time.Time) bool {
 	return true
 }
 
-// isGamedayProgram: the program (argv[0]) is gameday, by its base name, or
-// the very binary this process runs.
+// isGamedayProgram: the program (argv[0]) is gameday by its base name
+// (gameday, gameday-v2, gameday.test), or the very binary this process
+// runs. An argument that mentions gameday does not count.
 func isGamedayProgram(argv0 string) bool {
 	base := filepath.Base(argv0)
-	if base == "gameday" {
+	if strings.HasPrefix(base, "gameday") {
 		return true
 	}
 	if exe, err := os.Executable(); err == nil && base == filepath.Base(exe) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -225,4 +226,26 @@ func TestRollbackJournalIntegrity(t *testing.T) {
 			t.Fatalf("exit %d, dark %v\n%s", code, s.dark(t), out)
 		}
 	})
+}
+
+func TestRollbackRefusesAFIFO(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "journal.jsonl")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip("mkfifo: ", err)
+	}
+	done := make(chan struct{})
+	var code int
+	var out string
+	go func() { code, out = rollbackMain(t, dir, "--journal", p); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		f, _ := os.OpenFile(p, os.O_WRONLY, 0) // unblock the reader
+		f.Close()
+		t.Fatal("a FIFO as journal blocked")
+	}
+	if code != 2 || !strings.Contains(out, "not a regular file") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
 }
