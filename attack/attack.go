@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop}
 
 	start := time.Now()
-	results := atk.Attack(vegeta.NewStaticTargeter(tgts...), pacer, 0, cfg.Name)
+	results := atk.Attack(vegeta.NewStaticTargeter(tgts...), pacer, 0, headerText(cfg.Name)) // sent as X-Vegeta-Attack
 
 	// The controller stops the attack at the end of the plan (a stalled
 	// attacker would otherwise wait for a free worker past it) or on

@@ -76,7 +76,7 @@ type Config struct {
 	// TLS configures HTTPS targets; nil = system roots.
 	TLS *tls.Config
 
-	Name string // the attack's name, sent as X-Vegeta-Attack
+	Name string // the attack's name, sent percent-encoded as X-Vegeta-Attack
 }
 
 // Defaults.
@@ -116,6 +116,7 @@ func (c Config) withDefaults() (Config, *Plan, error) {
 		if t.Method == "" {
 			c.Targets[i].Method = http.MethodGet
 		}
+		errs = append(errs, headerProblems(i, t.Header)...)
 	}
 	if c.Timeout < 0 || c.DialTimeout < 0 || c.MaxConnAge < 0 || c.IdleTimeout < 0 || c.Drain < 0 || c.MaxLag < 0 {
 		errs = append(errs, errors.New("timeout, dial_timeout, max_conn_age, idle_timeout, drain and max_lag must not be negative"))

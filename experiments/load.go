@@ -12,6 +12,8 @@ import (
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
+
+	"github.com/gameday-dev/gameday/internal/inputfile"
 )
 
 // EnvPrefix is the prefix of environment overrides: GAMEDAY_LOAD_RATE=50
@@ -33,8 +35,16 @@ var Overridable = []string{
 // overrides (from --set flags). The error, if any, is an *Error naming the
 // file and every bad field at once.
 func LoadFile(path string, overrides map[string]string) (*Experiment, *Compiled, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, MaxFileBytes)
 	if err != nil {
+		var tl *inputfile.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, nil, &Error{File: path, Problems: []Problem{{Message: fmt.Sprintf("larger than the %s limit for an experiment file", inputfile.Size(MaxFileBytes))}}}
+		}
+		var nr *inputfile.NotRegularError
+		if errors.As(err, &nr) {
+			return nil, nil, &Error{File: path, Problems: []Problem{{Message: strings.TrimPrefix(err.Error(), path+": ")}}}
+		}
 		return nil, nil, &Error{File: path, Problems: []Problem{{Message: err.Error()}}}
 	}
 	return Parse(path, data, overrides, os.LookupEnv)
@@ -46,12 +56,33 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 	fail := func(ps ...Problem) (*Experiment, *Compiled, error) {
 		return nil, nil, &Error{File: path, Problems: ps}
 	}
+	if len(data) > MaxFileBytes {
+		return fail(Problem{Message: fmt.Sprintf("larger than the %s limit for an experiment file", inputfile.Size(MaxFileBytes))})
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return fail(Problem{Message: "the file is empty"})
 	}
+	// One linear pass over the document first: one document only, bounded
+	// mappings, no key twice. Only then does viper (whose YAML decoding is
+	// quadratic in a mapping's keys) see it.
+	doc, ps := parseDocument(data)
+	if len(ps) > 0 {
+		return fail(ps...)
+	}
+	faultGates, ps := takeFaultGates(doc)
+	if len(ps) > 0 {
+		return fail(ps...)
+	}
 	v := viper.New()
 	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+	var settings map[string]any
+	if err := doc.Decode(&settings); err != nil {
+		return fail(Problem{Message: "not valid YAML: " + cleanYAMLError(err)})
+	}
+	if settings == nil {
+		return fail(Problem{Message: "the file is empty"})
+	}
+	if err := v.MergeConfigMap(settings); err != nil {
 		return fail(Problem{Message: "not valid YAML: " + cleanYAMLError(err)})
 	}
 
@@ -61,13 +92,16 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 	}
 
 	applyDefaults(v)
+	// sources says where each overridden value came from, so that a problem
+	// with it names the variable or flag rather than the file.
+	sources := map[string]string{}
 	for _, key := range Overridable {
 		env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 		if val, ok := lookupEnv(env); ok {
 			v.Set(key, val)
+			sources[key] = env + "=" + quoteIfNeeded(val)
 		}
 	}
-	var ps []Problem
 	keys := make([]string, 0, len(overrides))
 	for k := range overrides {
 		keys = append(keys, k)
@@ -79,6 +113,7 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 			continue
 		}
 		v.Set(k, overrides[k])
+		sources[k] = "--set " + k + "=" + quoteIfNeeded(overrides[k])
 	}
 	if len(ps) > 0 {
 		return fail(ps...)
@@ -90,17 +125,44 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 		c.DecodeHook = mapstructure.ComposeDecodeHookFunc(
 			mapstructure.StringToTimeDurationHookFunc(),
 			stringToNumberHook,
+			numberHook,
 		)
 	})
 	if err != nil {
-		return fail(decodeProblems(err)...)
+		return nil, nil, attribute(&Error{File: path, Problems: decodeProblems(err)}, sources)
 	}
+	x.Gates.Faults = faultGates
 	x.File = path
 	c, err := x.Validate()
-	if err != nil {
-		return nil, nil, err
+	fit := x.fitProblems(func(key string) bool { return v.InConfig(key) || sources[key] != "" })
+	if err != nil || len(fit) > 0 {
+		xe := &Error{File: path}
+		if err != nil && !errors.As(err, &xe) {
+			return nil, nil, err
+		}
+		xe.Problems = append(xe.Problems, fit...)
+		return nil, nil, attribute(xe, sources)
 	}
 	return &x, c, nil
+}
+
+// attribute names, on each problem with an overridden field, the
+// environment variable or --set flag its value came from.
+func attribute(e *Error, sources map[string]string) *Error {
+	for i, p := range e.Problems {
+		if src, ok := sources[p.Path]; ok {
+			e.Problems[i].Source = src
+		}
+	}
+	return e
+}
+
+func quoteIfNeeded(s string) string {
+	q := strconv.Quote(s)
+	if q[1:len(q)-1] == s && !strings.ContainsAny(s, " \t") {
+		return s
+	}
+	return q
 }
 
 func applyDefaults(v *viper.Viper) {
@@ -134,9 +196,15 @@ func stringToNumberHook(from, to reflect.Type, data any) (any, error) {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return i, nil
 		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil // numberHook says what is wrong with it
+		}
 	case reflect.Uint64:
 		if i, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return i, nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, nil
 		}
 	case reflect.Bool:
 		if b, err := strconv.ParseBool(s); err == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,9 @@ func FuzzLoad(f *testing.F) {
 		b, _ := os.ReadFile(p)
 		f.Add(b)
 	}
+	f.Add([]byte("name: x\nload: {rate: 10, duration: 60s}\nsteady_state: {thresholds: [\"p99 < 1s\"]}\n" +
+		"faults: [{name: AZ.Out, kind: terminate-instances, at: 20s, targets: {count: 1}}]\ngates: {faults: {AZ.Out: []}}\n"))
+	f.Add([]byte("name: x\n---\nname: y\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, c, err := Parse("fuzz.yaml", b, nil, noEnv)
 		if err != nil {
@@ -202,7 +206,25 @@ func FuzzLoad(f *testing.F) {
 		if x == nil || c == nil || len(c.Stages) == 0 || x.Load.MaxWorkers == 0 {
 			t.Fatalf("accepted an incomplete experiment: %+v", x)
 		}
+		acceptedIsSafe(t, x)
 	})
+}
+
+// acceptedIsSafe holds what the loader promises about anything it accepts:
+// finite numbers, printable bounded names, fault gates that name faults.
+func acceptedIsSafe(t *testing.T, x *Experiment) {
+	t.Helper()
+	v := &validator{}
+	checkFinite(v, reflect.ValueOf(x).Elem(), "")
+	checkStrings(v, reflect.ValueOf(x).Elem(), "")
+	if len(v.ps) > 0 {
+		t.Fatalf("accepted %v", v.ps)
+	}
+	for name := range x.Gates.Faults {
+		if !x.hasFault(name) {
+			t.Fatalf("accepted a gate for %q, no such fault", name)
+		}
+	}
 }
 
 // FuzzOverrides feeds arbitrary --set keys and values (durations, rates,
@@ -215,16 +237,20 @@ func FuzzOverrides(f *testing.F) {
 	}
 	for _, kv := range [][2]string{{"load.rate", "50"}, {"load.duration", "90s"}, {"load.rate", "-1"}, {"load.duration", "1e9h"},
 		{"steady_state.window", "0s"}, {"guards.max_instance_share", "NaN"}, {"load.timeout", "x"}, {"target.kind", "aws"},
-		{"steady_state.stable_for", "99999999999999999999"}, {"load.max_workers", "0"}} {
+		{"steady_state.stable_for", "99999999999999999999"}, {"load.max_workers", "0"},
+		{"load.rate", "NaN"}, {"load.rate", "-Inf"}, {"load.rate", "1e-300"}, {"steady_state.stable_for", "2.7"},
+		{"name", "a\nb"}, {"name", "\x1b[31m"}, {"load.timeout", "1ns"}, {"steady_state.verify", "9999h"}} {
 		f.Add(kv[0], kv[1])
 	}
 	f.Fuzz(func(t *testing.T, k, v string) {
-		_, _, err := Parse("gameday.yaml", base, map[string]string{k: v}, noEnv)
+		x, _, err := Parse("gameday.yaml", base, map[string]string{k: v}, noEnv)
 		if err != nil {
 			var xe *Error
 			if !errors.As(err, &xe) || len(xe.Problems) == 0 {
 				t.Fatalf("--set %s=%s: error is not a field error: %v", k, v, err)
 			}
+			return
 		}
+		acceptedIsSafe(t, x)
 	})
 }

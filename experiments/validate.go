@@ -13,6 +13,16 @@ import (
 type Problem struct {
 	Path    string `json:"path,omitempty"`
 	Message string `json:"message"`
+	// Source, when the value came from elsewhere than the file, names it:
+	// "GAMEDAY_LOAD_RATE=NaN" or "--set load.rate=NaN".
+	Source string `json:"source,omitempty"`
+}
+
+func (p Problem) where() string {
+	if p.Source == "" {
+		return p.Path
+	}
+	return p.Path + " (from " + p.Source + ")"
 }
 
 // Error lists every problem found in one file. It maps to exit code 2.
@@ -28,14 +38,14 @@ func (e *Error) Error() string {
 		if p.Path == "" {
 			return fmt.Sprintf("%s: %s", e.File, p.Message)
 		}
-		return fmt.Sprintf("%s: %s: %s", e.File, p.Path, p.Message)
+		return fmt.Sprintf("%s: %s: %s", e.File, p.where(), p.Message)
 	}
 	fmt.Fprintf(&b, "%s: %d problems:", e.File, len(e.Problems))
 	for _, p := range e.Problems {
 		if p.Path == "" {
 			fmt.Fprintf(&b, "\n  - %s", p.Message)
 		} else {
-			fmt.Fprintf(&b, "\n  - %s: %s", p.Path, p.Message)
+			fmt.Fprintf(&b, "\n  - %s: %s", p.where(), p.Message)
 		}
 	}
 	return b.String()
@@ -82,6 +92,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 	x.validateFaults(v)
 	x.validateProbes(v)
 	x.validateGuards(v)
+	x.validateBounds(v)
 	for i, s := range x.StopConditions {
 		e, err := ParseExpr(s, ScopeWindow, true)
 		if err != nil {

@@ -236,7 +236,7 @@ func (j *Journal) append(e Entry) error {
 
 // MaxJournalBytes bounds what ReadPending reads: a journal holds a few
 // lines per fault, so anything near this size is not a journal.
-const MaxJournalBytes = 16 << 20
+const MaxJournalBytes = 64 << 20
 
 // CorruptError says a journal line is neither a journal entry nor a torn
 // write: the journal cannot be trusted to say what is pending.

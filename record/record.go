@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gameday-dev/gameday/analysis"
+	"github.com/gameday-dev/gameday/internal/inputfile"
 )
 
 // Schema names this document's version; renderers refuse other majors.
@@ -147,9 +148,13 @@ func Write(path string, r *Run) error {
 	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
+// MaxFileBytes bounds a run record read back (report, compare, --baseline):
+// a day-long run at 100 ms windows is about 300 MB.
+const MaxFileBytes = 512 << 20
+
 // Read loads a record and checks its schema.
 func Read(path string) (*Run, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.Read(path, MaxFileBytes) // only a regular file, bounded
 	if err != nil {
 		return nil, err
 	}

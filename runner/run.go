@@ -75,7 +75,7 @@ func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
 		o.RollbackTimeout = 2 * time.Minute
 	}
 	if o.RunID == "" {
-		o.RunID = fmt.Sprintf("%s-%s", p.X.Name, time.Now().UTC().Format("20060102T150405Z"))
+		o.RunID = NewRunID(p.X.Name, time.Now())
 	}
 	r := &run{p: p, o: o}
 	r.rec = &record.Run{Schema: record.Schema, ID: o.RunID, Experiment: p.X.Name, File: p.X.File, Target: p.X.Target.Kind,

@@ -33,6 +33,8 @@ const (
 	exitBadInput = runner.ExitBadInput
 	exitRollback = runner.ExitRollback
 	exitError    = runner.ExitError
+	// exitInterrupted ends a command a signal stopped.
+	exitInterrupted = runner.ExitInterrupted
 )
 
 // exitError carries an exit code through cobra.
@@ -87,6 +89,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Resilience experiments for AWS web stacks: load, faults, recovery, evidence",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// The signal handler in main says and does what fits the command.
+		PersistentPreRun: noteCommand,
 		Long: `gameday sends open-model HTTP load at a load balancer while it injects faults
 (terminate instances, fail a database over, blackhole an Availability Zone),
 measures how long users were hurt, rolls every fault back, and reports.
@@ -156,6 +160,11 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if journal != "" {
+				if err := checkJournalFile(journal, true); err != nil {
+					return &codeError{exitBadInput, fmt.Errorf("--journal: %w", err)}
+				}
+			}
 			fs, table, rawWanted, err := runFormats(formats, x)
 			if err != nil {
 				return &codeError{exitBadInput, fmt.Errorf("--format: %w", err)}
@@ -167,10 +176,13 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 					return &codeError{exitBadInput, fmt.Errorf("--baseline: %w", err)}
 				}
 			}
+			runID := ""
 			if out == "" {
-				out = filepath.Join("gameday-runs", safeName(x.Name)+"-"+time.Now().UTC().Format("20060102T150405Z"))
-			}
-			if err := os.MkdirAll(out, 0o755); err != nil {
+				if out, err = newRunDir("gameday-runs", x.Name, time.Now()); err != nil {
+					return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
+				}
+				runID = filepath.Base(out)
+			} else if err := os.MkdirAll(out, 0o755); err != nil {
 				return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
 			}
 			ctx := cmd.Context()
@@ -185,7 +197,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if err := confirm(p, yes, !quiet, stderr); err != nil {
 				return err
 			}
-			opts := runner.Options{JournalPath: journal, TTY: isTerminal(stderr)}
+			opts := runner.Options{JournalPath: journal, TTY: isTerminal(stderr), RunID: runID}
 			if opts.JournalPath == "" {
 				opts.JournalPath = filepath.Join(out, "journal.jsonl")
 			}
@@ -300,10 +312,10 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 
 func newValidateCmd(stdout io.Writer) *cobra.Command {
 	var lo loadOpts
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:     "validate EXPERIMENT.yaml...",
 		Short:   "Check experiment files; every problem is named by file and field path",
-		Example: "  gameday validate experiments/*.yaml",
+		Example: "  gameday validate experiments/*.yaml\n  gameday validate experiments/gameday.yaml --set load.rate=500",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var bad []string
@@ -320,6 +332,8 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
+	lo.addFlags(c)
+	return c
 }
 
 func newSandboxCmd(stdout io.Writer) *cobra.Command {

@@ -17,7 +17,12 @@ func main() {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		s := <-sigs
-		fmt.Fprintf(os.Stderr, "\ngameday: %v: stopping and rolling back every fault (a second signal exits at once and leaves the journal for `gameday rollback`)\n", s)
+		name, _ := command.Load().(string)
+		words, graceful := firstSignal(name, s)
+		fmt.Fprintf(os.Stderr, "\ngameday: %s\n", words)
+		if !graceful {
+			os.Exit(exitInterrupted)
+		}
 		cancel()
 		<-sigs
 		hint := "gameday rollback"

@@ -151,7 +151,7 @@ type pendingEntry struct {
 // a file that cannot be a journal (not regular, too big) is exit 2.
 func (rb *rollbacker) read(path string, explicit bool) ([]pendingEntry, error) {
 	if explicit {
-		if _, err := os.Stat(path); err != nil {
+		if err := checkJournalFile(path, false); err != nil { // regular, bounded (inputs.go)
 			return nil, &codeError{exitBadInput, fmt.Errorf("--journal %s: %w", path, err)}
 		}
 	}

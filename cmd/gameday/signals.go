@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/spf13/cobra"
+)
+
+// command is the name of the subcommand running, for the signal handler.
+var command atomic.Value // string
+
+func noteCommand(cmd *cobra.Command, _ []string) { command.Store(cmd.Name()) }
+
+// firstSignal says what the first SIGINT/SIGTERM does while the named
+// command runs: the words to print and whether to cancel the command and
+// let it finish (graceful) or to exit at once. Only run and rollback touch
+// the account, and sandbox owns a region worth closing; every other
+// command has changed nothing and ends at once, with words that fit it.
+func firstSignal(name string, s os.Signal) (words string, graceful bool) {
+	switch name {
+	case "run":
+		return fmt.Sprintf("%v: stopping and rolling back every fault (a second signal exits at once and leaves the journal for `gameday rollback`)", s), true
+	case "rollback":
+		return fmt.Sprintf("%v: stopping after the rollback step under way (a second signal exits at once; the journal keeps what is left for another `gameday rollback`)", s), true
+	case "sandbox":
+		return fmt.Sprintf("%v: stopping the sandbox", s), true
+	case "":
+		return fmt.Sprintf("%v: interrupted", s), false
+	}
+	return fmt.Sprintf("%v: interrupted; %s changes nothing, so it stops at once", s, name), false
+}
