@@ -601,7 +601,8 @@ func goCmd(t *testing.T, dir string, args ...string) []byte {
 // policy is the parsed policy document.
 type policy struct {
 	actions          map[string]bool
-	tagConditionKeys []string // condition keys on tags: aws:ResourceTag/<key>, ...
+	tagConditionKeys []string        // condition keys on tags: aws:ResourceTag/<key>, ...
+	conditioned      map[string]bool // action → granted by a statement with a Condition
 }
 
 // stringList is an IAM policy value: a string or a list of strings.
@@ -656,7 +657,7 @@ func loadPolicy(t *testing.T, path string) policy {
 	if len(doc.Statement) == 0 {
 		t.Fatalf("%s: no statements", policyFile)
 	}
-	p := policy{actions: map[string]bool{}}
+	p := policy{actions: map[string]bool{}, conditioned: map[string]bool{}}
 	sids := map[string]bool{}
 	for i, st := range doc.Statement {
 		where := fmt.Sprintf("%s: Statement[%d] (%s)", policyFile, i, st.Sid)
@@ -677,10 +678,15 @@ func loadPolicy(t *testing.T, path string) policy {
 			switch {
 			case !actionRE.MatchString(a):
 				t.Errorf("%s: action %q: want an exact service:Action, no wildcards", where, a)
-			case p.actions[a]:
-				t.Errorf("%s: action %s is granted by more than one statement", where, a)
+			case p.actions[a] && (len(st.Condition) == 0 || !p.conditioned[a]):
+				// IAM ORs statements: an action may appear in several
+				// only when each one narrows it with its own condition
+				// (ec2:CreateTags: tag-on-create of a clone, or a lease
+				// tag on a subnet).
+				t.Errorf("%s: action %s is granted by more than one statement (allowed only when every one has a Condition)", where, a)
 			}
 			p.actions[a] = true
+			p.conditioned[a] = len(st.Condition) > 0
 		}
 		for _, kv := range st.Condition {
 			for k := range kv {

@@ -100,6 +100,16 @@ func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 	if len(subs) == 0 {
 		return nil, specErr(spec, "subnets", "no %s subnet of the target in %s", tier, az)
 	}
+	// Another live run's lease first, then leftovers of a run that did not
+	// finish (a subnet on a gameday deny-all clone): either way the ACLs
+	// read now are not the originals, so refuse before reading them.
+	var rs []Resource
+	for _, s := range subs {
+		rs = append(rs, Resource{ResSubnet, s.ID})
+	}
+	if err := CheckHeld(ctx, c, rs, ""); err != nil {
+		return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
+	}
 	// Read the current associations: proves the subnets exist and gives
 	// the plan the ACLs that will be restored.
 	cur, err := currentAssociations(ctx, c, ids(subs))
@@ -110,6 +120,10 @@ func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 		a, ok := cur[subs[i].ID]
 		if !ok {
 			return nil, specErr(spec, "subnets", "subnet %s has no network ACL association", subs[i].ID)
+		}
+		if a.cloneToken != "" {
+			return nil, fmt.Errorf("fault %q: %w", spec.Name, &LeftoverError{Resource: Resource{ResSubnet, subs[i].ID},
+				What: fmt.Sprintf("it is on gameday's deny-all network ACL %s (run %s)", a.acl, cmpOr(a.cloneRun, "unknown"))})
 		}
 		subs[i].OriginalACL, subs[i].OriginalAssociation = a.acl, a.assoc
 	}
@@ -130,7 +144,9 @@ func ids(subs []SubnetRecord) []string {
 	return out
 }
 
-type association struct{ acl, assoc string }
+// association is a subnet's current ACL; cloneToken and cloneRun are set
+// when that ACL is a gameday deny-all clone (tagged gameday:token).
+type association struct{ acl, assoc, cloneToken, cloneRun string }
 
 // currentAssociations returns subnet id → its current ACL and association.
 func currentAssociations(ctx context.Context, c *awsclients.Clients, subnets []string) (map[string]association, error) {
@@ -147,7 +163,16 @@ func currentAssociations(ctx context.Context, c *awsclients.Clients, subnets []s
 			for _, as := range a.Associations {
 				sid := aws.ToString(as.SubnetId)
 				if slices.Contains(subnets, sid) {
-					out[sid] = association{acl: aws.ToString(a.NetworkAclId), assoc: aws.ToString(as.NetworkAclAssociationId)}
+					as := association{acl: aws.ToString(a.NetworkAclId), assoc: aws.ToString(as.NetworkAclAssociationId)}
+					for _, t := range a.Tags {
+						switch aws.ToString(t.Key) {
+						case TagToken:
+							as.cloneToken = aws.ToString(t.Value)
+						case TagExperiment:
+							as.cloneRun = aws.ToString(t.Value)
+						}
+					}
+					out[sid] = as
 				}
 			}
 		}
@@ -156,6 +181,17 @@ func currentAssociations(ctx context.Context, c *awsclients.Clients, subnets []s
 }
 
 func (f *blackholeFault) Name() string { return f.name }
+
+// Leases: the blackholed subnets.
+func (f *blackholeFault) Leases() []Resource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var rs []Resource
+	for _, s := range f.st.Subnets {
+		rs = append(rs, Resource{ResSubnet, s.ID})
+	}
+	return rs
+}
 
 // SetRun names the run the fault belongs to, for the clone's tags.
 func (f *blackholeFault) SetRun(id string) { f.update(func(s *BlackholeUndo) { s.Run = id }) }
@@ -246,6 +282,9 @@ func (f *blackholeFault) Apply(ctx context.Context) error {
 	for i, s := range st.Subnets {
 		origs[i] = s.OriginalACL
 		if a, ok := cur[s.ID]; ok {
+			if a.cloneToken != "" && a.cloneToken != st.Token {
+				return fail("subnet %s is on another gameday run's deny-all network ACL %s (run %s); not recording it as the original", s.ID, a.acl, cmpOr(a.cloneRun, "unknown"))
+			}
 			origs[i] = a.acl
 		}
 	}
@@ -291,6 +330,11 @@ func (f *blackholeFault) Apply(ctx context.Context) error {
 		}
 		if a.acl == clone {
 			continue
+		}
+		if a.cloneToken != "" && a.cloneToken != st.Token {
+			// Another run's deny-all clone is not an original: moving on
+			// would record it as one (and "restore" the AZ to dark).
+			return fail("subnet %s is on another gameday run's deny-all network ACL %s (run %s); not recording it as the original", s.ID, a.acl, cmpOr(a.cloneRun, "unknown"))
 		}
 		f.subnet(s.ID, func(r *SubnetRecord) { r.OriginalACL, r.OriginalAssociation = a.acl, a.assoc })
 		if _, err := f.c.EC2.ReplaceNetworkAclAssociation(ctx, &ec2.ReplaceNetworkAclAssociationInput{
@@ -348,6 +392,15 @@ func (f *blackholeFault) Rollback(ctx context.Context) error {
 	}
 	var errs []error
 	var defACL string
+	if len(cur) < len(st.Subnets) {
+		// A subnet without an association is gone, or this is not the
+		// account (another sandbox behind the same endpoint, another
+		// region): every VPC has a default ACL, so if the VPC has none
+		// the target cannot be confirmed, and nothing is marked done.
+		if defACL, err = f.defaultACL(ctx, st.VPC); err != nil {
+			return fail("cannot confirm this is the account the fault was applied in (%v); not marking it rolled back", err)
+		}
+	}
 	for _, s := range st.Subnets {
 		a, ok := cur[s.ID]
 		if !ok {

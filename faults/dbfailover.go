@@ -45,8 +45,16 @@ type dbFailoverFault struct {
 	notes []string
 }
 
-func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (fa Fault, err error) {
 	f := &dbFailoverFault{c: c, name: spec.Name}
+	defer func() {
+		// Another live run's lease on the database refuses the plan.
+		if err == nil {
+			if herr := CheckHeld(ctx, c, f.Leases(), ""); herr != nil {
+				fa, err = nil, fmt.Errorf("fault %q: %w", spec.Name, herr)
+			}
+		}
+	}()
 	switch spec.Mode {
 	case "", "cluster", "instance":
 	default:
@@ -282,4 +290,17 @@ func (f *dbFailoverFault) waitAvailable(ctx context.Context, st DBFailoverUndo) 
 		case <-tick.C:
 		}
 	}
+}
+
+// Leases: the DB cluster, or the DB instance.
+func (f *dbFailoverFault) Leases() []Resource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Mode == "cluster" && f.st.DBCluster != "" {
+		return []Resource{{ResDBCluster, f.st.DBCluster}}
+	}
+	if f.st.DBInstance != "" {
+		return []Resource{{ResDBInstance, f.st.DBInstance}}
+	}
+	return nil
 }

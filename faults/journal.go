@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -41,6 +44,12 @@ type Entry struct {
 	PID  int    `json:"pid,omitempty"`
 	Host string `json:"host,omitempty"`
 	Note string `json:"note,omitempty"`
+	// Lease is the id of the run's lease on the fault's resources (on
+	// Begin lines), so `gameday rollback` can release it.
+	Lease string `json:"lease,omitempty"`
+	// Began is when the entry's Begin line was written (not stored: the
+	// Begin line's Time); rollback across journals goes by it.
+	Began time.Time `json:"-"`
 }
 
 // Target is where a journal's faults were applied: enough to build AWS
@@ -65,6 +74,14 @@ type Journal struct {
 	seq    int
 	pid    string
 	target *Target
+	lease  string
+}
+
+// SetLease records the run's lease id; every later Begin line carries it.
+func (j *Journal) SetLease(id string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.lease = id
 }
 
 // SetTarget records where faults are applied; every later Begin line
@@ -146,7 +163,7 @@ func (j *Journal) Begin(runID string, f Fault) (string, error) {
 		return "", err
 	}
 	j.mu.Lock()
-	e.Target = j.target
+	e.Target, e.Lease = j.target, j.lease
 	j.mu.Unlock()
 	e.PID = os.Getpid()
 	e.Host, _ = os.Hostname()
@@ -217,39 +234,106 @@ func (j *Journal) append(e Entry) error {
 	return nil
 }
 
+// MaxJournalBytes bounds what ReadPending reads: a journal holds a few
+// lines per fault, so anything near this size is not a journal.
+const MaxJournalBytes = 64 << 20
+
+// CorruptError says a journal line is neither a journal entry nor a torn
+// write: the journal cannot be trusted to say what is pending.
+type CorruptError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("journal %s: line %d: %s; refusing to guess what is pending (repair or move the file, then run again)", e.Path, e.Line, e.Msg)
+}
+
+// Contents is what a journal says: the entries not yet rolled back (in
+// the order they were begun), and every target any entry names.
+type Contents struct {
+	Pending []Entry
+	Targets []Target
+	Entries int // distinct entries, done ones included
+}
+
 // ReadPending returns the journal's entries not yet rolled back, in the
 // order they were begun, each with its latest undo record and state. A
-// missing file has no pending entries. Torn lines (a crash while writing,
-// which OpenJournal terminates) are skipped; they can only be the last
-// write before a crash, whose entry's Begin line is already on disk.
+// missing file has no pending entries.
 func ReadPending(path string) ([]Entry, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	c, err := ReadJournal(path)
+	return c.Pending, err
+}
+
+// ReadJournal reads a journal. Only a regular file of at most
+// MaxJournalBytes is read. A torn line (a crash while writing: a prefix of
+// an entry, which OpenJournal then ends with a newline) is skipped; any
+// other line that is not an entry is a *CorruptError naming it.
+func ReadJournal(path string) (Contents, error) {
+	// Stat first, and open without blocking: opening a FIFO for reading
+	// would wait for a writer forever.
+	if st, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return Contents{}, nil
+	} else if err != nil {
+		return Contents{}, fmt.Errorf("journal: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return Contents{}, fmt.Errorf("journal %s: not a regular file (%s)", path, st.Mode().Type())
 	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return Contents{}, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Contents{}, fmt.Errorf("journal: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return Contents{}, fmt.Errorf("journal %s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > MaxJournalBytes {
+		return Contents{}, fmt.Errorf("journal %s: %d bytes, over the %d-byte limit for a journal", path, st.Size(), MaxJournalBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxJournalBytes+1))
+	if err != nil {
+		return Contents{}, fmt.Errorf("journal: %w", err)
+	}
+	if len(data) > MaxJournalBytes {
+		return Contents{}, fmt.Errorf("journal %s: over the %d-byte limit for a journal", path, MaxJournalBytes)
 	}
 	byID := map[string]*Entry{}
 	var order []string
 	done := map[string]bool{}
+	var out Contents
 	r := bufio.NewReader(bytes.NewReader(data))
-	for {
+lines:
+	for n := 1; ; n++ {
 		line, err := r.ReadBytes('\n')
 		last := err == io.EOF
 		if len(bytes.TrimSpace(line)) > 0 {
 			var e Entry
-			if jerr := json.Unmarshal(line, &e); jerr != nil || e.ID == "" {
+			jerr := json.Unmarshal(line, &e)
+			switch {
+			case jerr != nil && torn(line, jerr):
 				if last {
-					break
+					break lines
 				}
-				continue // torn write
+				continue
+			case jerr != nil:
+				return Contents{}, &CorruptError{Path: path, Line: n, Msg: "not a journal entry: " + jerr.Error()}
+			case e.ID == "" || e.State == "":
+				return Contents{}, &CorruptError{Path: path, Line: n, Msg: "not a journal entry (no id or state)"}
+			}
+			if e.Target != nil && !slices.Contains(out.Targets, *e.Target) {
+				out.Targets = append(out.Targets, *e.Target)
 			}
 			switch {
 			case e.State == StateRolledBack:
 				done[e.ID] = true
 			case byID[e.ID] == nil:
 				cp := e
+				cp.Began = e.Time
 				byID[e.ID] = &cp
 				order = append(order, e.ID)
 			default:
@@ -264,17 +348,34 @@ func ReadPending(path string) ([]Entry, error) {
 				if e.Target != nil {
 					cur.Target = e.Target
 				}
+				if e.Lease != "" {
+					cur.Lease = e.Lease
+				}
 			}
 		}
 		if last {
 			break
 		}
 	}
-	var out []Entry
+	out.Entries = len(order)
 	for _, id := range order {
 		if !done[id] {
-			out = append(out, *byID[id])
+			out.Pending = append(out.Pending, *byID[id])
 		}
 	}
 	return out, nil
+}
+
+// torn reports whether a line that failed to decode is a write cut short:
+// it starts as an entry does and the decoder ran out of input.
+func torn(line []byte, err error) bool {
+	line = bytes.TrimSpace(line)
+	if !bytes.HasPrefix(line, []byte(`{"id":"`)) {
+		return false
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return se.Offset >= int64(len(line)) || strings.HasPrefix(se.Error(), "unexpected end")
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }

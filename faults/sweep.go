@@ -2,11 +2,14 @@ package faults
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -20,7 +23,10 @@ type Swept struct {
 	Token    string   `json:"token"`
 	Subnets  []string `json:"subnets,omitempty"` // subnets moved back off it
 	Notes    []string `json:"notes,omitempty"`
-	Err      error    `json:"-"`
+	// Skipped says why the clone was left alone (a live run's lease on
+	// one of its subnets: it is that run's fault, not a leftover).
+	Skipped string `json:"skipped,omitempty"`
+	Err     error  `json:"-"`
 }
 
 // Sweep finds every network ACL tagged as an az-blackhole clone (tag key
@@ -51,6 +57,24 @@ func Sweep(ctx context.Context, c *awsclients.Clients, skip func(token string) b
 		if skip != nil && skip(token) {
 			continue
 		}
+		// A clone on subnets leased by a live run is that run's fault in
+		// progress, whatever journal the sweeper has or lacks.
+		var on []Resource
+		for _, as := range a.Associations {
+			on = append(on, Resource{ResSubnet, aws.ToString(as.SubnetId)})
+		}
+		if len(on) > 0 {
+			err := CheckHeld(ctx, c, on, "")
+			var held *HeldError
+			if errors.As(err, &held) {
+				res = append(res, Swept{Resource: id, Run: run, Token: token, Skipped: held.Error()})
+				continue
+			}
+			if err != nil {
+				res = append(res, Swept{Resource: id, Run: run, Token: token, Err: fmt.Errorf("check the leases on its subnets: %w", err)})
+				continue
+			}
+		}
 		origs := originalsFromTags(a.Tags)
 		var subs []SubnetRecord
 		for sid, orig := range origs {
@@ -76,6 +100,62 @@ func Sweep(ctx context.Context, c *awsclients.Clients, skip func(token string) b
 			}
 		}
 		res = append(res, s)
+	}
+	return res, nil
+}
+
+// SweepDecrements finds Auto Scaling groups carrying a decrement tag
+// (TagDecrementPrefix+token: a decrementing terminate whose capacity was
+// never given back) and gives the capacity back as that fault's rollback
+// would: relative to the desired capacity now, within max, counting the
+// tagged instances that left the group (or the count planned when the tag
+// could not hold their ids). Groups leased by a live run, and tokens skip
+// reports (a journal still accounts for them), are left alone.
+func SweepDecrements(ctx context.Context, c *awsclients.Clients, skip func(token string) bool) ([]Swept, error) {
+	out, err := c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+	if err != nil {
+		return nil, fmt.Errorf("sweep: list Auto Scaling groups: %w", err)
+	}
+	var res []Swept
+	for _, g := range out.AutoScalingGroups {
+		name := aws.ToString(g.AutoScalingGroupName)
+		for _, t := range g.Tags {
+			token, ok := strings.CutPrefix(aws.ToString(t.Key), TagDecrementPrefix)
+			if !ok || (skip != nil && skip(token)) {
+				continue
+			}
+			st := TerminateUndo{Group: name, Via: "autoscaling", Decrement: true, Applying: true, Token: token}
+			for _, kv := range strings.Split(aws.ToString(t.Value), ";") {
+				k, v, _ := strings.Cut(kv, "=")
+				switch k {
+				case "run":
+					st.Run = v
+				case "n":
+					n, _ := strconv.Atoi(v)
+					st.owed = int32(n)
+				case "ids":
+					st.Instances = strings.Split(v, ",")
+				}
+			}
+			s := Swept{Resource: "group " + name + " (" + aws.ToString(t.Key) + ")", Run: st.Run, Token: token}
+			err := CheckHeld(ctx, c, []Resource{{ResGroup, name}}, "")
+			var held *HeldError
+			if errors.As(err, &held) {
+				s.Skipped = held.Error()
+				res = append(res, s)
+				continue
+			}
+			if err != nil {
+				s.Err = err
+				res = append(res, s)
+				continue
+			}
+			f := &terminateFault{c: c, name: "sweep " + name, restored: true, st: st}
+			_, s.Err = RollbackPatiently(ctx, f)
+			u := f.Undo().(TerminateUndo)
+			s.Notes = append(u.Notes, fmt.Sprintf("group %s: gave back %d instance(s) of capacity", name, u.GivenBack))
+			res = append(res, s)
+		}
 	}
 	return res, nil
 }

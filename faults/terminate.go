@@ -2,6 +2,8 @@ package faults
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -38,8 +40,20 @@ type TerminateUndo struct {
 	Applying   bool     `json:"applying,omitempty"`
 	Attempted  []string `json:"attempted,omitempty"`
 	Terminated []string `json:"terminated,omitempty"`
-	// Restored is set once the desired capacity was set back.
+	// Restored is set once the desired capacity was given back.
 	Restored bool `json:"restored,omitempty"`
+	// Token names this fault's decrement tag on the group
+	// (TagDecrementPrefix+Token), written before the first decrementing
+	// call and deleted once the capacity is given back. Journals written
+	// before tokens existed have none.
+	Token string `json:"token,omitempty"`
+	Run   string `json:"run,omitempty"`
+	// GivenBack is how much capacity the rollback gave back; Notes say
+	// how it went (a conflict with a change made since, a bound).
+	GivenBack int32    `json:"given_back,omitempty"`
+	Given     bool     `json:"given,omitempty"` // capacity given back; only the tag may remain
+	owed      int32    // a sweep's count from the tag, when it names no instances
+	Notes     []string `json:"notes,omitempty"`
 }
 
 type terminateFault struct {
@@ -89,6 +103,17 @@ func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 		return nil, specErr(spec, "targets.group", "Auto Scaling group %q not found", group)
 	}
 	g := out.AutoScalingGroups[0]
+	// Another live run's lease, then a decrement an unfinished run never
+	// gave back: refuse before reading the group's "original" capacity.
+	if err := CheckHeld(ctx, c, []Resource{{ResGroup, group}}, ""); err != nil {
+		return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
+	}
+	for _, t := range g.Tags {
+		if k := aws.ToString(t.Key); strings.HasPrefix(k, TagDecrementPrefix) {
+			return nil, fmt.Errorf("fault %q: %w", spec.Name, &LeftoverError{Resource: Resource{ResGroup, group},
+				What: fmt.Sprintf("its desired capacity is still decremented by a terminate-instances fault (tag %s = %s)", k, aws.ToString(t.Value))})
+		}
+	}
 
 	// Candidates: InService members, filtered by AZ and instance ids.
 	azOf := map[string]string{}
@@ -160,9 +185,14 @@ func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 	rng.Shuffle(len(cands), func(i, j int) { cands[i], cands[j] = cands[j], cands[i] })
 	picked := append([]string(nil), cands[:n]...)
 
+	var tok [8]byte
+	if _, err := crand.Read(tok[:]); err != nil {
+		return nil, err
+	}
 	f := &terminateFault{c: c, name: spec.Name, st: TerminateUndo{
 		Group: group, Via: via, Decrement: spec.Decrement, Instances: picked,
 		InstanceAZ: map[string]string{}, DesiredBefore: aws.ToInt32(g.DesiredCapacity),
+		Token: hex.EncodeToString(tok[:]),
 	}}
 	for _, id := range picked {
 		f.st.InstanceAZ[id] = azOf[id]
@@ -209,6 +239,23 @@ func describeSel(sel experiments.Selector) string {
 }
 
 func (f *terminateFault) Name() string { return f.name }
+
+// Leases: the group.
+func (f *terminateFault) Leases() []Resource {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return []Resource{{ResGroup, f.st.Group}}
+}
+
+// SetRun names the run, for the decrement tag.
+func (f *terminateFault) SetRun(id string) { f.update(func(s *TerminateUndo) { s.Run = id }) }
+
+// Notes says how the capacity was given back.
+func (f *terminateFault) Notes() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.st.Notes)
+}
 func (f *terminateFault) Kind() string { return KindTerminateInstances }
 
 func (f *terminateFault) Targets() []string {
@@ -230,7 +277,7 @@ func (f *terminateFault) Describe() string {
 	}
 	s := fmt.Sprintf("terminate %s via %s", strings.Join(parts, ", "), f.st.Via)
 	if f.st.Decrement {
-		s += fmt.Sprintf(", decrementing desired capacity of %s from %d (restored on rollback)", f.st.Group, f.st.DesiredBefore)
+		s += fmt.Sprintf(", decrementing desired capacity of %s from %d (rollback gives back the capacity taken, relative to the desired capacity then, within min/max)", f.st.Group, f.st.DesiredBefore)
 	} else {
 		s += fmt.Sprintf("; group %s replaces them", f.st.Group)
 	}
@@ -244,6 +291,7 @@ func (f *terminateFault) Undo() any {
 	u.Instances = slices.Clone(u.Instances)
 	u.Attempted = slices.Clone(u.Attempted)
 	u.Terminated = slices.Clone(u.Terminated)
+	u.Notes = slices.Clone(u.Notes)
 	az := make(map[string]string, len(u.InstanceAZ))
 	for k, v := range u.InstanceAZ {
 		az[k] = v
@@ -279,6 +327,20 @@ func (f *terminateFault) Apply(ctx context.Context) error {
 			return fmt.Errorf("fault %q: Auto Scaling group %s not found", f.name, st.Group)
 		}
 		f.update(func(s *TerminateUndo) { s.DesiredBefore = aws.ToInt32(out.AutoScalingGroups[0].DesiredCapacity) })
+		if st.Token != "" {
+			// On the group, before any decrement: what the next run's plan
+			// and a later rollback read to know capacity is owed.
+			v := fmt.Sprintf("run=%s;fault=%s;n=%d", cmpOr(st.Run, f.name), f.name, len(st.Instances))
+			if len(v) > 200 {
+				v = v[:200]
+			}
+			if ids := ";ids=" + strings.Join(st.Instances, ","); len(v)+len(ids) <= 256 {
+				v += ids // so a sweep can tell what was taken without the journal
+			}
+			if err := setGroupTag(ctx, f.c, st.Group, TagDecrementPrefix+st.Token, v); err != nil {
+				return fmt.Errorf("fault %q: tag group %s before decrementing: %w", f.name, st.Group, err)
+			}
+		}
 	}
 
 	switch st.Via {
@@ -304,13 +366,18 @@ func (f *terminateFault) Apply(ctx context.Context) error {
 	return nil
 }
 
-// Rollback restores the desired capacity if a decrementing terminate was
-// (possibly) sent; otherwise there is nothing to undo.
+// Rollback gives back the capacity the fault took: the group's desired
+// capacity now plus the number of decrementing terminations that went
+// through (relative, not the absolute value seen at apply time, so a
+// scale-out since is kept), bounded by the group's max, with a note when
+// the desired capacity changed since or a bound applied. It is idempotent
+// through the group's decrement tag: no tag, nothing owed.
 func (f *terminateFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
 	f.mu.Lock()
 	st := f.st
+	st.Attempted, st.Terminated = slices.Clone(st.Attempted), slices.Clone(st.Terminated)
 	f.mu.Unlock()
 	if !st.Decrement || st.Restored || !st.Applying {
 		return nil
@@ -320,19 +387,96 @@ func (f *terminateFault) Rollback(ctx context.Context) error {
 	if len(st.Attempted) == 0 && len(st.Terminated) == 0 && !f.fromJournal() {
 		return nil
 	}
-	_, err := f.c.ASG.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
-		AutoScalingGroupName: aws.String(st.Group),
-		DesiredCapacity:      aws.Int32(st.DesiredBefore),
-		HonorCooldown:        aws.Bool(false),
-	})
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("fault %q: rollback: "+format, append([]any{f.name}, args...)...)
+	}
+	out, err := f.c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{st.Group}})
 	if err != nil {
-		return fmt.Errorf("fault %q: restore desired capacity of %s to %d: %w", f.name, st.Group, st.DesiredBefore, err)
+		return fail("describe group %s: %w", st.Group, err)
+	}
+	if len(out.AutoScalingGroups) != 1 {
+		return fail("Auto Scaling group %s not found: cannot confirm this is the account the fault was applied in; not marking it rolled back", st.Group)
+	}
+	g := out.AutoScalingGroups[0]
+	tagKey := TagDecrementPrefix + st.Token
+	if st.Given {
+		if err := deleteGroupTag(ctx, f.c, st.Group, tagKey); err != nil {
+			return fail("remove decrement tag %s from %s: %w", tagKey, st.Group, err)
+		}
+		f.update(func(s *TerminateUndo) { s.Restored = true })
+		return nil
+	}
+	if st.Token != "" && !slices.ContainsFunc(g.Tags, func(t asgtypes.TagDescription) bool { return aws.ToString(t.Key) == tagKey }) {
+		// The tag goes on before the first decrement and comes off after
+		// the capacity is given back: without it nothing is owed.
+		f.update(func(s *TerminateUndo) { s.Restored = true })
+		return nil
+	}
+	// What was taken: terminations that succeeded, and those attempted (all
+	// planned ones, for a journal entry written before any call) whose
+	// instance has left the group.
+	member := map[string]bool{}
+	for _, in := range g.Instances {
+		ls := string(in.LifecycleState)
+		if !strings.HasPrefix(ls, "Terminat") {
+			member[aws.ToString(in.InstanceId)] = true
+		}
+	}
+	cands := st.Attempted
+	if len(cands) == 0 {
+		cands = st.Instances
+	}
+	var taken int32
+	for _, id := range cands {
+		if slices.Contains(st.Terminated, id) || !member[id] {
+			taken++
+		}
+	}
+	if len(cands) == 0 && st.owed > 0 {
+		// A sweep without the instance ids: the count planned.
+		taken = st.owed
+	}
+	cur, lo, hi := aws.ToInt32(g.DesiredCapacity), aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize)
+	want := cur + taken
+	var notes []string
+	if exp := st.DesiredBefore - taken; cur != exp {
+		notes = append(notes, fmt.Sprintf("group %s: desired capacity changed since the fault (expected %d, found %d); gave back the %d taken on top of it", st.Group, exp, cur, taken))
+	}
+	if want > hi {
+		notes = append(notes, fmt.Sprintf("group %s: giving back %d would pass max %d; desired set to %d", st.Group, taken, hi, hi))
+		want = hi
+	}
+	if want < lo {
+		want = lo
+	}
+	if want != cur {
+		_, err = f.c.ASG.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{
+			AutoScalingGroupName: aws.String(st.Group),
+			DesiredCapacity:      aws.Int32(want),
+			HonorCooldown:        aws.Bool(false),
+		})
+		if err != nil {
+			return fail("give back %d to the desired capacity of %s (%d → %d): %w", taken, st.Group, cur, want, err)
+		}
+	}
+	if len(notes) > 0 {
+		// Only a conflict or a bound is a note (notes fail a clean
+		// rollback); a plain give-back is what the plan said it would do.
+		notes = append(notes, fmt.Sprintf("group %s: gave back %d instance(s) of capacity (desired %d → %d, relative to the desired capacity now)", st.Group, want-cur, cur, want))
+	}
+	f.update(func(s *TerminateUndo) { s.GivenBack, s.Given, s.Notes = want-cur, true, append(s.Notes, notes...) })
+	if st.Token != "" {
+		// A crash between the call above and this one leaves the tag: a
+		// later `gameday rollback` would give the capacity back twice
+		// (bounded by max). The window is one API call.
+		if err := deleteGroupTag(ctx, f.c, st.Group, tagKey); err != nil {
+			return fail("remove decrement tag %s from %s: %w", tagKey, st.Group, err)
+		}
 	}
 	f.update(func(s *TerminateUndo) { s.Restored = true })
 	return nil
 }
 
 // fromJournal: the undo record was written before Apply, so Attempted may
-// be empty although calls were sent. Restoring the recorded desired
-// capacity is safe either way.
+// be empty although calls were sent.
 func (f *terminateFault) fromJournal() bool { return f.restored }

@@ -139,7 +139,7 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		if err != nil {
 			err = fmt.Errorf("%s: faults[%d] (%s): %w", x.File, i, spec.Name, err)
 			var se *faults.SpecError
-			if errors.As(err, &se) || targets.Rejected(err) {
+			if errors.As(err, &se) || targets.Rejected(err) || faults.Refused(err) {
 				return nil, &InputError{Err: err}
 			}
 			return nil, err

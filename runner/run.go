@@ -95,6 +95,11 @@ func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
 			t.SetRun(o.RunID)
 		}
 	}
+	release, ok := r.takeLease(ctx) // runner/lease.go
+	if !ok {
+		return r.rec
+	}
+	defer release()
 	r.execute(ctx)
 	return r.rec
 }

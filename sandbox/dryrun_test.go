@@ -114,6 +114,11 @@ var dryRunCases = map[string]dryRunCall{
 		_, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: w.instances[:1], DryRun: dry})
 		return err
 	},
+	"DeleteTags": func(ctx context.Context, c *ec2.Client, w dryRunWorld, dry *bool) error {
+		// The opt-in tag every sandbox resource carries: a real delete would show.
+		_, err := c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{w.instances[0]}, Tags: []ec2types.Tag{{Key: aws.String("gameday:opt-in")}}, DryRun: dry})
+		return err
+	},
 	"CreateTags": func(ctx context.Context, c *ec2.Client, w dryRunWorld, dry *bool) error {
 		_, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{w.instances[0], w.vpc}, Tags: []ec2types.Tag{{Key: aws.String("team"), Value: aws.String("sre")}}, DryRun: dry})
 		return err

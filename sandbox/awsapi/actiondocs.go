@@ -20,6 +20,7 @@ var actionNotes = map[string]map[string]string{
 		"DeleteNetworkAcl":             "DependencyViolation while a subnet uses it; the default ACL cannot be deleted.",
 		"ReplaceNetworkAclAssociation": "Moves a subnet to another ACL at once and returns a new association id.",
 		"CreateTags":                   "Instances, the VPC, subnets and ACLs; aws: keys refused.",
+		"DeleteTags":                   "Same resources as CreateTags; a key alone deletes whatever its value (gameday's leases use it).",
 		"DescribeNetworkInterfaces":    "Only the load balancer nodes' interfaces (requester amazon-elb), with the node's loopback IP as the public IP.",
 	},
 	ServiceAutoScaling: {
@@ -27,6 +28,8 @@ var actionNotes = map[string]map[string]string{
 		"TerminateInstanceInAutoScalingGroup": "Terminates through the group, which replaces the instance unless ShouldDecrementDesiredCapacity.",
 		"SetDesiredCapacity":                  "Launches or terminates to the new size within min/max; HonorCooldown.",
 		"DescribeScalingActivities":           "Newest first, with AWS's descriptions and causes.",
+		"CreateOrUpdateTags":                  "Tags on the group (PropagateAtLaunch is accepted but always reported true).",
+		"DeleteTags":                          "Removes the group's tags by key.",
 	},
 	ServiceELBv2: {
 		"DescribeLoadBalancers": "The one application load balancer, its nodes' AZs and subnets.",
@@ -35,11 +38,13 @@ var actionNotes = map[string]map[string]string{
 		"DescribeListeners":     "One HTTP listener on port 80 (the nodes' loopback port is an implementation detail: see the summary).",
 	},
 	ServiceRDS: {
-		"DescribeDBInstances": "The Multi-AZ instance, or the cluster's members; filters db-instance-id, db-cluster-id, engine, dbi-resource-id.",
-		"RebootDBInstance":    "Reboot, or ForceFailover to the standby (Multi-AZ), with RDS's events.",
-		"DescribeDBClusters":  "The Aurora-style cluster, if the sandbox has one.",
-		"FailoverDBCluster":   "Moves the writer to another member, with RDS's events.",
-		"DescribeEvents":      "Oldest first; SourceIdentifier/SourceType, StartTime/EndTime/Duration. No EventCategories filter.",
+		"DescribeDBInstances":    "The Multi-AZ instance, or the cluster's members; filters db-instance-id, db-cluster-id, engine, dbi-resource-id.",
+		"RebootDBInstance":       "Reboot, or ForceFailover to the standby (Multi-AZ), with RDS's events.",
+		"DescribeDBClusters":     "The Aurora-style cluster, if the sandbox has one.",
+		"FailoverDBCluster":      "Moves the writer to another member, with RDS's events.",
+		"DescribeEvents":         "Oldest first; SourceIdentifier/SourceType, StartTime/EndTime/Duration. No EventCategories filter.",
+		"AddTagsToResource":      "Tags on the DB instance or cluster, by ARN.",
+		"RemoveTagsFromResource": "Removes DB instance or cluster tags by key.",
 	},
 	ServiceSTS: {
 		"GetCallerIdentity": "The sandbox account and a fixed user ARN.",

@@ -78,6 +78,8 @@ var autoscalingActions = map[string]actionDef{
 	"TerminateInstanceInAutoScalingGroup": {fn: (*handler).asTerminateInstanceInAutoScalingGroup, mutating: true},
 	"SetDesiredCapacity":                  {fn: (*handler).asSetDesiredCapacity, mutating: true},
 	"DescribeScalingActivities":           {fn: (*handler).asDescribeScalingActivities},
+	"CreateOrUpdateTags":                  {fn: (*handler).asCreateOrUpdateTags, mutating: true},
+	"DeleteTags":                          {fn: (*handler).asDeleteTags, mutating: true},
 }
 
 // seconds rounds a duration up to whole seconds (AWS reports seconds).
@@ -271,4 +273,64 @@ func (h *handler) asDescribeScalingActivities(r *request) (any, error) {
 		}{}, nil
 	}
 	return o, nil
+}
+
+// groupTags decodes Tags.member.N.{ResourceId,ResourceType,Key,Value,
+// PropagateAtLaunch} (botocore autoscaling 2011-01-01 CreateOrUpdateTagsType
+// and DeleteTagsType) into group name → tags. ResourceType must be
+// auto-scaling-group, the only type AWS supports.
+func groupTags(r *request) (map[string][]sim.Tag, []string, error) {
+	idx := r.p.indexes("Tags.member")
+	if len(idx) == 0 {
+		return nil, nil, errMissing(r.service, "Tags")
+	}
+	by := map[string][]sim.Tag{}
+	var order []string
+	for _, t := range idx {
+		id, typ, key := r.p.get(t+".ResourceId"), r.p.get(t+".ResourceType"), r.p.get(t+".Key")
+		if key == "" {
+			return nil, nil, errMissing(r.service, t+".Key")
+		}
+		if id == "" {
+			return nil, nil, errMissing(r.service, t+".ResourceId")
+		}
+		if typ != "auto-scaling-group" {
+			return nil, nil, errInvalid(r.service, t+".ResourceType", typ, "the only supported value is auto-scaling-group")
+		}
+		if _, ok := by[id]; !ok {
+			order = append(order, id)
+		}
+		by[id] = append(by[id], sim.Tag{Key: key, Value: r.p.get(t + ".Value")})
+	}
+	return by, order, nil
+}
+
+func (h *handler) asCreateOrUpdateTags(r *request) (any, error) {
+	by, order, err := groupTags(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range order {
+		if err := h.b.CreateOrUpdateGroupTags(g, by[g]); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (h *handler) asDeleteTags(r *request) (any, error) {
+	by, order, err := groupTags(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range order {
+		var keys []string
+		for _, t := range by[g] {
+			keys = append(keys, t.Key)
+		}
+		if err := h.b.DeleteGroupTags(g, keys); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
 }

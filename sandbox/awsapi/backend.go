@@ -25,6 +25,7 @@ type Backend interface {
 	StopInstances(ids []string) ([]sim.StateChange, error)
 	StartInstances(ids []string) ([]sim.StateChange, error)
 	CreateTags(resourceIDs []string, tags []sim.Tag) error
+	DeleteTags(resourceIDs []string, tags []sim.TagMatch) error
 	NetworkACLs() []sim.NetworkACL
 	CreateNetworkACL(vpcID string, tags []sim.Tag) (sim.NetworkACL, error)
 	CreateNetworkACLEntry(aclID string, e sim.ACLEntry) error
@@ -37,6 +38,8 @@ type Backend interface {
 	AutoScalingGroups() []sim.AutoScalingGroup
 	TerminateInstanceInAutoScalingGroup(instanceID string, decrementDesired bool) (sim.Activity, error)
 	SetDesiredCapacity(group string, desired int32, honorCooldown bool) error
+	CreateOrUpdateGroupTags(group string, tags []sim.Tag) error
+	DeleteGroupTags(group string, keys []string) error
 	ScalingActivities(group string) []sim.Activity // newest first
 
 	// ELBv2
@@ -50,6 +53,8 @@ type Backend interface {
 	DBClusters() []sim.DBCluster
 	FailoverDBCluster(clusterID, targetInstanceID string) (sim.DBCluster, error)
 	DBEvents(sourceID, sourceType string, start, end time.Time) []sim.DBEvent
+	AddTagsToDBResource(arn string, tags []sim.Tag) error
+	RemoveTagsFromDBResource(arn string, keys []string) error
 
 	// Ground truth: RecordAPICall appends an api-call event (the control
 	// plane calls it for every request it serves, mutating or not).

@@ -169,6 +169,26 @@ func (d dryBackend) CreateTags(ids []string, tags []sim.Tag) error {
 			return &sim.APIError{Code: "InvalidParameterValue", Message: "Tag keys starting with 'aws:' are reserved for internal use", Status: http.StatusBadRequest}
 		}
 	}
+	return d.taggable(ids)
+}
+
+// DeleteTags is checked as CreateTags is: reserved keys, and every resource
+// must exist.
+func (d dryBackend) DeleteTags(ids []string, tags []sim.TagMatch) error {
+	if len(ids) == 0 {
+		return errMissing(ServiceEC2, "ResourceId")
+	}
+	for _, t := range tags {
+		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return &sim.APIError{Code: "InvalidParameterValue", Message: "Tag keys starting with 'aws:' are reserved for internal use", Status: http.StatusBadRequest}
+		}
+	}
+	return d.taggable(ids)
+}
+
+// taggable checks that every id names a resource that exists, with EC2's
+// error code for its kind, and answers errDryRun if they all do.
+func (d dryBackend) taggable(ids []string) error {
 	exists := map[string]bool{}
 	for _, i := range d.b.Instances() {
 		exists[i.ID] = true
@@ -271,7 +291,11 @@ func (d dryBackend) ReplaceNetworkACLAssociation(assocID, aclID string) (string,
 func (d dryBackend) TerminateInstanceInAutoScalingGroup(string, bool) (sim.Activity, error) {
 	return sim.Activity{}, errNotDryRunnable
 }
-func (d dryBackend) SetDesiredCapacity(string, int32, bool) error { return errNotDryRunnable }
+func (d dryBackend) SetDesiredCapacity(string, int32, bool) error    { return errNotDryRunnable }
+func (d dryBackend) CreateOrUpdateGroupTags(string, []sim.Tag) error { return errNotDryRunnable }
+func (d dryBackend) DeleteGroupTags(string, []string) error          { return errNotDryRunnable }
+func (d dryBackend) AddTagsToDBResource(string, []sim.Tag) error     { return errNotDryRunnable }
+func (d dryBackend) RemoveTagsFromDBResource(string, []string) error { return errNotDryRunnable }
 func (d dryBackend) RebootDBInstance(string, bool) (sim.DBInstance, error) {
 	return sim.DBInstance{}, errNotDryRunnable
 }

@@ -196,6 +196,7 @@ var ec2Actions = map[string]actionDef{
 	"DeleteNetworkAcl":             {fn: (*handler).ec2DeleteNetworkAcl, mutating: true},
 	"ReplaceNetworkAclAssociation": {fn: (*handler).ec2ReplaceNetworkAclAssociation, mutating: true},
 	"CreateTags":                   {fn: (*handler).ec2CreateTags, mutating: true},
+	"DeleteTags":                   {fn: (*handler).ec2DeleteTags, mutating: true},
 	"DescribeNetworkInterfaces":    {fn: (*handler).ec2DescribeNetworkInterfaces},
 }
 
@@ -736,6 +737,29 @@ func (h *handler) ec2CreateTags(r *request) (any, error) {
 		return nil, errMissing(r.service, "Tag")
 	}
 	if err := h.b.CreateTags(ids, tags); err != nil {
+		return nil, err
+	}
+	return ec2Return{true}, nil
+}
+
+// ec2DeleteTags follows botocore's ec2 2016-11-15 DeleteTagsRequest:
+// ResourceId.N (required) and Tag.N.Key / Tag.N.Value, where a key without
+// a Value deletes the key whatever its value, and no Tag list deletes every
+// user tag. The response is <return>true</return>.
+func (h *handler) ec2DeleteTags(r *request) (any, error) {
+	ids := r.p.list("ResourceId")
+	if len(ids) == 0 {
+		return nil, errMissing(r.service, "ResourceId")
+	}
+	var tags []sim.TagMatch
+	for _, t := range r.p.indexes("Tag") {
+		k := r.p.get(t + ".Key")
+		if k == "" {
+			return nil, errInvalid(r.service, "Tag.Key", "", "tag keys must not be empty")
+		}
+		tags = append(tags, sim.TagMatch{Key: k, Value: r.p.get(t + ".Value"), HasValue: r.p.has(t + ".Value")})
+	}
+	if err := h.b.DeleteTags(ids, tags); err != nil {
 		return nil, err
 	}
 	return ec2Return{true}, nil

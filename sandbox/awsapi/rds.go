@@ -92,6 +92,38 @@ var rdsActions = map[string]actionDef{
 	"DescribeDBClusters":  {fn: (*handler).rdsDescribeDBClusters},
 	"FailoverDBCluster":   {fn: (*handler).rdsFailoverDBCluster, mutating: true},
 	"DescribeEvents":      {fn: (*handler).rdsDescribeEvents},
+	// Tag calls, shaped as aws-sdk-go-v2/service/rds serializes them
+	// (API 2014-10-31): Tags.Tag.N.{Key,Value} and TagKeys.member.N, with
+	// ResourceName an ARN; both answer an empty result.
+	"AddTagsToResource":      {fn: (*handler).rdsAddTagsToResource, mutating: true},
+	"RemoveTagsFromResource": {fn: (*handler).rdsRemoveTagsFromResource, mutating: true},
+}
+
+func (h *handler) rdsAddTagsToResource(r *request) (any, error) {
+	arn := r.p.get("ResourceName")
+	if arn == "" {
+		return nil, errMissing(r.service, "ResourceName")
+	}
+	var tags []sim.Tag
+	for _, t := range r.p.tags("Tags.Tag") {
+		tags = append(tags, sim.Tag{Key: t.Key, Value: t.Value})
+	}
+	if len(tags) == 0 {
+		return nil, errMissing(r.service, "Tags")
+	}
+	return nil, h.b.AddTagsToDBResource(arn, tags)
+}
+
+func (h *handler) rdsRemoveTagsFromResource(r *request) (any, error) {
+	arn := r.p.get("ResourceName")
+	if arn == "" {
+		return nil, errMissing(r.service, "ResourceName")
+	}
+	keys := r.p.list("TagKeys.member")
+	if len(keys) == 0 {
+		return nil, errMissing(r.service, "TagKeys")
+	}
+	return nil, h.b.RemoveTagsFromDBResource(arn, keys)
 }
 
 func errDBInstanceNotFound(id string) error {
