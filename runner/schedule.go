@@ -90,8 +90,11 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 		}()
 	}
 	// Until the verify period begins, or the run ends early.
-	sleepUntil(sctx, s.holdEnd)
-	s.halt("the verify period had begun")
+	if sleepUntil(sctx, s.holdEnd) {
+		s.halt("the verify period had begun")
+	} else if ctx.Err() != nil {
+		s.halt("the run was ending")
+	}
 	cancel()
 	wg.Wait()
 	if ctx.Err() != nil {
