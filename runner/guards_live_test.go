@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/reports"
 )
 
@@ -173,9 +175,12 @@ faults:
 		if !strings.Contains(strings.Join(rec.Notes, "\n"), "outage: rollback: subnet") {
 			t.Fatalf("run notes %q", rec.Notes)
 		}
-		var tb bytes.Buffer
-		if err := reports.Table(&tb, rec); err != nil || !strings.Contains(tb.String(), "is gone; moved it to the VPC's default ACL") {
-			t.Fatalf("table (%v):\n%s", err, tb.String())
+		for name, render := range map[string]func(io.Writer, *record.Run) error{
+			"table": reports.Table, "markdown": reports.Markdown, "html": reports.HTML, "junit": reports.JUnit} {
+			var b bytes.Buffer
+			if err := render(&b, rec); err != nil || !strings.Contains(b.String(), "is gone; moved it to the VPC") {
+				t.Fatalf("%s lacks the rollback note (%v):\n%s", name, err, b.String())
+			}
 		}
 		var gate *bool
 		for _, g := range rec.Gates {

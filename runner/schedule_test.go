@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -78,9 +77,8 @@ faults:
   - {name: flip, kind: db-failover, at: 8s}
 `)
 	before := associations(p)
-	start := time.Now()
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
-	start = rec.StartedAt
+	start := rec.StartedAt
 	if rec.ExitCode != ExitPass && rec.ExitCode != ExitGateFailed {
 		t.Fatalf("exit %d (%s): %s", rec.ExitCode, rec.Status, rec.Message)
 	}
@@ -109,7 +107,6 @@ faults:
 	if after := associations(p); !sameMap(after, before) {
 		t.Fatalf("ACL associations not restored:\n got %v\nwant %v", after, before)
 	}
-	_ = faults.KindAZBlackhole
 }
 
 // TestFailedRollbackStopsInjecting: three blackholes meant to be one after
@@ -159,11 +156,35 @@ faults:
 	}
 }
 
-func sortedKeys(m map[string][]hold) []string {
-	var k []string
-	for s := range m {
-		k = append(k, s)
+// TestChainedHoldIsCutAtTheVerifyPeriod: an after: recovered blackhole,
+// whose start is only known during the run, asks for a 30s hold on a 16s
+// load; the hold ends where the verify period begins (the sandbox's ACL
+// associations show it), and the run says so.
+func TestChainedHoldIsCutAtTheVerifyPeriod(t *testing.T) {
+	t.Parallel()
+	p := prepare(t, `name: chained
+target: {kind: sandbox}
+load: {rate: 20, duration: 16s, timeout: 1s, max_workers: 32, max_connections: 32}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.5"], stable_for: 1, baseline: 2s, verify: 2s}
+faults:
+  - {name: flip, kind: db-failover, at: 3s}
+  - {name: dark, kind: az-blackhole, after: recovered, duration: 30s, targets: {az: local-1b}}
+`)
+	before := associations(p)
+	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
+	f := rec.Faults[1]
+	if !f.Injected {
+		t.Fatalf("the chained blackhole was not injected: %s (events %+v)", f.Skipped, rec.Events)
 	}
-	sort.Strings(k)
-	return k
+	holds, _ := darkness(p, rec.StartedAt)
+	h := holds["local-1b"]
+	if len(h) != 1 || h[0].to < 0 || h[0].to > 14.5 {
+		t.Fatalf("local-1b held %v; want the hold to end by the verify period at 14s", h)
+	}
+	if len(f.Notes) == 0 || !strings.Contains(f.Notes[0], "hold was cut") || !strings.Contains(strings.Join(rec.Notes, "\n"), "dark: the 30s hold was cut") {
+		t.Fatalf("fault notes %q, run notes %q", f.Notes, rec.Notes)
+	}
+	if after := associations(p); !sameMap(after, before) {
+		t.Fatalf("ACL associations not restored:\n got %v\nwant %v", after, before)
+	}
 }
