@@ -27,10 +27,9 @@ import (
 
 // sched is one run's fault scheduler.
 type sched struct {
-	r                       *run
-	active                  *sync.Map
-	start, loadEnd, holdEnd time.Time
-	crash                   func(string)
+	r              *run
+	active         *sync.Map
+	start, holdEnd time.Time
 
 	mu     sync.Mutex // serialises guard checks and injections; guards stop and the end status
 	stop   string     // why no further fault may be injected ("" while injecting is allowed)
@@ -77,7 +76,7 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s := &sched{r: r, active: active, start: start, loadEnd: loadEnd, holdEnd: loadEnd.Add(-x.SteadyState.Verify), crash: crash, cancel: cancel}
+	s := &sched{r: r, active: active, start: start, holdEnd: loadEnd.Add(-x.SteadyState.Verify), cancel: cancel}
 	for range p.Faults {
 		s.slots = append(s.slots, &slot{done: make(chan struct{})})
 	}
