@@ -199,3 +199,49 @@ faults:
 		}
 	}
 }
+
+// TestLiveGuardKeepsAnAZUp: AZs local-1a and local-1b are already dark
+// (deny-all ACLs applied behind the run's back, as another run would), so
+// the run's own blackhole of local-1c, which the plan allowed, is not
+// injected: every AZ would be dark at once.
+func TestLiveGuardKeepsAnAZUp(t *testing.T) {
+	t.Parallel()
+	p := prepare(t, `name: last-az
+target: {kind: sandbox}
+load: {rate: 10, duration: 9s, timeout: 1s}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.1"], stable_for: 1, baseline: 2s, verify: 1s}
+faults:
+  - {name: c, kind: az-blackhole, at: 5s, duration: 2s, targets: {az: local-1c}}
+`)
+	ctx := context.Background()
+	var others []faults.Fault
+	for _, az := range []string{"local-1a", "local-1b"} {
+		spec := p.X.Faults[0]
+		spec.Name, spec.Targets.AZ = "other-"+az, az
+		f, err := faults.New(ctx, p.Clients, p.Topology, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, f)
+	}
+	time.AfterFunc(3500*time.Millisecond, func() {
+		for _, f := range others {
+			if err := f.Apply(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	rec := p.Run(ctx, Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
+	for _, f := range others {
+		if err := f.Rollback(ctx); err != nil {
+			t.Error(err)
+		}
+	}
+	f := rec.Faults[0]
+	if f.Injected || !strings.Contains(f.Skipped, "would leave no AZ up") {
+		t.Fatalf("fault injected=%v skipped=%q; want it refused by the live guard", f.Injected, f.Skipped)
+	}
+	if _, most := darkness(p, rec.StartedAt); most >= 3 {
+		t.Fatal("every AZ was dark at once")
+	}
+}
