@@ -80,12 +80,18 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 	for range p.Faults {
 		s.slots = append(s.slots, &slot{done: make(chan struct{})})
 	}
+	// Waiting for a fault's time ends when the verify period begins; a
+	// hold ends by itself by then, so that holds ending right at its
+	// start end in their own goroutines, together, not one after the
+	// other in the final rollback. An early end cancels both.
+	wctx, stopWaiting := context.WithCancel(sctx)
+	defer stopWaiting()
 	var wg sync.WaitGroup
 	for i := range p.Faults {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			guard("the fault scheduler", crash, func() { s.runFault(sctx, i) })
+			guard("the fault scheduler", crash, func() { s.runFault(wctx, sctx, i) })
 		}()
 	}
 	// Until the verify period begins, or the run ends early.
@@ -94,8 +100,9 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 	} else if ctx.Err() != nil {
 		s.halt("the run was ending")
 	}
-	cancel()
+	stopWaiting()
 	wg.Wait()
+	cancel()
 	if ctx.Err() != nil {
 		return "", ""
 	}
@@ -156,8 +163,9 @@ func (s *sched) end(status, msg, why string) {
 	s.endLocked(status, msg, why)
 }
 
-// runFault is one fault's life: wait, inject, hold, roll back.
-func (s *sched) runFault(ctx context.Context, i int) {
+// runFault is one fault's life: wait, inject, hold, roll back. ctx ends
+// the waiting (and an apply under way), hold the hold.
+func (s *sched) runFault(ctx, hold context.Context, i int) {
 	r, x := s.r, s.r.p.X
 	spec, f, sl := x.Faults[i], r.p.Faults[i], s.slots[i]
 	defer close(sl.done)
@@ -215,7 +223,12 @@ func (s *sched) runFault(ctx context.Context, i int) {
 		sl.a = a
 		return
 	}
-	until := a.injectedAt.Add(spec.Duration)
+	// A fixed-time hold ends at its declared end (a late injection does
+	// not push it back); a chained one a duration after its injection.
+	until := s.start.Add(spec.At + spec.Duration)
+	if spec.After != "" {
+		until = a.injectedAt.Add(spec.Duration)
+	}
 	if until.After(s.holdEnd) {
 		// Only an `after: recovered` fault can get here: validation refuses
 		// a fixed-time hold that reaches into the verify period.
@@ -225,10 +238,10 @@ func (s *sched) runFault(ctx context.Context, i int) {
 		r.addNote(a, note)
 		until = s.holdEnd
 	}
-	if !sleepUntil(ctx, until) {
+	if !sleepUntil(hold, until) {
 		return // the final rollback undoes it
 	}
-	r.rollback(ctx, a)
+	r.rollback(hold, a)
 	s.active.Delete(f.Name())
 	if a.rbErr != nil {
 		why := fmt.Sprintf("the rollback of %s failed", f.Name())

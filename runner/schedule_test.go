@@ -86,7 +86,7 @@ faults:
 	for _, az := range []string{"local-1a", "local-1b"} {
 		h := holds[az]
 		if len(h) != 1 || !near(h[0].from, 6, 1) || !near(h[0].to, 11, 1) {
-			t.Errorf("%s held %v, want once from 6s to 11s", az, h)
+			t.Errorf("%s held %v, want once from 6s to 11s (events %+v)", az, h, rec.Events)
 		}
 		if len(h) == 1 && (h[0].to < 0 || h[0].to > 12) {
 			t.Errorf("%s held until %.2fs, after the 12s load", az, h[0].to)
