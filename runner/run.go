@@ -54,8 +54,6 @@ type applied struct {
 	rolledBack bool
 	rbAt       time.Time
 	rbErr      error // the last rollback's error; nil once a retry succeeded
-	// rbFailed lists rollback attempts that failed before one succeeded.
-	rbFailed []string
 	// notes say what the scheduler changed (a hold cut short); rbNotes
 	// what the rollback noticed (faults.Noter, a failure then a retry).
 	notes, rbNotes []string

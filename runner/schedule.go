@@ -403,7 +403,7 @@ func (r *run) addRunNote(note string) {
 
 // rollback undoes a, retrying through throttling. A rollback that fails
 // leaves a pending (rbErr); a later call retries it, and one that succeeds
-// clears the error (the earlier failure stays in rbFailed and the notes).
+// clears the error (the earlier failure stays in the rollback notes).
 // Whatever the fault's rollback noticed (faults.Noter) becomes its notes.
 func (r *run) rollback(parent context.Context, a *applied) {
 	if a.rolledBack {
@@ -418,7 +418,6 @@ func (r *run) rollback(parent context.Context, a *applied) {
 	}
 	if err != nil {
 		a.rbErr = err
-		a.rbFailed = append(a.rbFailed, err.Error())
 		r.event(a.rbAt, "rollback-error", a.f.Name(), err.Error())
 		return
 	}
