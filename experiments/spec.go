@@ -194,6 +194,10 @@ type Gates struct {
 	// Regression limits how much worse than a baseline run (--baseline)
 	// this run may be, e.g. "time_to_recover +20%" (see Regression).
 	Regression []string `mapstructure:"regression" json:"regression,omitempty"`
+	// CleanRollback (default true) adds the run gate clean_rollback, which
+	// fails when any rollback left a note (e.g. an original network ACL was
+	// gone and the VPC's default ACL was used). false opts out.
+	CleanRollback *bool `mapstructure:"clean_rollback" json:"clean_rollback,omitempty"`
 }
 
 // ReportSettings says which report files a run writes.

@@ -359,6 +359,8 @@ func (x *Experiment) validateFaults(v *validator) {
 			}
 			if x.Load.Duration > 0 && f.At >= x.Load.Duration {
 				v.add(p+".at", fmt.Sprintf("%s is not before the end of the load (%s)", f.At, x.Load.Duration))
+			} else if vs := x.Load.Duration - x.SteadyState.Verify; x.Load.Duration > 0 && x.SteadyState.Verify > 0 && f.At >= vs {
+				v.add(p+".at", fmt.Sprintf("%s falls inside the verify period (the last %s of the %s load, from %s): no fault is injected or held there", f.At, x.SteadyState.Verify, x.Load.Duration, vs))
 			}
 		case "recovered":
 			if i == 0 {
@@ -422,8 +424,16 @@ func (x *Experiment) validateFaults(v *validator) {
 			default:
 				v.add(p+".subnets", fmt.Sprintf("unknown %q (all, private, public)", f.SubnetTier))
 			}
-			if f.After == "" && x.Load.Duration > 0 && f.At+f.Duration > x.Load.Duration {
-				v.add(p+".duration", fmt.Sprintf("the blackhole would outlast the load (%s + %s > %s)", f.At, f.Duration, x.Load.Duration))
+			// A hold ends before the verify period (and so before the load
+			// ends); an `after: recovered` hold, whose start is only known
+			// during the run, is cut there instead (the run says so).
+			if vs := x.Load.Duration - max(x.SteadyState.Verify, 0); f.After == "" && x.Load.Duration > 0 && f.Duration > 0 && f.At+f.Duration > vs {
+				what := "the verify period"
+				if x.SteadyState.Verify <= 0 {
+					what = "the end of the load"
+				}
+				v.add(p+".duration", fmt.Sprintf("the blackhole would be held until %s, past %s at %s (load.duration %s - steady_state.verify %s): no fault is held after the load or into the verify period",
+					f.At+f.Duration, what, vs, x.Load.Duration, max(x.SteadyState.Verify, 0)))
 			}
 		case "":
 			v.add(p+".kind", "is required (terminate-instances, db-failover, az-blackhole)")

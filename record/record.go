@@ -113,6 +113,12 @@ type Fault struct {
 	Recovery      analysis.Recovery  `json:"recovery"`
 	InfraS        map[string]float64 `json:"infra_recovery_s,omitempty"` // probe → seconds from injection until healthy again
 	GroundTruth   *GroundTruth       `json:"ground_truth,omitempty"`
+	// RollbackNotes are what the fault's rollback noticed and did other
+	// than a plain undo (an original ACL gone, so the VPC's default ACL was
+	// used; a failure, then a retry). Any fails the clean_rollback gate.
+	RollbackNotes []string `json:"rollback_notes,omitempty"`
+	// Notes are what the scheduler changed about the fault (a hold cut short).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // GroundTruth is the sandbox's own account of when the fault stopped hurting.

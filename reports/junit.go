@@ -131,6 +131,12 @@ func JUnit(w io.Writer, r *record.Run) error {
 				c.Error = &junitResult{Message: msg, Type: "rollback", Text: "finish it with `gameday rollback`"}
 			}
 		}
+		for _, n := range f.Notes {
+			fmt.Fprintf(&out, "note: %s\n", n)
+		}
+		for _, n := range f.RollbackNotes {
+			fmt.Fprintf(&out, "rollback note: %s\n", n)
+		}
 		if c.Failure != nil {
 			c.Failure.Text = out.String()
 		}

@@ -137,6 +137,13 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 				break
 			}
 		}
+		rf.RollbackNotes, rf.Notes = a.rbNotes, a.notes
+		for _, n := range a.notes {
+			rec.Notes = append(rec.Notes, f.Name()+": "+n)
+		}
+		for _, n := range a.rbNotes {
+			rec.Notes = append(rec.Notes, f.Name()+": rollback: "+n)
+		}
 		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
 		// Failures after recovery count until the rollback (its window
 		// included), but never into the window of the next injection,
@@ -221,6 +228,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	for _, e := range p.C.RunGates {
 		rec.Gates = append(rec.Gates, analysis.Judge("run", e, analysis.RunMetric(total, post, sum.Asked, rec.Load.NotSent, e.Metric)))
 	}
+	if len(rec.Faults) > 0 && (x.Gates.CleanRollback == nil || *x.Gates.CleanRollback) {
+		rec.Gates = append(rec.Gates, cleanRollback(rec.Faults))
+	}
+	rec.Notes = append(rec.Notes, r.notes...)
 	for _, rf := range rec.Faults {
 		gates := append(append([]experiments.Expr{}, p.C.EachFaultGates...), p.C.FaultGates[rf.Name]...)
 		for _, e := range gates {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -35,36 +36,15 @@ func checkAllowlists(x *experiments.Experiment, account, region string) error {
 }
 
 // checkGuards enforces the blast-radius limits and the opt-in tag on the
-// resolved targets. It only reads.
+// resolved targets, summing what overlapping faults would hold at once. It
+// only reads. liveGuards judges them again right before each injection.
 func (p *Prepared) checkGuards(ctx context.Context) error {
 	x := p.X
 	g := x.Guards
-	// A share of the group's instances.
-	groupSize := -1
-	for i, f := range p.Faults {
-		if f.Kind() != faults.KindTerminateInstances {
-			continue
-		}
-		if groupSize < 0 {
-			groupSize = 0
-			if p.Topology.GroupName != "" {
-				out, err := p.Clients.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.Topology.GroupName}})
-				if err != nil {
-					return fmt.Errorf("guards: describe group %s: %w", p.Topology.GroupName, err)
-				}
-				for _, grp := range out.AutoScalingGroups {
-					groupSize += len(grp.Instances)
-				}
-			}
-		}
-		n := len(f.Targets())
-		if groupSize > 0 && float64(n) > g.MaxInstanceShare*float64(groupSize)+1e-9 {
-			return &GuardError{Field: fmt.Sprintf("%s: faults[%d].targets", x.File, i),
-				Msg: fmt.Sprintf("%s would take %d of the group's %d instances, more than guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it",
-					f.Name(), n, groupSize, g.MaxInstanceShare)}
-		}
+	if err := p.checkInstanceShare(ctx); err != nil {
+		return err
 	}
-	// Never every AZ at once.
+	// Never every AZ at once: the AZs of blackholes whose holds may overlap.
 	if !g.AllowEveryAZ && len(p.Topology.AZs) > 0 {
 		for i, fi := range x.Faults {
 			if fi.Kind != experiments.KindBlackhole {
@@ -84,6 +64,216 @@ func (p *Prepared) checkGuards(ctx context.Context) error {
 	}
 	if x.Target.RequireTag != "" {
 		return p.checkOptIn(ctx)
+	}
+	return nil
+}
+
+// shareOK reports whether taking taken of size instances stays within
+// share. It fails closed: a share that is not in (0, 1] (NaN included)
+// or an empty group allows nothing.
+func shareOK(taken, size int, share float64) bool {
+	if !(share > 0 && share <= 1) || size <= 0 {
+		return taken == 0
+	}
+	return float64(taken) <= share*float64(size)+1e-9
+}
+
+// checkInstanceShare sums, per Auto Scaling group (each fault's own), the
+// instances every terminate-instances fault of the plan takes, against the
+// group's InService instances now. Terminations add up whatever their
+// times: the run never gives an instance back (the group launches new
+// ones), so at worst every instance the plan names is out at once.
+func (p *Prepared) checkInstanceShare(ctx context.Context) error {
+	x := p.X
+	share := x.Guards.MaxInstanceShare
+	var groups []string
+	byGroup := map[string][]int{}
+	for i, f := range p.Faults {
+		if tu, ok := terminateUndo(f); ok {
+			if _, seen := byGroup[tu.Group]; !seen {
+				groups = append(groups, tu.Group)
+			}
+			byGroup[tu.Group] = append(byGroup[tu.Group], i)
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	if !(share > 0 && share <= 1) {
+		return &GuardError{Field: x.File + ": guards.max_instance_share",
+			Msg: fmt.Sprintf("%g is not a share in (0, 1]; the guard cannot judge the blast radius, so nothing was done", share)}
+	}
+	p.groupSize = map[string]int{}
+	for _, group := range groups {
+		serving, err := p.servingInstances(ctx, group, false)
+		if err != nil {
+			return fmt.Errorf("guards: %w", err)
+		}
+		p.groupSize[group] = len(serving)
+		taken := map[string]bool{}
+		var names []string
+		for _, i := range byGroup[group] {
+			for _, id := range p.Faults[i].Targets() {
+				taken[id] = true
+			}
+			name := p.Faults[i].Name()
+			if !shareOK(len(taken), len(serving), share) {
+				detail := fmt.Sprintf("group %s has %d InService instances", group, len(serving))
+				if len(names) > 0 {
+					detail = fmt.Sprintf("together with %s, since terminations add up (the run never gives an instance back); group %s has %d InService instances",
+						strings.Join(names, ", "), group, len(serving))
+				}
+				return &GuardError{Field: fmt.Sprintf("%s: faults[%d].targets", x.File, i),
+					Msg: fmt.Sprintf("%s would take %d of the group's %d instances, more than guards.max_instance_share (%g): %s; set guards.max_instance_share explicitly to allow it",
+						name, len(taken), len(serving), share, detail)}
+			}
+			names = append(names, name)
+		}
+	}
+	return nil
+}
+
+// terminateUndo returns the undo record of a terminate-instances fault.
+func terminateUndo(f faults.Fault) (faults.TerminateUndo, bool) {
+	if f.Kind() != faults.KindTerminateInstances {
+		return faults.TerminateUndo{}, false
+	}
+	tu, ok := f.Undo().(faults.TerminateUndo)
+	return tu, ok
+}
+
+// servingInstances returns the group's instances that serve now: InService
+// and Healthy in the group and, when live, running as EC2 sees it (the
+// group notices a terminated instance only at its next health check).
+// Pending instances do not count: they serve nothing yet.
+func (p *Prepared) servingInstances(ctx context.Context, group string, live bool) (map[string]bool, error) {
+	out, err := p.Clients.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return nil, fmt.Errorf("describe group %s: %w", group, err)
+	}
+	serving := map[string]bool{}
+	var ids []string
+	for _, grp := range out.AutoScalingGroups {
+		for _, in := range grp.Instances {
+			if in.LifecycleState == asgtypes.LifecycleStateInService && aws.ToString(in.HealthStatus) == "Healthy" {
+				serving[aws.ToString(in.InstanceId)] = true
+				ids = append(ids, aws.ToString(in.InstanceId))
+			}
+		}
+	}
+	if !live || len(ids) == 0 {
+		return serving, nil
+	}
+	pg := ec2.NewDescribeInstancesPaginator(p.Clients.EC2, &ec2.DescribeInstancesInput{InstanceIds: ids})
+	running := map[string]bool{}
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe instances of group %s: %w", group, err)
+		}
+		for _, r := range page.Reservations {
+			for _, in := range r.Instances {
+				if in.State != nil && in.State.Name == ec2types.InstanceStateNameRunning {
+					running[aws.ToString(in.InstanceId)] = true
+				}
+			}
+		}
+	}
+	for id := range serving {
+		if !running[id] {
+			delete(serving, id)
+		}
+	}
+	return serving, nil
+}
+
+// holding is one fault of the run as the scheduler sees it right before an
+// injection: injected, and whether it still holds what it took.
+type holding struct {
+	f    faults.Fault
+	held bool
+}
+
+// liveGuards judges fault i's guards right before it is injected, against
+// what the run's other faults hold now and what the AWS APIs say:
+//   - terminate-instances: the instances out of service in the fault's
+//     group (whatever took them: this run, another, the group itself) plus
+//     those it takes must stay within max_instance_share of the group's
+//     capacity (its InService instances at plan time, or now if more);
+//   - az-blackhole: the AZs dark now (this run's held blackholes and any
+//     subnet on a gameday deny-all ACL) plus its own must leave one AZ up,
+//     unless allow_every_az.
+func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error {
+	x, f := p.X, p.Faults[i]
+	g := x.Guards
+	switch f.Kind() {
+	case faults.KindTerminateInstances:
+		tu, _ := terminateUndo(f)
+		share := g.MaxInstanceShare
+		serving, err := p.servingInstances(ctx, tu.Group, true)
+		if err != nil {
+			return err
+		}
+		// What this run terminated is out of service, whatever the group
+		// has noticed yet.
+		for _, h := range done {
+			if prev, ok := terminateUndo(h.f); ok && prev.Group == tu.Group {
+				for _, id := range prev.Instances {
+					delete(serving, id)
+				}
+			}
+		}
+		takes := 0
+		for _, id := range tu.Instances {
+			if serving[id] {
+				takes++
+			}
+		}
+		capacity := max(p.groupSize[tu.Group], len(serving))
+		left := len(serving) - takes
+		if !shareOK(capacity-left, capacity, share) {
+			return &GuardError{Field: fmt.Sprintf("%s: faults[%d].targets", x.File, i),
+				Msg: fmt.Sprintf("%s would take %d more of group %s's instances while %d of its %d are out of service already: %d of %d out at once is more than guards.max_instance_share (%g)",
+					f.Name(), takes, tu.Group, capacity-len(serving), capacity, capacity-left, capacity, share)}
+		}
+	case faults.KindAZBlackhole:
+		if g.AllowEveryAZ || len(p.Topology.AZs) == 0 {
+			return nil
+		}
+		azOf := map[string]string{}
+		for _, s := range p.Topology.Subnets {
+			azOf[s.ID] = s.AZ
+		}
+		dark := map[string]bool{}
+		for _, id := range f.Targets() {
+			dark[azOf[id]] = true
+		}
+		for _, h := range done {
+			if h.held && h.f.Kind() == faults.KindAZBlackhole {
+				for _, id := range h.f.Targets() {
+					dark[azOf[id]] = true
+				}
+			}
+		}
+		out, err := p.Clients.EC2.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{
+			{Name: aws.String("vpc-id"), Values: []string{p.Topology.VPCID}},
+			{Name: aws.String("tag-key"), Values: []string{faults.TagToken}},
+		}})
+		if err != nil {
+			return fmt.Errorf("find deny-all network ACLs in %s: %w", p.Topology.VPCID, err)
+		}
+		for _, a := range out.NetworkAcls {
+			for _, as := range a.Associations {
+				if az, ok := azOf[aws.ToString(as.SubnetId)]; ok {
+					dark[az] = true
+				}
+			}
+		}
+		delete(dark, "")
+		if len(dark) >= len(p.Topology.AZs) {
+			return &GuardError{Field: fmt.Sprintf("%s: faults[%d].targets.az", x.File, i),
+				Msg: fmt.Sprintf("%s would leave no AZ up: %s would all be dark at once; set guards.allow_every_az: true to allow it", f.Name(), strings.Join(keys(dark), ", "))}
+		}
 	}
 	return nil
 }

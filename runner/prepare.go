@@ -38,6 +38,9 @@ type Prepared struct {
 	Region   string
 	// Target is where faults are applied, as the rollback journal records it.
 	Target faults.Target
+	// groupSize is, per Auto Scaling group a fault terminates in, its
+	// InService instances at plan time (the guards' capacity).
+	groupSize map[string]int
 }
 
 // GuardError says a safety guard refused the experiment (exit code 2):
@@ -271,18 +274,7 @@ func (p *Prepared) PlanText() string {
 	for _, w := range experiments.WindowWarnings(x, p.C) {
 		fmt.Fprintf(&b, "warning     %s\n", w)
 	}
-	for i, f := range p.Faults {
-		spec := x.Faults[i]
-		when := "at " + spec.At.String()
-		if spec.After != "" {
-			when = fmt.Sprintf("after the previous fault recovered + %s", spec.Delay)
-		}
-		hold := ""
-		if spec.Duration > 0 {
-			hold = ", held " + spec.Duration.String()
-		}
-		fmt.Fprintf(&b, "fault       %s %s%s: %s\n", f.Name(), when, hold, f.Describe())
-	}
+	b.WriteString(p.timelineText())
 	for _, pr := range p.Probes {
 		fmt.Fprintf(&b, "probe       %s\n", pr.Name())
 	}

@@ -53,7 +53,10 @@ type applied struct {
 	injectedAt time.Time
 	rolledBack bool
 	rbAt       time.Time
-	rbErr      error
+	rbErr      error // the last rollback's error; nil once a retry succeeded
+	// notes say what the scheduler changed (a hold cut short); rbNotes
+	// what the rollback noticed (faults.Noter, a failure then a retry).
+	notes, rbNotes []string
 }
 
 type run struct {
@@ -63,7 +66,9 @@ type run struct {
 	tl   *timeline.Timeline
 	jr   *faults.Journal
 	rec  *record.Run
-	done []*applied // every injected fault, in order
+	done []*applied // every injected fault, in order of injection
+	// notes are run-level notes gathered while the run goes (guarded by mu).
+	notes []string
 }
 
 // Run executes the prepared experiment and returns its record; rec.ExitCode
@@ -213,7 +218,7 @@ func (r *run) execute(ctx context.Context) {
 	// Schedule faults. A panic while applying (a bug in a fault) must
 	// still roll back what was applied.
 	var status, msg string
-	guard("the fault scheduler", crash, func() { status, msg = r.schedule(runCtx, start, loadEnd, &active) })
+	guard("the fault scheduler", crash, func() { status, msg = r.schedule(runCtx, start, loadEnd, &active, crash) })
 
 	// Wait for the load to end (or the run to be cut short).
 	if status == "" {
@@ -247,195 +252,6 @@ func (r *run) execute(ctx context.Context) {
 		status, msg = "error", "load: "+atkErr.Error()
 	}
 	r.finish(start, sum, status, msg)
-}
-
-// schedule waits for the baseline, checks it, then injects each fault in
-// turn. It returns a non-empty status when the run must end early.
-func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sync.Map) (string, string) {
-	p, x := r.p, r.p.X
-	if len(p.Faults) == 0 {
-		return "", ""
-	}
-	sleepUntil := func(t time.Time) bool {
-		d := time.Until(t)
-		if d <= 0 {
-			return ctx.Err() == nil
-		}
-		tm := time.NewTimer(d)
-		defer tm.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-tm.C:
-			return true
-		}
-	}
-	width := x.SteadyState.Window
-	timeout := x.Load.Timeout
-	baselineEnd := start.Add(x.SteadyState.Baseline)
-	if !sleepUntil(baselineEnd) {
-		return "", ""
-	}
-	// The baseline's windows are final once the slowest request could have
-	// ended; the first window is skipped as connection warm-up.
-	if !sleepUntil(baselineEnd.Add(min(timeout, width))) {
-		return "", ""
-	}
-	r.mu.Lock()
-	agg := r.tl.Aggregate(start.Add(width), baselineEnd)
-	ok, broken := analysis.Holds(&agg.Counts, p.C.Thresholds, width*time.Duration(max(agg.Windows, 1)))
-	r.tl.AddEvent(time.Now(), "baseline", "baseline", fmt.Sprintf("holds=%v %s", ok, strings.Join(broken, "; ")))
-	r.mu.Unlock()
-	if !ok {
-		return "baseline-failed", "the steady state did not hold during the baseline (" + strings.Join(broken, "; ") + "); no fault was injected"
-	}
-
-	var prev *applied
-	for i, f := range p.Faults {
-		spec := x.Faults[i]
-		var at time.Time
-		if spec.After == "recovered" {
-			if prev == nil {
-				r.skip(i, "the previous fault was not injected")
-				continue
-			}
-			t, ok := r.waitRecovered(ctx, prev, loadEnd)
-			if ctx.Err() != nil {
-				return "", ""
-			}
-			if !ok {
-				r.skip(i, fmt.Sprintf("%s had not recovered before the end of the load", prev.f.Name()))
-				prev = nil
-				continue
-			}
-			at = t.Add(spec.Delay)
-		} else {
-			at = start.Add(spec.At)
-		}
-		if !sleepUntil(at) {
-			return "", ""
-		}
-		a := &applied{idx: i, f: f}
-		if r.jr != nil {
-			id, err := r.jr.Begin(r.o.RunID, f)
-			if err != nil {
-				return "error", fmt.Sprintf("journal %s before applying: %v", f.Name(), err)
-			}
-			a.entry = id
-		}
-		a.injectedAt = time.Now()
-		r.done = append(r.done, a)
-		r.event(a.injectedAt, "inject", f.Name(), f.Describe())
-		active.Store(f.Name(), struct{}{})
-		err := f.Apply(ctx)
-		if r.jr != nil {
-			// Record the fuller undo (e.g. the clone ACL's id) now that it is known.
-			if jerr := r.jr.Applied(a.entry, r.o.RunID, f, err); jerr != nil {
-				r.event(time.Now(), "journal-error", f.Name(), jerr.Error())
-			}
-		}
-		if err != nil {
-			r.event(time.Now(), "apply-error", f.Name(), err.Error())
-			if ctx.Err() != nil {
-				return "", ""
-			}
-			return "error", fmt.Sprintf("apply %s: %v (what was applied is being rolled back)", f.Name(), err)
-		}
-		prev = a
-		if spec.Duration > 0 {
-			if !sleepUntil(a.injectedAt.Add(spec.Duration)) {
-				return "", ""
-			}
-			r.rollback(ctx, a)
-			active.Delete(f.Name())
-		}
-	}
-	// Leave the verification phase fault-free: roll back what remains once
-	// only the verification time is left.
-	if sleepUntil(loadEnd.Add(-x.SteadyState.Verify)) {
-		r.rollbackAll(ctx)
-		active.Range(func(k, _ any) bool { active.Delete(k); return true })
-	}
-	return "", ""
-}
-
-// waitRecovered polls the settled windows after a's injection until they
-// show recovery, or the load is about to end.
-func (r *run) waitRecovered(ctx context.Context, a *applied, loadEnd time.Time) (time.Time, bool) {
-	x := r.p.X
-	width := x.SteadyState.Window
-	quiet := max(5*time.Second, 3*time.Duration(x.SteadyState.StableFor)*width)
-	tk := time.NewTicker(width / 2)
-	defer tk.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return time.Time{}, false
-		case <-tk.C:
-		}
-		now := time.Now()
-		if now.After(loadEnd.Add(-time.Duration(x.SteadyState.StableFor) * width)) {
-			return time.Time{}, false
-		}
-		r.mu.Lock()
-		settled := r.tl.Settled(now, x.Load.Timeout)
-		end := r.tl.Start.Add(time.Duration(settled) * width)
-		rec := analysis.Measure(r.tl, r.p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, end)
-		r.mu.Unlock()
-		if !rec.Recovered {
-			continue
-		}
-		if rec.Impacted || end.Sub(a.injectedAt) >= quiet {
-			return now, true
-		}
-	}
-}
-
-func (r *run) skip(i int, why string) {
-	r.event(time.Now(), "skip", r.p.Faults[i].Name(), why)
-}
-
-func (r *run) event(t time.Time, kind, name, detail string) {
-	r.mu.Lock()
-	r.tl.AddEvent(t, kind, name, detail)
-	r.mu.Unlock()
-	if r.o.Progress != nil {
-		if r.o.TTY {
-			fmt.Fprint(r.o.Progress, "\r\033[K")
-		}
-		fmt.Fprintf(r.o.Progress, "%6.1fs  %-12s %s  %s\n", t.Sub(r.tl.Start).Seconds(), kind, name, detail)
-	}
-}
-
-func (r *run) rollback(parent context.Context, a *applied) {
-	if a.rolledBack {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.o.RollbackTimeout)
-	defer cancel()
-	attempts, err := faults.RollbackPatiently(ctx, a.f)
-	a.rbAt = time.Now()
-	if attempts > 1 && err == nil {
-		r.event(a.rbAt, "rollback-retried", a.f.Name(), fmt.Sprintf("rolled back after %d attempts (the AWS API was throttling or failing)", attempts))
-	}
-	if err != nil {
-		a.rbErr = err
-		r.event(a.rbAt, "rollback-error", a.f.Name(), err.Error())
-		return
-	}
-	a.rolledBack = true
-	if r.jr != nil && a.entry != "" {
-		if err := r.jr.Done(a.entry); err != nil {
-			r.event(a.rbAt, "journal-error", a.f.Name(), err.Error())
-		}
-	}
-	r.event(a.rbAt, "rollback", a.f.Name(), "rolled back")
-}
-
-func (r *run) rollbackAll(parent context.Context) {
-	for i := len(r.done) - 1; i >= 0; i-- {
-		r.rollback(parent, r.done[i])
-	}
 }
 
 // monitor evaluates stop conditions on settled windows and prints progress.

@@ -303,6 +303,23 @@ func TestPlanChangesNothing(t *testing.T) {
 	}
 }
 
+// TestPlanPrintsTheTimeline: plan prints each fault's start and end as the
+// scheduler will run them, the faults held together, and the verify period.
+func TestPlanPrintsTheTimeline(t *testing.T) {
+	path := guardExperiment(t, "load: {rate: 10, duration: 30s}\nfaults:\n  - {name: a, kind: az-blackhole, at: 6s, duration: 5s, targets: {az: local-1a}}\n  - {name: b, kind: az-blackhole, at: 6s, duration: 5s, targets: {az: local-1b}}\n  - {name: shrink, kind: terminate-instances, at: 8s}\n")
+	r := runCLI(t, context.Background(), "plan", path)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"fault       a 6s → 11s (held 5s): blackhole local-1a", "fault       shrink at 8s: terminate",
+		"overlap     a and b are held together from 6s to 11s", "overlap     shrink at 8s falls inside a's hold (6s → 11s)",
+		"verify      20s → 30s: every fault is rolled back at 20s"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
 func TestValidateReadyMade(t *testing.T) {
 	files, _ := filepath.Glob("../../experiments/*.yaml")
 	r := runCLI(t, context.Background(), append([]string{"validate"}, files...)...)

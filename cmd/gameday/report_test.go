@@ -227,13 +227,14 @@ func TestRunWithBaselineJudgesRegressionGates(t *testing.T) {
 		"kill: time_to_recover +20%":   true,
 		"kill: failed_requests +50%":   false,
 		"total: p99 +25%":              true,
+		"run: clean_rollback":          true,
 	}
 	for k, pass := range want {
 		if got, ok := verdicts[k]; !ok || got != pass {
 			t.Errorf("verdict %q: pass=%v present=%v, want pass=%v (all: %v)", k, got, ok, pass, verdicts)
 		}
 	}
-	if rec.Message != "1 of 4 gates failed" {
+	if rec.Message != "1 of 5 gates failed" {
 		t.Errorf("message %q", rec.Message)
 	}
 	if b, ok := rec.Extra["baseline"].(map[string]any); !ok || b["file"] != basePath {
