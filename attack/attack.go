@@ -184,7 +184,7 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	}
 	m := rt.take(r.Seq)
 	if m == nil { // the request never reached the transport
-		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceUnknown)
+		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceOf(r.Headers.Get("Server"), nil))
 		h.Err = normalizeError(r.Error)
 		return h
 	}

@@ -215,7 +215,10 @@ type meta struct {
 	finished bool
 	release  func()
 	reqCtx   context.Context // the caller's, carrying the client's deadline
-	start    time.Time
+	// cancel is the request's Cancel channel: http.Client closes it when
+	// its Timeout fires (vegeta never sets one of its own).
+	cancel <-chan struct{}
+	start  time.Time
 }
 
 func (m *meta) dialing(ip netip.Addr, az string) {
@@ -246,7 +249,7 @@ type roundTripper struct {
 }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	m := &meta{reqCtx: req.Context(), start: rt.now()}
+	m := &meta{reqCtx: req.Context(), cancel: req.Cancel, start: rt.now()}
 	if s := req.Header.Get("X-Vegeta-Seq"); s != "" {
 		if seq, err := strconv.ParseUint(s, 10, 64); err == nil {
 			rt.metas.Store(seq, m)
@@ -332,12 +335,35 @@ func (rt *roundTripper) classifyErr(err error) timeline.Class {
 // timedOut marks err as a timeout when the request failed because the
 // client's deadline passed: the transport then reports a bare "request
 // canceled" whatever phase it was in.
+//
+// http.Client enforces its Timeout twice, with a context deadline and with a
+// timer that closes the request's Cancel channel; either may win, and the
+// error differs. So the decision reads the request's state, never a clock of
+// our own racing the client's: the context ended by its deadline, the
+// deadline the client set has passed, or the client closed Cancel (which it
+// does only when its timer fires, since nobody else sets Cancel here).
 func (rt *roundTripper) timedOut(m *meta, err error) error {
-	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) ||
-		(rt.timeout > 0 && rt.now().Sub(m.start) >= rt.timeout) {
+	if m.clientTimedOut(rt.now()) {
 		return &timeoutError{err}
 	}
 	return err
+}
+
+func (m *meta) clientTimedOut(now time.Time) bool {
+	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	if d, ok := m.reqCtx.Deadline(); ok && !now.Before(d) {
+		return true
+	}
+	if m.cancel != nil {
+		select {
+		case <-m.cancel:
+			return true
+		default:
+		}
+	}
+	return false
 }
 
 // timeoutError is a net.Error reporting Timeout, wrapping the original.
