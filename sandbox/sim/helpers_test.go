@@ -53,9 +53,9 @@ type result struct {
 	code   int // -1: transport error
 	az     string
 	server string // the Server header
-	err   error
-	start time.Time
-	at    time.Time
+	err    error
+	start  time.Time
+	at     time.Time
 }
 
 func do(c *http.Client, method, url string) result {
