@@ -40,6 +40,10 @@ type lbNode struct {
 	ep    endpoint
 	addr  string
 	srv   *http.Server
+	ln    *nodeListener
+	// blockedSince is when the client's path to the node was cut (zero
+	// while it is open); DNS keeps answering the node for NodeDNSDelay.
+	blockedSince time.Time
 }
 
 type targetGroup struct {
@@ -167,6 +171,7 @@ func (r *Region) startNodes() error {
 	lb.m.Listeners[0].Port = int32(port)
 	for i, n := range lb.nodes {
 		n.addr = lns[i].Addr().String()
+		n.ln = lns[i].(*nodeListener)
 		n.srv = &http.Server{
 			Handler:           n,
 			ReadHeaderTimeout: 30 * time.Second,
@@ -187,7 +192,11 @@ func (r *Region) startNodes() error {
 func listenAll(nodes []*lbNode, port int) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, n := range nodes {
-		ln, err := net.Listen("tcp4", net.JoinHostPort(n.ip, strconv.Itoa(port)))
+		raw, err := listenNode(n.ip, port)
+		var ln net.Listener
+		if err == nil {
+			ln, err = newNodeListener(raw)
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -200,6 +209,35 @@ func listenAll(nodes []*lbNode, port int) ([]net.Listener, error) {
 		lns = append(lns, ln)
 	}
 	return lns, nil
+}
+
+// refreshNodesLocked follows the client's path to each node after an ACL
+// change: a node cut off drops new connections' SYNs (see nodeListener) and
+// leaves DNS after NodeDNSDelay; a node reachable again accepts at once.
+func (r *Region) refreshNodesLocked(ns *netSnap) {
+	if r.lb == nil {
+		return
+	}
+	for _, n := range r.lb.nodes {
+		reach := ns.path(r.clientEP, n.ep, lbPort)
+		switch {
+		case !reach && n.blockedSince.IsZero():
+			n.blockedSince = time.Now()
+			if n.ln != nil {
+				n.ln.block()
+			}
+			r.sched.after(r.t.NodeDNSDelay, func() {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				r.refreshDNSLocked()
+			})
+		case reach && !n.blockedSince.IsZero():
+			n.blockedSince = time.Time{}
+			if n.ln != nil {
+				n.ln.unblock()
+			}
+		}
+	}
 }
 
 // ---- data plane ----

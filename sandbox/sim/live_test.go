@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -327,9 +328,14 @@ func TestPublicSubnetBlackhole(t *testing.T) {
 	r := startRegion(t, testConfig())
 	nodes := r.ALBNodes()
 	restore := blackhole(t, r, subnetOf(r, "local-1a", true))
-	if ips := r.HealthyNodeIPs(); strings.Join(ips, ",") != "127.0.0.12,127.0.0.13" {
-		t.Errorf("DNS set %v", ips)
+	// DNS drops the node only after NodeDNSDelay, as the ALB's DNS follows
+	// its own node health checks rather than the ACL change.
+	if ips := r.HealthyNodeIPs(); len(ips) != 3 {
+		t.Errorf("DNS set right after the blackhole %v, want all three nodes still", ips)
 	}
+	testutil.Eventually(t, 5*time.Second, "blackholed node leaves DNS", func() bool {
+		return strings.Join(r.HealthyNodeIPs(), ",") == "127.0.0.12,127.0.0.13"
+	})
 	c := newClient(400 * time.Millisecond)
 	defer c.CloseIdleConnections()
 	res := do(c, "GET", "http://"+nodes[0].Addr+"/")
@@ -636,5 +642,60 @@ func TestFastProfileInstanceCycle(t *testing.T) {
 		if e.Kind != "api-call" {
 			t.Logf("%s %-15s %-22s %-9s %s → %s %s", e.Time.Sub(t0).Round(time.Millisecond), e.Kind, e.Resource, e.AZ, e.From, e.To, e.Detail)
 		}
+	}
+}
+
+// TestBlackholedNodeDropsSYN: a new connection to a node whose subnet is
+// blackholed times out in connect, as when a network ACL drops the SYN (it
+// is never refused or reset); a connection made before hangs; after the
+// restore, new connections succeed again.
+func TestBlackholedNodeDropsSYN(t *testing.T) {
+	if !canDropSYN {
+		t.Skip("the node's listen backlog cannot be set on this platform")
+	}
+	r := startRegion(t, testConfig())
+	node := r.ALBNodes()[0]
+	before, err := net.Dial("tcp4", node.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	restore := blackhole(t, r, subnetOf(r, "local-1a", true))
+	testutil.Eventually(t, 5*time.Second, "accept queue full", func() bool { return r.lb.nodes[0].ln.dropsSYN() })
+	for range 3 {
+		start := time.Now()
+		c, err := net.DialTimeout("tcp4", node.Addr, 300*time.Millisecond)
+		var ne net.Error
+		if err == nil {
+			c.Close()
+			t.Fatal("a new connection to a blackholed node was established")
+		}
+		if !errors.As(err, &ne) || !ne.Timeout() || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("dial a blackholed node: %v, want a connect timeout", err)
+		}
+		if el := time.Since(start); el < 250*time.Millisecond {
+			t.Fatalf("dial failed after %v, before its timeout", el)
+		}
+	}
+	// The connection made before the blackhole is open but gets no answer.
+	before.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := before.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if _, err := before.Read(make([]byte, 512)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("established connection during the blackhole: %v, want it to hang", err)
+	}
+	restore()
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	if res := do(c, "GET", "http://"+node.Addr+"/"); res.code != 200 {
+		t.Fatalf("after restore: %+v", res)
+	}
+	// The request held on the old connection is answered once the path opens.
+	before.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(before, buf); err != nil || !strings.HasPrefix(string(buf), "HTTP/1.1 200") {
+		t.Fatalf("held request after restore: %q %v", buf, err)
 	}
 }
