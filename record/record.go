@@ -96,12 +96,24 @@ type Fault struct {
 	GroundTruth   *GroundTruth       `json:"ground_truth,omitempty"`
 }
 
-// GroundTruth is the sandbox's own account of when the fault stopped hurting.
+// GroundTruth is the sandbox's own account of when the fault stopped hurting:
+// the first moment from which the sandbox failed no request because of the
+// fault, read from its failure record (Source), never from the harness's
+// measurements.
 type GroundTruth struct {
 	Event          string  `json:"event"`
 	AtS            float64 `json:"at_s"`
 	SinceInjectS   float64 `json:"since_inject_s"`
 	MeasuredDeltaS float64 `json:"measured_minus_truth_s"`
+	// Source is what the truth was read from ("sandbox failure record").
+	Source string `json:"source,omitempty"`
+	// Failed is how many requests the sandbox failed because of the fault,
+	// by reason in Reasons (no-healthy-target, target-gone, ...).
+	Failed  uint64            `json:"failed,omitempty"`
+	Reasons map[string]uint64 `json:"reasons,omitempty"`
+	// Context is the last infrastructure change the fault triggered
+	// (targets out of rotation, database available, DNS), for the reader.
+	Context string `json:"context,omitempty"`
 }
 
 // Window is one fixed window of the timeline.

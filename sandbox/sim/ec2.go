@@ -362,11 +362,13 @@ var (
 // the service time, and reads or writes through the database.
 func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 	ctx := req.Context()
+	arrived := time.Now() // failures are recorded at the request's arrival
 	select {
 	case a.sem <- struct{}{}:
 	default:
 		if a.waiting.Add(1) > int64(a.r.cfg.Instance.QueueSize) {
 			a.waiting.Add(-1)
+			a.r.failAt(arrived, FailOverloaded, a.id, a.az, "")
 			http.Error(w, "overloaded", http.StatusServiceUnavailable)
 			return
 		}
@@ -383,6 +385,10 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 		return
 	}
 	if err := a.r.dbCall(ctx, a.ep, write); err != nil {
+		if ctx.Err() == nil {
+			id, az := a.r.dbTarget(write)
+			a.r.failAt(arrived, FailDBUnreachable, id, a.az, az)
+		}
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}

@@ -64,6 +64,7 @@ type target struct {
 // route is an immutable routing entry the data plane reads without locks.
 type route struct {
 	id   string
+	az   string
 	host string
 	ep   endpoint
 }
@@ -254,9 +255,12 @@ const maxHold = 5 * time.Minute
 
 func (n *lbNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := n.r
+	arrived := time.Now() // failures are recorded at the request's arrival
 	if !r.net.Load().path(r.clientEP, n.ep, lbPort) {
 		// The node's subnet drops the client's packets: hold the request
 		// unanswered until the client gives up or the path opens again.
+		// It fails (at the client) from its arrival on.
+		r.failAt(arrived, FailNodeBlackholed, n.ip, n.az, "")
 		reach := func() bool { return r.net.Load().path(r.clientEP, n.ep, lbPort) }
 		if !waitUntil(req.Context(), r.done, maxHold, reach) {
 			return
@@ -270,18 +274,20 @@ func (n *lbNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		list = rs.all // fail open
 	}
 	if len(list) == 0 {
+		r.failAt(arrived, FailNoHealthyTarget, r.tg.m.Name, n.az, "")
 		lbError(w, http.StatusServiceUnavailable)
 		return
 	}
 	rt := list[int(lb.rr.Add(1)%uint64(len(list)))]
-	n.proxy(w, req, rt)
+	n.proxy(w, req, rt, arrived)
 }
 
-func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
+func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arrived time.Time) {
 	r := n.r
 	ctx, cancel := context.WithTimeout(req.Context(), r.t.TargetTimeout)
 	defer cancel()
 	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitPath(ctx, rt) {
+		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
 			lbError(w, http.StatusGatewayTimeout)
 		}
@@ -312,8 +318,10 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
 		case req.Context().Err() != nil:
 			// the client went away (the ALB logs 460)
 		case ctx.Err() != nil || isTimeout(err):
+			r.failAt(arrived, FailTargetTimeout, rt.id, rt.az, n.az)
 			lbError(w, http.StatusGatewayTimeout)
 		default:
+			r.failAt(arrived, FailTargetGone, rt.id, rt.az, n.az)
 			lbError(w, http.StatusBadGateway)
 		}
 		return
@@ -324,6 +332,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
 		if n.waitPath(ctx, rt) {
 			goto deliver
 		}
+		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
 			lbError(w, http.StatusGatewayTimeout)
 		}
@@ -486,7 +495,7 @@ func (r *Region) refreshRoutesLocked() {
 			t.addr = t.in.m.Addr
 		}
 		if t.rt == nil || t.rt.host != t.addr {
-			t.rt = &route{id: t.in.m.ID, host: t.addr, ep: t.in.ep}
+			t.rt = &route{id: t.in.m.ID, az: t.in.m.AZ, host: t.addr, ep: t.in.ep}
 		}
 		switch t.state {
 		case TargetHealthy:

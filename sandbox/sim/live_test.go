@@ -699,3 +699,38 @@ func TestBlackholedNodeDropsSYN(t *testing.T) {
 		t.Fatalf("held request after restore: %q %v", buf, err)
 	}
 }
+
+// TestFailureRecordSaysWhy: the sandbox records why and when it failed
+// requests, in buckets, by reason and resource: a database cut off by an
+// ACL, then a node blackholed, then no target at all.
+func TestFailureRecordSaysWhy(t *testing.T) {
+	r := startRegion(t, testConfig())
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	writerAZ := r.WriterAZ()
+	restore := blackhole(t, r, subnetOf(r, writerAZ, false))
+	cut := time.Now()
+	var fails int
+	for range 6 {
+		if do(c, "POST", nodeURL(r, 1, "/orders")).code == 500 {
+			fails++
+		}
+	}
+	restore()
+	after := time.Now()
+	var db uint64
+	for _, b := range r.Failures(cut) {
+		if b.Reason == FailDBUnreachable {
+			db += b.Count
+			if b.PeerAZ != writerAZ || b.Start.Before(cut.Add(-FailureBucketWidth)) || b.Start.After(after) {
+				t.Errorf("db failure bucket %+v: want peer AZ %s, inside [%v, %v]", b, writerAZ, cut, after)
+			}
+		}
+	}
+	if fails == 0 || db != uint64(fails) {
+		t.Errorf("%d writes failed, the record holds %d db-unreachable", fails, db)
+	}
+	if n := len(r.Failures(time.Now().Add(time.Second))); n != 0 {
+		t.Errorf("%d buckets in the future", n)
+	}
+}

@@ -28,6 +28,9 @@ type dbState struct {
 	writerEP endpoint
 	readerUp bool
 	readerEP endpoint
+	// The member each endpoint leads to, for the failure record.
+	writerID, writerAZ string
+	readerID, readerAZ string
 }
 
 func (r *Region) buildDatabase() {
@@ -76,15 +79,15 @@ func (r *Region) buildDatabase() {
 func (r *Region) refreshDBLocked() {
 	db := r.db
 	w := db.members[db.writer]
-	s := &dbState{writerUp: w.m.Status == DBAvailable, writerEP: w.ep}
+	s := &dbState{writerUp: w.m.Status == DBAvailable, writerEP: w.ep, writerID: w.m.ID, writerAZ: w.m.AZ}
 	if db.cluster != nil && db.cluster.Status != DBAvailable {
 		s.writerUp = false
 	}
-	s.readerUp, s.readerEP = s.writerUp, s.writerEP
+	s.readerUp, s.readerEP, s.readerID, s.readerAZ = s.writerUp, s.writerEP, s.writerID, s.writerAZ
 	if db.cluster != nil && db.cluster.Status == DBAvailable {
 		for i, m := range db.members {
 			if i != db.writer && m.m.Status == DBAvailable {
-				s.readerUp, s.readerEP = true, m.ep
+				s.readerUp, s.readerEP, s.readerID, s.readerAZ = true, m.ep, m.m.ID, m.m.AZ
 				break
 			}
 		}
@@ -113,6 +116,16 @@ func (r *Region) dbCall(ctx context.Context, from endpoint, write bool) error {
 		sleepCtx(ctx, r.done, d)
 	}
 	return nil
+}
+
+// dbTarget names the database member a write (or read) goes to now, and
+// its AZ.
+func (r *Region) dbTarget(write bool) (id, az string) {
+	s := r.dbSnap.Load()
+	if write {
+		return s.writerID, s.writerAZ
+	}
+	return s.readerID, s.readerAZ
 }
 
 func (r *Region) dbEventLocked(sourceID, sourceType, arn, id, msg string, cats ...string) {
