@@ -210,6 +210,7 @@ type meta struct {
 	class    timeline.Class // set when the request ended in an error
 	err      error
 	server   string
+	targetAZ string // the AZ header of the response
 	code     int
 	bytesIn  uint64
 	finished bool
@@ -237,7 +238,8 @@ func (m *meta) dialing(ip netip.Addr, az string) {
 // aborts in-flight requests when the run is aborted.
 type roundTripper struct {
 	inner      *http.Transport
-	timeout    time.Duration // the http.Client's, to recognise its expiry
+	timeout    time.Duration // the http.Client's
+	azHeader   string        // response header naming the target's AZ
 	maxConnAge time.Duration
 	abort      context.Context
 	now        func() time.Time
@@ -316,6 +318,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	m.code, m.server = resp.StatusCode, resp.Header.Get("Server")
+	if rt.azHeader != "" {
+		m.targetAZ = resp.Header.Get(rt.azHeader)
+	}
 	node := m.node
 	m.mu.Unlock()
 	if node.IsValid() {

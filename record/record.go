@@ -126,7 +126,10 @@ type Window struct {
 	P50S      float64              `json:"p50_s"`
 	P99S      float64              `json:"p99_s"`
 	MaxS      float64              `json:"max_s"`
-	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ → [requests, errors]
+	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ of the load balancer node dialled → [requests, errors]
+	// ByTargetAZ: AZ of the target that served or should have served the
+	// request (the AZ header; the node's AZ when absent) → [requests, errors].
+	ByTargetAZ map[string][2]uint64 `json:"by_target_az,omitempty"`
 	Samples   map[string]float64   `json:"samples,omitempty"`
 	Holds     bool                 `json:"holds"`
 }

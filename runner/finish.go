@@ -60,6 +60,12 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 			rw.ByAZ[az] = [2]uint64{c.Requests, c.Errors}
 		}
+		for az, c := range w.TargetAZ {
+			if rw.ByTargetAZ == nil {
+				rw.ByTargetAZ = map[string][2]uint64{}
+			}
+			rw.ByTargetAZ[az] = [2]uint64{c.Requests, c.Errors}
+		}
 		for name, s := range w.Samples {
 			if rw.Samples == nil {
 				rw.Samples = map[string]float64{}

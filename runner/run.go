@@ -156,7 +156,7 @@ func (r *run) execute(ctx context.Context) {
 		guard("the load generator", crash, func() {
 			sum, atkErr = attack.Run(runCtx, p.Attack, func(h *attack.Hit) {
 				r.mu.Lock()
-				r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+				r.tl.Add(timeline.Result{Start: h.Start, Latency: h.Latency, Class: h.Class, AZ: h.AZ, TargetAZ: h.TargetAZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
 				r.mu.Unlock()
 				if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
 					_ = r.o.Raw(h.Raw)

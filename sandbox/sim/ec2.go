@@ -388,6 +388,8 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 		if ctx.Err() == nil {
 			id, az := a.r.dbTarget(write)
 			a.r.failAt(arrived, FailDBUnreachable, id, a.az, az)
+			// Name the AZ that failed the request: the database's.
+			w.Header()["X-Availability-Zone"] = []string{az}
 		}
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return

@@ -289,7 +289,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitPath(ctx, rt) {
 		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
-			lbError(w, http.StatusGatewayTimeout)
+			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		}
 		return
 	}
@@ -319,10 +319,10 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 			// the client went away (the ALB logs 460)
 		case ctx.Err() != nil || isTimeout(err):
 			r.failAt(arrived, FailTargetTimeout, rt.id, rt.az, n.az)
-			lbError(w, http.StatusGatewayTimeout)
+			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		default:
 			r.failAt(arrived, FailTargetGone, rt.id, rt.az, n.az)
-			lbError(w, http.StatusBadGateway)
+			lbErrorFrom(w, http.StatusBadGateway, rt.az)
 		}
 		return
 	}
@@ -334,7 +334,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 		}
 		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
-			lbError(w, http.StatusGatewayTimeout)
+			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		}
 		return
 	}
@@ -383,6 +383,15 @@ func lbError(w http.ResponseWriter, code int) {
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(code)
 	w.Write(b)
+}
+
+// lbErrorFrom is lbError for a request the node had routed to a target:
+// the sandbox ALB names that target's AZ in X-Availability-Zone, so the
+// harness can attribute the failure to the AZ that should have served it.
+// (A real ALB does not; on AWS the harness falls back to the node's AZ.)
+func lbErrorFrom(w http.ResponseWriter, code int, targetAZ string) {
+	w.Header()["X-Availability-Zone"] = []string{targetAZ}
+	lbError(w, code)
 }
 
 var (
