@@ -130,8 +130,8 @@ type Window struct {
 	// ByTargetAZ: AZ of the target that served or should have served the
 	// request (the AZ header; the node's AZ when absent) → [requests, errors].
 	ByTargetAZ map[string][2]uint64 `json:"by_target_az,omitempty"`
-	Samples   map[string]float64   `json:"samples,omitempty"`
-	Holds     bool                 `json:"holds"`
+	Samples    map[string]float64   `json:"samples,omitempty"`
+	Holds      bool                 `json:"holds"`
 }
 
 // Event is a harness event: fault injected, rolled back, abort, probe error.

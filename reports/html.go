@@ -118,8 +118,8 @@ type timelineData struct {
 	Success  []*float64   `json:"success"` // percent; null for a window without requests
 	P50      []*float64   `json:"p50"`     // milliseconds, successful requests
 	P99      []*float64   `json:"p99"`
-	Classes  []series     `json:"classes"` // errors per second by class
-	AZ       []series     `json:"az"`      // errors per second by the AZ of the node dialled
+	Classes  []series     `json:"classes"`   // errors per second by class
+	AZ       []series     `json:"az"`        // errors per second by the AZ of the node dialled
 	TargetAZ []series     `json:"target_az"` // errors per second by the AZ of the target
 	Probes   []probeChart `json:"probes"`
 	Bands    []band       `json:"bands"`

@@ -19,10 +19,10 @@ const (
 
 // Result is one finished request, as the timeline needs it.
 type Result struct {
-	Start    time.Time     // when the request started: it decides the window
-	Latency  time.Duration // until the response was read or the request failed
-	Class    Class
-	AZ       string // AZ of the load balancer node it went to, "" if unknown
+	Start   time.Time     // when the request started: it decides the window
+	Latency time.Duration // until the response was read or the request failed
+	Class   Class
+	AZ      string // AZ of the load balancer node it went to, "" if unknown
 	// TargetAZ is the AZ of the target that served or should have served
 	// it (what the response said; the node's AZ when nothing did).
 	TargetAZ string
