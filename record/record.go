@@ -107,8 +107,9 @@ type GroundTruth struct {
 	MeasuredDeltaS float64 `json:"measured_minus_truth_s"`
 	// Source is what the truth was read from ("sandbox failure record").
 	Source string `json:"source,omitempty"`
-	// Failed is how many requests the sandbox failed because of the fault,
-	// by reason in Reasons (no-healthy-target, target-gone, ...).
+	// Failed is how many requests the sandbox failed because of the fault;
+	// Reasons counts them by reason (no-healthy-target, target-gone, ...),
+	// plus db-delayed: requests held back, not failed, by the fault.
 	Failed  uint64            `json:"failed,omitempty"`
 	Reasons map[string]uint64 `json:"reasons,omitempty"`
 	// Context is the last infrastructure change the fault triggered

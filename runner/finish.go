@@ -143,7 +143,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
 		if haveFailures {
-			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, rf.Recovery.Recovered, rf.Recovery.TimeToRecover)
+			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rf.Recovery.Recovered, rf.Recovery.TimeToRecover)
 		}
 		rec.Faults = append(rec.Faults, rf)
 	}

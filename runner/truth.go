@@ -41,13 +41,13 @@ func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experime
 			return true
 		}
 	case experiments.KindDBFailover:
-		return b.Reason == sim.FailDBUnreachable
+		return b.Reason == sim.FailDBUnreachable || b.Reason == sim.FailDBDelayed
 	case experiments.KindBlackhole:
 		az := spec.Targets.AZ
 		switch b.Reason {
 		case sim.FailNodeBlackholed:
 			return b.AZ == az
-		case sim.FailTargetUnreachable, sim.FailTargetTimeout, sim.FailDBUnreachable:
+		case sim.FailTargetUnreachable, sim.FailTargetTimeout, sim.FailDBUnreachable, sim.FailDBDelayed:
 			return b.AZ == az || b.PeerAZ == az
 		case sim.FailNoHealthyTarget:
 			return true
@@ -58,21 +58,30 @@ func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experime
 
 // groundTruthFromFailures is the sandbox's own answer to "when did this fault
 // stop hurting users": the first moment from which the sandbox failed no
-// request because of it, read from its failure record (50 ms buckets) over
+// request because of it (nor held one back waiting for an unreachable
+// database: db-delayed), read from its failure record (50 ms buckets) over
 // [injection, spanEnd). No such failure at all means the fault never hurt
 // anyone: the truth is the injection itself (0 s). The last infrastructure
 // change of the kind the fault triggers is kept as context only.
-func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd, start time.Time, recovered bool, ttr float64) *record.GroundTruth {
+//
+// Requests the fault only held back (db-delayed: they succeeded after
+// waiting for the database) count when the steady state judges latency
+// (slowJudged), since a slow request then breaks it as a failed one does;
+// otherwise they hurt nobody by the experiment's own definition.
+func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd, start time.Time, slowJudged, recovered bool, ttr float64) *record.GroundTruth {
 	at := a.injectedAt
 	var n uint64
 	reasons := map[string]uint64{}
 	for i := range fs {
 		b := &fs[i]
 		end := b.Start.Add(sim.FailureBucketWidth)
-		if !end.After(a.injectedAt) || !b.Start.Before(spanEnd) || !causedBy(b, kind, targets, spec) {
+		if !end.After(a.injectedAt) || !b.Start.Before(spanEnd) || !causedBy(b, kind, targets, spec) ||
+			(b.Reason == sim.FailDBDelayed && !slowJudged) {
 			continue
 		}
-		n += b.Count
+		if b.Reason != sim.FailDBDelayed {
+			n += b.Count // held back is not failed
+		}
 		reasons[b.Reason] += b.Count
 		if end.After(at) {
 			at = end
@@ -82,7 +91,7 @@ func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind strin
 		Source: "sandbox failure record", AtS: at.Sub(start).Seconds(), SinceInjectS: at.Sub(a.injectedAt).Seconds(),
 		Failed: n, Reasons: reasons,
 	}
-	if n == 0 {
+	if len(reasons) == 0 {
 		gt.Event = "the sandbox failed no request because of this fault"
 	} else {
 		var parts []string
@@ -90,7 +99,7 @@ func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind strin
 			parts = append(parts, fmt.Sprintf("%s %d", r, c))
 		}
 		sort.Strings(parts)
-		gt.Event = fmt.Sprintf("last request failed by the fault (%s)", strings.Join(parts, ", "))
+		gt.Event = fmt.Sprintf("last request failed or held back by the fault (%s)", strings.Join(parts, ", "))
 	}
 	if ctx := contextEvent(evs, kind, targets, a, spec, spanEnd); ctx != "" {
 		gt.Context = ctx
@@ -126,4 +135,14 @@ func contextEvent(evs []sim.Event, kind string, targets []string, a *applied, sp
 		}
 	}
 	return what
+}
+
+// judgesLatency reports whether any steady-state threshold is on latency.
+func judgesLatency(ts []experiments.Expr) bool {
+	for _, t := range ts {
+		if t.Kind == experiments.Duration {
+			return true
+		}
+	}
+	return false
 }

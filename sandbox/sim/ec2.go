@@ -384,6 +384,7 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 	if !sleepCtx(ctx, a.r.done, a.r.cfg.Instance.ServiceTime) {
 		return
 	}
+	ready := a.r.dbReady(a.ep, write)
 	if err := a.r.dbCall(ctx, a.ep, write); err != nil {
 		if ctx.Err() == nil {
 			id, az := a.r.dbTarget(write)
@@ -393,6 +394,10 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 		}
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if !ready {
+		id, az := a.r.dbTarget(write)
+		a.r.failAt(arrived, FailDBDelayed, id, a.az, az)
 	}
 	w.Header()["Content-Type"] = appJSON
 	var b []byte

@@ -286,7 +286,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 	r := n.r
 	ctx, cancel := context.WithTimeout(req.Context(), r.t.TargetTimeout)
 	defer cancel()
-	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitPath(ctx, rt) {
+	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitConnect(ctx, rt) {
 		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
 			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
@@ -352,6 +352,17 @@ deliver:
 	if err != nil && req.Context().Err() == nil {
 		panic(http.ErrAbortHandler) // cut the client's response short, as the ALB does
 	}
+}
+
+// waitConnect waits for the path to a target to open while the node is
+// connecting: its SYNs are dropped, so it gives up after the connect timeout
+// and answers 504 ("the load balancer failed to establish a connection to
+// the target before the connection timeout expired", AWS ALB troubleshooting
+// guide, HTTP 504), or earlier if ctx ends.
+func (n *lbNode) waitConnect(ctx context.Context, rt *route) bool {
+	cctx, cancel := context.WithTimeout(ctx, n.r.t.ConnectTimeout)
+	defer cancel()
+	return n.waitPath(cctx, rt)
 }
 
 // waitPath waits, until ctx's deadline, for the path from the node to the

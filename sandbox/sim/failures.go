@@ -29,6 +29,12 @@ const (
 	FailNodeBlackholed = "node-blackholed"
 	// FailOverloaded: the instance's queue was full (503 from the app).
 	FailOverloaded = "overloaded"
+	// FailDBDelayed: not a failure but a request held back by the fault:
+	// the database was unreachable when it arrived, and it succeeded only
+	// after waiting for it (up to the driver timeout). Users see it as a
+	// slow request, which breaks a latency threshold as a failure breaks a
+	// success-ratio one, so ground truth counts it.
+	FailDBDelayed = "db-delayed"
 )
 
 // FailureBucketWidth is the width of the failure record's time buckets.

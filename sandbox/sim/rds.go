@@ -99,13 +99,7 @@ func (r *Region) refreshDBLocked() {
 // up and the network path is open, and otherwise fails after the driver
 // timeout (or succeeds if the database comes back within it).
 func (r *Region) dbCall(ctx context.Context, from endpoint, write bool) error {
-	ok := func() bool {
-		s := r.dbSnap.Load()
-		if write {
-			return s.writerUp && r.net.Load().path(from, s.writerEP, dbPort)
-		}
-		return s.readerUp && r.net.Load().path(from, s.readerEP, dbPort)
-	}
+	ok := func() bool { return r.dbReady(from, write) }
 	if !ok() && !waitUntil(ctx, r.done, r.t.DBTimeout, ok) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -116,6 +110,15 @@ func (r *Region) dbCall(ctx context.Context, from endpoint, write bool) error {
 		sleepCtx(ctx, r.done, d)
 	}
 	return nil
+}
+
+// dbReady reports whether a query from an instance would get through now.
+func (r *Region) dbReady(from endpoint, write bool) bool {
+	s := r.dbSnap.Load()
+	if write {
+		return s.writerUp && r.net.Load().path(from, s.writerEP, dbPort)
+	}
+	return s.readerUp && r.net.Load().path(from, s.readerEP, dbPort)
 }
 
 // dbTarget names the database member a write (or read) goes to now, and
