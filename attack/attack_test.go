@@ -458,3 +458,29 @@ func TestTimeoutRaceIsAlwaysClientTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetAZFromHeader: Hit.TargetAZ is the AZ the response names in
+// Config.AZHeader, and the node's AZ when the response names none.
+func TestTargetAZFromHeader(t *testing.T) {
+	s, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/named" {
+			w.Header().Set("X-Availability-Zone", "local-1c")
+		}
+		w.WriteHeader(503)
+	})
+	for path, want := range map[string]string{"/named": "local-1c", "/unnamed": "local-1a"} {
+		cfg := Config{
+			Targets:  []Target{{URL: s.URL + path}},
+			Stages:   constant(100*time.Millisecond, 20),
+			Timeout:  time.Second,
+			NodeAZ:   func(netip.Addr) string { return "local-1a" },
+			AZHeader: "X-Availability-Zone",
+		}
+		_, hits := run(t, context.Background(), cfg, 3*time.Second)
+		for _, h := range hits {
+			if h.TargetAZ != want || h.AZ != "local-1a" {
+				t.Fatalf("%s: target AZ %q node AZ %q, want %q and local-1a", path, h.TargetAZ, h.AZ, want)
+			}
+		}
+	}
+}

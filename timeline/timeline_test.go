@@ -236,3 +236,21 @@ func TestClassCountsJSON(t *testing.T) {
 		t.Fatal("unknown class accepted")
 	}
 }
+
+func TestTargetAZCounts(t *testing.T) {
+	start := time.Unix(1000, 0)
+	tl, _ := New(start, time.Second)
+	tl.Add(Result{Start: start, Class: ClassOK, AZ: "a", TargetAZ: "a"})
+	tl.Add(Result{Start: start.Add(1500 * time.Millisecond), Class: ClassTarget5xx, AZ: "b", TargetAZ: "c"})
+	tl.Add(Result{Start: start.Add(1600 * time.Millisecond), Class: ClassAborted, AZ: "b", TargetAZ: "c"})
+	tot := tl.Total()
+	if c := tot.TargetAZ["c"]; c == nil || c.Requests != 1 || c.Errors != 1 {
+		t.Fatalf("target AZ c: %+v", c)
+	}
+	if c := tot.TargetAZ["a"]; c == nil || c.Successes != 1 {
+		t.Fatalf("target AZ a: %+v", c)
+	}
+	if c := tot.AZ["b"]; c == nil || c.Errors != 1 {
+		t.Fatalf("node AZ b: %+v", c)
+	}
+}
