@@ -251,6 +251,10 @@ type roundTripper struct {
 }
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	// http.Client itself still sets the deprecated Cancel for a RoundTripper
+	// it does not know (ours) and closes it when its Timeout fires: reading
+	// it is how a timeout is told from other cancellations without a clock.
+	//lint:ignore SA1019 read, not set: see above
 	m := &meta{reqCtx: req.Context(), cancel: req.Cancel, start: rt.now()}
 	if s := req.Header.Get("X-Vegeta-Seq"); s != "" {
 		if seq, err := strconv.ParseUint(s, 10, 64); err == nil {
