@@ -47,7 +47,7 @@ func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experime
 		switch b.Reason {
 		case sim.FailNodeBlackholed:
 			return b.AZ == az
-		case sim.FailTargetUnreachable, sim.FailTargetTimeout, sim.FailDBUnreachable, sim.FailDBDelayed:
+		case sim.FailTargetUnreachable, sim.FailTargetTimeout, sim.FailDBUnreachable, sim.FailDBDelayed, sim.FailTargetDelayed:
 			return b.AZ == az || b.PeerAZ == az
 		case sim.FailNoHealthyTarget:
 			return true
@@ -75,11 +75,11 @@ func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind strin
 	for i := range fs {
 		b := &fs[i]
 		end := b.Start.Add(sim.FailureBucketWidth)
-		if !end.After(a.injectedAt) || !b.Start.Before(spanEnd) || !causedBy(b, kind, targets, spec) ||
-			(b.Reason == sim.FailDBDelayed && !slowJudged) {
+		delayed := b.Reason == sim.FailDBDelayed || b.Reason == sim.FailTargetDelayed
+		if !end.After(a.injectedAt) || !b.Start.Before(spanEnd) || !causedBy(b, kind, targets, spec) || (delayed && !slowJudged) {
 			continue
 		}
-		if b.Reason != sim.FailDBDelayed {
+		if !delayed {
 			n += b.Count // held back is not failed
 		}
 		reasons[b.Reason] += b.Count

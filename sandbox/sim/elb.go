@@ -286,12 +286,15 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 	r := n.r
 	ctx, cancel := context.WithTimeout(req.Context(), r.t.TargetTimeout)
 	defer cancel()
-	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitConnect(ctx, rt) {
-		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
-		if req.Context().Err() == nil {
-			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
+	if !r.net.Load().path(n.ep, rt.ep, appPort) {
+		if !n.waitConnect(ctx, rt) {
+			r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
+			if req.Context().Err() == nil {
+				lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
+			}
+			return
 		}
-		return
+		r.failAt(arrived, FailTargetDelayed, rt.id, rt.az, n.az)
 	}
 	out := &http.Request{
 		Method:     req.Method,

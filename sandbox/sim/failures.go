@@ -35,6 +35,10 @@ const (
 	// slow request, which breaks a latency threshold as a failure breaks a
 	// success-ratio one, so ground truth counts it.
 	FailDBDelayed = "db-delayed"
+	// FailTargetDelayed: likewise held back, not failed: the path from the
+	// node to the target was cut when the request arrived and opened again
+	// before the node's connect timeout.
+	FailTargetDelayed = "target-delayed"
 )
 
 // FailureBucketWidth is the width of the failure record's time buckets.
