@@ -37,6 +37,9 @@ type Hit struct {
 	// to connect to; "" if no address was ever chosen (e.g. DNS failure).
 	Node string
 	AZ   string // NodeAZ(Node), "" if unknown
+	// TargetAZ is the AZ the response says served or failed it (the
+	// Config.AZHeader header); the node's AZ when no response said.
+	TargetAZ string
 	// Reused reports whether the request went over a kept-alive connection.
 	Reused   bool
 	BytesIn  uint64 // whole response body, even beyond MaxBody
@@ -117,7 +120,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
 	client := &http.Client{
 		Transport:     rt,
 		Timeout:       cfg.Timeout,
@@ -250,8 +253,11 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	m := rt.take(r.Seq)
 	if m == nil { // the request never reached the transport
 		h.setDue(rt.due(r.Seq))
-		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceUnknown)
+		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceOf(r.Headers.Get("Server"), nil))
 		h.Err = normalizeError(r.Error)
+		if rt.azHeader != "" {
+			h.TargetAZ = r.Headers.Get(rt.azHeader)
+		}
 		return h
 	}
 	m.mu.Lock()
@@ -281,6 +287,10 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 		h.Node = m.node.String()
 	}
 	h.AZ, h.Reused = m.az, m.reused
+	h.TargetAZ = m.targetAZ
+	if h.TargetAZ == "" {
+		h.TargetAZ = h.AZ
+	}
 	if m.code != 0 || m.bytesIn != 0 {
 		h.BytesIn = m.bytesIn
 		r.BytesIn = m.bytesIn

@@ -267,7 +267,7 @@ func TestClassification(t *testing.T) {
 		{name: "elb 502", handler: status(502, "awselb/2.0"), want: timeline.ClassELB5xx, code: 502},
 		{name: "elb 503", handler: status(503, "awselb/2.0"), want: timeline.ClassELB5xx, code: 503},
 		{name: "elb 504", handler: status(504, "awselb/2.0"), want: timeline.ClassELB5xx, code: 504},
-		{name: "502 unknown source", handler: status(502, ""), want: timeline.ClassELB5xx, code: 502},
+		{name: "unsigned 503 is the target's", handler: status(503, ""), want: timeline.ClassTarget5xx, code: 503},
 		{name: "app 502", handler: status(502, "gunicorn"), want: timeline.ClassTarget5xx, code: 502},
 		{name: "app 500", handler: status(500, ""), want: timeline.ClassTarget5xx, code: 500},
 		{name: "refused", addr: closedPort, want: timeline.ClassConnRefused},
@@ -441,6 +441,67 @@ func TestNormalizeError(t *testing.T) {
 	} {
 		if got := normalizeError(in); got != want {
 			t.Errorf("normalizeError(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestTimeoutRaceIsAlwaysClientTimeout sends many requests to a server that
+// never answers, with a short client timeout: the http.Client's timer and its
+// context deadline race to cancel each request, and whichever wins, the hit
+// must be a timeout (never "other"): a client timeout, or a connect timeout
+// for the few that expired while waiting for a connection.
+func TestTimeoutRaceIsAlwaysClientTimeout(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+		}
+		<-r.Context().Done()
+	}
+	s, _ := newServer(t, hang)
+	for _, path := range []string{"/", "/body"} {
+		cfg := Config{
+			Targets:    []Target{{URL: s.URL + path}},
+			Stages:     constant(time.Second, 1000),
+			Timeout:    20 * time.Millisecond,
+			MaxWorkers: 200,
+			KeepAlive:  true,
+		}
+		_, hits := run(t, context.Background(), cfg, 10*time.Second)
+		bad := map[string]int{}
+		for _, h := range hits {
+			if h.Class != timeline.ClassClientTimeout && h.Class != timeline.ClassConnectTimeout {
+				bad[string(h.Class)+": "+h.Err]++
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s: %d hits, not all timeouts: %v", path, len(hits), bad)
+		}
+	}
+}
+
+// TestTargetAZFromHeader: Hit.TargetAZ is the AZ the response names in
+// Config.AZHeader, and the node's AZ when the response names none.
+func TestTargetAZFromHeader(t *testing.T) {
+	s, _ := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/named" {
+			w.Header().Set("X-Availability-Zone", "local-1c")
+		}
+		w.WriteHeader(503)
+	})
+	for path, want := range map[string]string{"/named": "local-1c", "/unnamed": "local-1a"} {
+		cfg := Config{
+			Targets:  []Target{{URL: s.URL + path}},
+			Stages:   constant(100*time.Millisecond, 20),
+			Timeout:  time.Second,
+			NodeAZ:   func(netip.Addr) string { return "local-1a" },
+			AZHeader: "X-Availability-Zone",
+		}
+		_, hits := run(t, context.Background(), cfg, 3*time.Second)
+		for _, h := range hits {
+			if h.TargetAZ != want || h.AZ != "local-1a" {
+				t.Fatalf("%s: target AZ %q node AZ %q, want %q and local-1a", path, h.TargetAZ, h.AZ, want)
+			}
 		}
 	}
 }

@@ -76,6 +76,10 @@ type Config struct {
 	DNSTTL time.Duration
 	// NodeAZ labels each result with the AZ of the node it went to; nil ok.
 	NodeAZ func(ip netip.Addr) string
+	// AZHeader names the response header carrying the AZ of the target
+	// that served (or failed) the request; Hit.TargetAZ reads it, and falls
+	// back to the node's AZ when it is empty or absent.
+	AZHeader string
 
 	// Drain is how long requests still in flight when ctx is cancelled may
 	// finish before being aborted (delivered with class aborted); default

@@ -210,6 +210,7 @@ type meta struct {
 	class    timeline.Class // set when the request ended in an error
 	err      error
 	server   string
+	targetAZ string // the AZ header of the response
 	code     int
 	bytesIn  uint64
 	finished bool
@@ -218,6 +219,9 @@ type meta struct {
 	start    time.Time
 	due      time.Time // the hit's intended send time; zero if unknown
 	deadline time.Time // due + timeout; zero if due is unknown
+	// cancel is the request's Cancel channel: http.Client closes it when
+	// its Timeout fires (vegeta never sets one of its own).
+	cancel <-chan struct{}
 }
 
 func (m *meta) dialing(ip netip.Addr, az string) {
@@ -236,8 +240,9 @@ func (m *meta) dialing(ip netip.Addr, az string) {
 // aborts in-flight requests when the run is aborted.
 type roundTripper struct {
 	inner      *http.Transport
-	timeout    time.Duration // the http.Client's, to recognise its expiry
+	timeout    time.Duration // the http.Client's
 	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
+	azHeader   string        // response header naming the target's AZ
 	maxConnAge time.Duration
 	abort      context.Context
 	now        func() time.Time
@@ -265,7 +270,11 @@ func (rt *roundTripper) due(seq uint64) time.Time {
 var errNotSent = errors.New("gameday: not sent: no worker was free until max_lag after the hit was due")
 
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	m := &meta{reqCtx: req.Context(), start: rt.now()}
+	// http.Client itself still sets the deprecated Cancel for a RoundTripper
+	// it does not know (ours) and closes it when its Timeout fires: reading
+	// it is how a timeout is told from other cancellations without a clock.
+	//lint:ignore SA1019 read, not set: see above
+	m := &meta{reqCtx: req.Context(), cancel: req.Cancel, start: rt.now()}
 	if s := req.Header.Get("X-Vegeta-Seq"); s != "" {
 		if seq, err := strconv.ParseUint(s, 10, 64); err == nil {
 			rt.metas.Store(seq, m)
@@ -351,6 +360,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	m.mu.Lock()
 	m.code, m.server = resp.StatusCode, resp.Header.Get("Server")
+	if rt.azHeader != "" {
+		m.targetAZ = resp.Header.Get(rt.azHeader)
+	}
 	node := m.node
 	m.mu.Unlock()
 	if node.IsValid() {
@@ -370,14 +382,36 @@ func (rt *roundTripper) classifyErr(err error) timeline.Class {
 // timedOut marks err as a timeout when the request failed because the
 // client's deadline passed: the transport then reports a bare "request
 // canceled" whatever phase it was in.
+//
+// http.Client enforces its Timeout twice, with a context deadline and with a
+// timer that closes the request's Cancel channel; either may win, and the
+// error differs. So the decision reads the request's state, never a clock of
+// our own racing the client's: the context ended by its deadline, the
+// deadline the client set has passed, or the client closed Cancel (which it
+// does only when its timer fires, since nobody else sets Cancel here).
 func (rt *roundTripper) timedOut(m *meta, err error) error {
 	now := rt.now()
-	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) ||
-		(rt.timeout > 0 && now.Sub(m.start) >= rt.timeout) ||
-		(!m.deadline.IsZero() && !now.Before(m.deadline)) {
+	if m.clientTimedOut(now) || (!m.deadline.IsZero() && !now.Before(m.deadline)) {
 		return &timeoutError{err}
 	}
 	return err
+}
+
+func (m *meta) clientTimedOut(now time.Time) bool {
+	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	if d, ok := m.reqCtx.Deadline(); ok && !now.Before(d) {
+		return true
+	}
+	if m.cancel != nil {
+		select {
+		case <-m.cancel:
+			return true
+		default:
+		}
+	}
+	return false
 }
 
 // timeoutError is a net.Error reporting Timeout, wrapping the original.

@@ -26,7 +26,7 @@ var Overridable = []string{
 	"name", "target.kind", "target.sandbox.profile", "target.sandbox.config", "target.sandbox.db_kind",
 	"target.aws.region", "target.aws.endpoint_url", "target.aws.profile", "target.aws.resolver",
 	"load.url", "load.rate", "load.duration", "load.timeout", "load.workers", "load.max_workers",
-	"load.max_connections", "load.keepalive", "load.max_conn_age", "load.dns_ttl",
+	"load.max_connections", "load.keepalive", "load.max_conn_age", "load.dns_ttl", "load.az_header",
 	"steady_state.window", "steady_state.stable_for", "steady_state.baseline", "steady_state.verify",
 }
 

@@ -108,6 +108,11 @@ type Load struct {
 	KeepAlive      *bool         `mapstructure:"keepalive" json:"keepalive,omitempty"`
 	MaxConnAge     time.Duration `mapstructure:"max_conn_age" json:"max_conn_age,omitempty"`
 	DNSTTL         time.Duration `mapstructure:"dns_ttl" json:"dns_ttl,omitempty"`
+	// AZHeader names the response header in which the target says its
+	// Availability Zone (the AZ that served, or failed, the request); it
+	// attributes failures to the target's AZ as well as the node's. Empty:
+	// X-Availability-Zone on the sandbox, none on AWS (the node's AZ).
+	AZHeader string `mapstructure:"az_header" json:"az_header,omitempty"`
 }
 
 // Request is one request shape; the load round-robins over them.

@@ -263,6 +263,9 @@ func (x *Experiment) validateLoad(v *validator) []Stage {
 	if l.DNSTTL < 0 {
 		v.add("load.dns_ttl", "must not be negative")
 	}
+	if l.AZHeader != "" && !validHeaderName(l.AZHeader) {
+		v.add("load.az_header", fmt.Sprintf("%q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~)", l.AZHeader))
+	}
 	checkRate := func(path string, r float64, allowZero bool) {
 		if r < 0 || (!allowZero && r == 0) {
 			v.add(path, "must be positive (requests per second)")
@@ -499,4 +502,20 @@ func isLoopbackHost(h string) bool {
 	}
 	ip, err := netip.ParseAddr(h)
 	return err == nil && ip.IsLoopback()
+}
+
+// validHeaderName reports whether s is an HTTP field name (RFC 9110 token).
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.ContainsRune("!#$%&'*+-.^_`|~", c):
+		default:
+			return false
+		}
+	}
+	return true
 }

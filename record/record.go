@@ -121,12 +121,25 @@ type Fault struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// GroundTruth is the sandbox's own account of when the fault stopped hurting.
+// GroundTruth is the sandbox's own account of when the fault stopped hurting:
+// the first moment from which the sandbox failed no request because of the
+// fault, read from its failure record (Source), never from the harness's
+// measurements.
 type GroundTruth struct {
 	Event          string  `json:"event"`
 	AtS            float64 `json:"at_s"`
 	SinceInjectS   float64 `json:"since_inject_s"`
 	MeasuredDeltaS float64 `json:"measured_minus_truth_s"`
+	// Source is what the truth was read from ("sandbox failure record").
+	Source string `json:"source,omitempty"`
+	// Failed is how many requests the sandbox failed because of the fault;
+	// Reasons counts them by reason (no-healthy-target, target-gone, ...),
+	// plus db-delayed: requests held back, not failed, by the fault.
+	Failed  uint64            `json:"failed,omitempty"`
+	Reasons map[string]uint64 `json:"reasons,omitempty"`
+	// Context is the last infrastructure change the fault triggered
+	// (targets out of rotation, database available, DNS), for the reader.
+	Context string `json:"context,omitempty"`
 }
 
 // Window is one fixed window of the timeline.
@@ -139,9 +152,12 @@ type Window struct {
 	P50S      float64              `json:"p50_s"`
 	P99S      float64              `json:"p99_s"`
 	MaxS      float64              `json:"max_s"`
-	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ → [requests, errors]
-	Samples   map[string]float64   `json:"samples,omitempty"`
-	Holds     bool                 `json:"holds"`
+	ByAZ      map[string][2]uint64 `json:"by_az,omitempty"` // AZ of the load balancer node dialled → [requests, errors]
+	// ByTargetAZ: AZ of the target that served or should have served the
+	// request (the AZ header; the node's AZ when absent) → [requests, errors].
+	ByTargetAZ map[string][2]uint64 `json:"by_target_az,omitempty"`
+	Samples    map[string]float64   `json:"samples,omitempty"`
+	Holds      bool                 `json:"holds"`
 	// P50S…MaxS count from the intended send time (as Phase.P50S);
 	// ServiceP99S from the actual send.
 	ServiceP99S float64 `json:"service_p99_s"`

@@ -122,8 +122,9 @@ type timelineData struct {
 	// ServiceP99 is the p99 service time (from the actual send); P50/P99
 	// count from the intended send time.
 	ServiceP99 []*float64   `json:"service_p99"`
-	Classes    []series     `json:"classes"` // errors per second by class
-	AZ         []series     `json:"az"`      // errors per second by AZ
+	Classes    []series     `json:"classes"`   // errors per second by class
+	AZ         []series     `json:"az"`        // errors per second by the AZ of the node dialled
+	TargetAZ   []series     `json:"target_az"` // errors per second by the AZ of the target
 	Probes     []probeChart `json:"probes"`
 	Bands      []band       `json:"bands"`
 	Marks      []mark       `json:"marks"`
@@ -166,15 +167,18 @@ func chartData(r *record.Run) timelineData {
 	if w <= 0 {
 		w = 1
 	}
-	d := timelineData{WindowS: w, End: float64(len(r.Windows)) * w, Classes: []series{}, AZ: []series{}, Probes: []probeChart{},
+	d := timelineData{WindowS: w, End: float64(len(r.Windows)) * w, Classes: []series{}, AZ: []series{}, TargetAZ: []series{}, Probes: []probeChart{},
 		Bands: []band{}, Marks: []mark{}, Limits: limits(r.Thresholds)}
-	classes, azs, samples := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	classes, azs, samples, tazs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, win := range r.Windows {
 		for c := range win.Classes {
 			classes[c] = true
 		}
 		for az := range win.ByAZ {
 			azs[az] = true
+		}
+		for az := range win.ByTargetAZ {
+			tazs[az] = true
 		}
 		for s := range win.Samples {
 			samples[s] = true
@@ -186,6 +190,9 @@ func chartData(r *record.Run) timelineData {
 	}
 	for _, az := range sortedKeys(azs) {
 		d.AZ = append(d.AZ, series{Name: az})
+	}
+	for _, az := range sortedKeys(tazs) {
+		d.TargetAZ = append(d.TargetAZ, series{Name: az})
 	}
 	// Probe series are "probe/series"; one chart per probe.
 	byProbe := map[string][]string{}
@@ -212,7 +219,7 @@ func chartData(r *record.Run) timelineData {
 		d.Asked, d.Achieved, d.Success = append(d.Asked, nil), append(d.Achieved, nil), append(d.Success, nil)
 		d.P50, d.P99 = append(d.P50, nil), append(d.P99, nil)
 		d.ServiceP99 = append(d.ServiceP99, nil)
-		for _, l := range [][]series{d.Classes, d.AZ} {
+		for _, l := range [][]series{d.Classes, d.AZ, d.TargetAZ} {
 			for i := range l {
 				l[i].Values = append(l[i].Values, nil)
 			}
@@ -247,6 +254,9 @@ func chartData(r *record.Run) timelineData {
 		}
 		for i := range d.AZ {
 			d.AZ[i].Values = append(d.AZ[i].Values, num(round(float64(win.ByAZ[d.AZ[i].Name][1])/w, 3)))
+		}
+		for i := range d.TargetAZ {
+			d.TargetAZ[i].Values = append(d.TargetAZ[i].Values, num(round(float64(win.ByTargetAZ[d.TargetAZ[i].Name][1])/w, 3)))
 		}
 		for _, pc := range d.Probes {
 			for i := range pc.Series {

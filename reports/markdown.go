@@ -58,6 +58,14 @@ func Markdown(w io.Writer, r *record.Run) error {
 	}
 	p.f("\nLatency counts from each request's intended send time (what users waited, load-generator queueing included); *p99 service* from the moment it was actually sent.\n")
 
+	if rows := azRows(r); len(rows) > 0 {
+		p.f("\n### Failed requests by Availability Zone\n\n")
+		p.f("| AZ | by the target that served or should have served | by the load-balancer node dialled |\n|---|---:|---:|\n")
+		for _, row := range rows {
+			p.f("| %s | %d of %d | %d of %d |\n", MDEscape(row.az), row.target[1], row.target[0], row.node[1], row.node[0])
+		}
+	}
+
 	if len(r.Gates) > 0 {
 		p.f("\n### Gates: %d of %d held\n\n", len(r.Gates)-FailedGates(r.Gates), len(r.Gates))
 		p.f("| | scope | gate | measured | limit |\n|---|---|---|---:|---|\n")
@@ -145,4 +153,43 @@ func (p *printer) f(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
 	}
+}
+
+type azRow struct {
+	az           string
+	target, node [2]uint64 // requests, failed
+}
+
+// azRows totals the run's requests and failures per AZ, by target AZ and by
+// node AZ; nil for a record without target AZs (older runs).
+func azRows(r *record.Run) []azRow {
+	m := map[string]*azRow{}
+	get := func(az string) *azRow {
+		if m[az] == nil {
+			m[az] = &azRow{az: az}
+		}
+		return m[az]
+	}
+	seen := false
+	for _, w := range r.Windows {
+		for az, c := range w.ByTargetAZ {
+			seen = true
+			row := get(az)
+			row.target[0] += c[0]
+			row.target[1] += c[1]
+		}
+		for az, c := range w.ByAZ {
+			row := get(az)
+			row.node[0] += c[0]
+			row.node[1] += c[1]
+		}
+	}
+	if !seen {
+		return nil
+	}
+	out := make([]azRow, 0, len(m))
+	for _, az := range sortedKeys(setOf(m)) {
+		out = append(out, *m[az])
+	}
+	return out
 }

@@ -67,6 +67,12 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			}
 			rw.ByAZ[az] = [2]uint64{c.Requests, c.Errors}
 		}
+		for az, c := range w.TargetAZ {
+			if rw.ByTargetAZ == nil {
+				rw.ByTargetAZ = map[string][2]uint64{}
+			}
+			rw.ByTargetAZ[az] = [2]uint64{c.Requests, c.Errors}
+		}
 		for name, s := range w.Samples {
 			if rw.Samples == nil {
 				rw.Samples = map[string]float64{}
@@ -82,6 +88,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rec.Events = append(rec.Events, record.Event{T: off(e.Time), Kind: e.Kind, Name: e.Name, Detail: e.Detail})
 	}
 	var truth []sim.Event
+	failures, haveFailures, ferr := p.sandboxFailures(start)
+	if ferr != nil {
+		rec.Notes = append(rec.Notes, "no ground truth: the sandbox's failure record could not be read: "+ferr.Error())
+	}
 	if p.Sandbox != nil {
 		for _, e := range p.Sandbox.Region().Events() {
 			if e.Time.Before(start) || e.Kind == "api-call" {
@@ -154,8 +164,8 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		}
 		rf.Recovery.LateFailures = analysis.LateFailures(tl, rf.Recovery, lateUntil)
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
-		if p.Sandbox != nil {
-			rf.GroundTruth = groundTruth(truth, f.Kind(), f.Targets(), a, x.Faults[i], start, rf.Recovery)
+		if haveFailures {
+			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rf.Recovery.Recovered, rf.Recovery.TimeToRecover)
 		}
 		rec.Faults = append(rec.Faults, rf)
 	}
@@ -349,50 +359,6 @@ func infraMax(m map[string]float64) float64 {
 		v = max(v, x)
 	}
 	return v
-}
-
-// groundTruth finds, in the sandbox's event log, the moment the fault stopped
-// hurting users: the load balancer took the lost targets out of rotation, the
-// database was available again, or the blackholed AZ's targets and node left
-// rotation.
-func groundTruth(evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, start time.Time, rec analysis.Recovery) *record.GroundTruth {
-	in := map[string]bool{}
-	for _, t := range targets {
-		in[t] = true
-	}
-	var at time.Time
-	var what string
-	for _, e := range evs {
-		if e.Time.Before(a.injectedAt) {
-			continue
-		}
-		switch kind {
-		case experiments.KindTerminate:
-			if e.Kind == "target-health" && in[e.Resource] && e.From == sim.TargetHealthy && at.IsZero() {
-				at, what = e.Time, fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
-			}
-		case experiments.KindDBFailover:
-			if e.Kind == "db-status" && e.To == sim.DBAvailable && at.IsZero() {
-				at, what = e.Time, fmt.Sprintf("database %s %s → %s", e.Resource, e.From, e.To)
-			}
-		case experiments.KindBlackhole:
-			limit := a.injectedAt.Add(spec.Duration)
-			if e.Time.After(limit) {
-				continue
-			}
-			if (e.Kind == "target-health" && e.AZ == spec.Targets.AZ && e.From == sim.TargetHealthy) || e.Kind == "dns" {
-				at, what = e.Time, fmt.Sprintf("%s %s %s → %s", e.Kind, e.Resource, e.From, e.To)
-			}
-		}
-	}
-	if at.IsZero() {
-		return nil
-	}
-	gt := &record.GroundTruth{Event: what, AtS: at.Sub(start).Seconds(), SinceInjectS: at.Sub(a.injectedAt).Seconds()}
-	if rec.Recovered {
-		gt.MeasuredDeltaS = rec.TimeToRecover - gt.SinceInjectS
-	}
-	return gt
 }
 
 // meanRate is the plan's mean asked rate over [from, from+width).

@@ -229,7 +229,10 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 		Targets: tg, Stages: stages, Timeout: l.Timeout,
 		Workers: l.Workers, MaxWorkers: l.MaxWorkers, MaxConnections: l.MaxConnections,
 		KeepAlive: keep, MaxConnAge: l.MaxConnAge, DNSTTL: l.DNSTTL,
-		NodeAZ: p.Topology.AZOf, Name: p.X.Name,
+		NodeAZ: p.Topology.AZOf, Name: p.X.Name, AZHeader: l.AZHeader,
+	}
+	if cfg.AZHeader == "" && (p.Sandbox != nil || p.Remote != nil) {
+		cfg.AZHeader = SandboxAZHeader
 	}
 	if p.Sandbox != nil {
 		cfg.Resolver = p.Sandbox.DNSAddr()
@@ -313,3 +316,9 @@ func (p *Prepared) Close() {
 		_ = p.Sandbox.Close()
 	}
 }
+
+// SandboxAZHeader is the header in which the sandbox names the AZ that
+// served a request or failed it: the instance's AZ; on a database error the
+// AZ of the database member the app could not reach; on the load balancer's
+// own 502/504 the AZ of the target it tried.
+const SandboxAZHeader = "X-Availability-Zone"

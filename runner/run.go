@@ -169,7 +169,7 @@ func (r *run) execute(ctx context.Context) {
 			sum, atkErr = attack.Run(runCtx, cfg, func(h *attack.Hit) {
 				r.mu.Lock()
 				r.tl.Add(timeline.Result{Due: h.Due, Start: h.Start, Latency: h.Latency, Service: h.Service,
-					Class: h.Class, AZ: h.AZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+					Class: h.Class, AZ: h.AZ, TargetAZ: h.TargetAZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
 				r.mu.Unlock()
 				if r.o.Raw != nil && h.Raw != nil && h.Class != timeline.Class("aborted") {
 					_ = r.o.Raw(h.Raw)

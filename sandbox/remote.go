@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -13,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/gameday-dev/gameday/sandbox/sim"
 )
 
 // Remote is a sandbox running in another process (`gameday sandbox`),
@@ -97,4 +100,42 @@ func loopbackDial(ctx context.Context, network, addr string) (net.Conn, error) {
 	}
 	var d net.Dialer
 	return d.DialContext(ctx, network, addr)
+}
+
+// Failures reads the attached sandbox's failure record from since on
+// (GET /_sandbox/failures).
+func (r *Remote) Failures(ctx context.Context, since time.Time) ([]sim.FailureBucket, error) {
+	u, err := url.Parse(r.Health.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	u = u.JoinPath("/_sandbox/failures")
+	if !since.IsZero() {
+		u.RawQuery = url.Values{"since": {since.UTC().Format(time.RFC3339Nano)}}.Encode()
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := loopbackClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox failures: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("sandbox failures: %s", resp.Status)
+	}
+	var out []sim.FailureBucket
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var b sim.FailureBucket
+		if err := dec.Decode(&b); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("sandbox failures: %w", err)
+		}
+		out = append(out, b)
+	}
 }

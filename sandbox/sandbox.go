@@ -92,6 +92,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/_sandbox/events", s.serveEvents)
 	mux.HandleFunc("/_sandbox/health", s.serveHealth)
+	mux.HandleFunc("/_sandbox/failures", s.serveFailures)
 	mux.HandleFunc("/_sandbox/api-faults", s.serveAPIFaults)
 	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithFaults(s.faults)))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
@@ -117,7 +118,9 @@ func (s *Sandbox) lookup(name string) []netip.Addr {
 		return nil
 	}
 	var out []netip.Addr
-	for _, ip := range s.region.HealthyNodeIPs() {
+	ips := s.region.HealthyNodeIPs()
+	s.region.NoteDNSAnswer(ips)
+	for _, ip := range ips {
 		if a, err := netip.ParseAddr(ip); err == nil {
 			out = append(out, a)
 		}
@@ -217,6 +220,33 @@ func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if err := enc.Encode(e); err != nil {
+			return
+		}
+	}
+}
+
+// serveFailures writes the data plane's failure record (sim.FailureBucket:
+// why, where and when the sandbox failed requests, in 50 ms buckets) as JSON
+// lines, oldest first. ?since=RFC3339Nano keeps buckets ending after it.
+func (s *Sandbox) serveFailures(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	var since time.Time
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			http.Error(w, "since: want an RFC 3339 time, e.g. 2006-01-02T15:04:05.999999999Z: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		since = t
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	for _, b := range s.region.Failures(since) {
+		if err := enc.Encode(b); err != nil {
 			return
 		}
 	}

@@ -28,10 +28,11 @@ const (
 	// ClassConnReset: the connection was reset, or closed by the peer, before
 	// the response was complete.
 	ClassConnReset Class = "conn_reset"
-	// ClassELB5xx: 502, 503 or 504 produced by the load balancer itself.
+	// ClassELB5xx: 502, 503 or 504 produced by the load balancer itself,
+	// i.e. signed "Server: awselb/2.0".
 	ClassELB5xx Class = "elb_5xx"
-	// ClassTarget5xx: any other 5xx, or a 502/503/504 known to come from the
-	// application behind the load balancer.
+	// ClassTarget5xx: any other 5xx, and every 502/503/504 that does not
+	// carry the load balancer's signature (it came from a target).
 	ClassTarget5xx Class = "target_5xx"
 	// ClassClientTimeout: connected, but no complete answer within the
 	// request timeout.
@@ -96,7 +97,7 @@ func (c Class) Success() bool { return c == ClassOK }
 type Source uint8
 
 const (
-	// SourceUnknown: could be the load balancer or the target.
+	// SourceUnknown: no response, or nothing to tell.
 	SourceUnknown Source = iota
 	// SourceLB: the load balancer answered itself (Server: awselb/2.0).
 	SourceLB
@@ -105,23 +106,21 @@ const (
 )
 
 // LBServerPrefix is how the load balancer signs its own responses, in the
-// Server header (and in the body of the sandbox ALB's error pages).
+// Server header.
 const LBServerPrefix = "awselb"
 
-// SourceOf infers the Source of a response from its Server header and, for
-// a body the caller has at hand, whether it names the load balancer. A Server
-// header starting with "awselb" (or such a body) means the LB; any other
-// non-empty Server header means the target; otherwise unknown.
-func SourceOf(server string, body []byte) Source {
-	switch {
-	case strings.HasPrefix(strings.ToLower(server), LBServerPrefix):
+// SourceOf tells who produced a response from its Server header. A real ALB
+// signs every response it generates itself (its 502/503/504 and other error
+// pages) with "Server: awselb/2.0", and passes a target's own Server header
+// through untouched; so a response without that signature came from a
+// target, whatever else it says. The body is not consulted: an application
+// may well mention awselb in it. The second parameter is kept for callers
+// that pass one.
+func SourceOf(server string, _ []byte) Source {
+	if strings.HasPrefix(strings.ToLower(strings.TrimSpace(server)), LBServerPrefix) {
 		return SourceLB
-	case len(body) > 0 && strings.Contains(string(body), LBServerPrefix+"/"):
-		return SourceLB
-	case server != "":
-		return SourceTarget
 	}
-	return SourceUnknown
+	return SourceTarget
 }
 
 // ConnectError marks an error that happened before the request obtained a
@@ -152,10 +151,10 @@ func classifyCode(code int, src Source) Class {
 	case code >= 400 && code < 500:
 		return ClassHTTP4xx
 	case code == 502 || code == 503 || code == 504:
-		if src == SourceTarget {
-			return ClassTarget5xx
+		if src == SourceLB {
+			return ClassELB5xx
 		}
-		return ClassELB5xx
+		return ClassTarget5xx
 	case code >= 500 && code < 600:
 		return ClassTarget5xx
 	}

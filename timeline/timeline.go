@@ -31,9 +31,12 @@ type Result struct {
 	Latency time.Duration
 	// Service runs from Start: the time the request itself took once sent.
 	// Ignored for ClassNotSent.
-	Service  time.Duration
-	Class    Class
-	AZ       string // AZ of the load balancer node it went to, "" if unknown
+	Service time.Duration
+	Class   Class
+	AZ      string // AZ of the load balancer node it went to, "" if unknown
+	// TargetAZ is the AZ of the target that served or should have served
+	// it (what the response said; the node's AZ when nothing did).
+	TargetAZ string
 	BytesIn  uint64
 	BytesOut uint64
 }
@@ -85,6 +88,45 @@ type Counts struct {
 	OKLatency Histogram            `json:"ok_latency"`
 	OKService Histogram            `json:"ok_service"`
 	AZ        map[string]*AZCounts `json:"az,omitempty"`
+	// TargetAZ counts the same requests by Result.TargetAZ.
+	TargetAZ map[string]*AZCounts `json:"target_az,omitempty"`
+}
+
+// addAZ counts one request in m[az], creating both as needed.
+func addAZ(m *map[string]*AZCounts, az string, ok bool) {
+	if az == "" {
+		return
+	}
+	if *m == nil {
+		*m = make(map[string]*AZCounts, 4)
+	}
+	a := (*m)[az]
+	if a == nil {
+		a = &AZCounts{}
+		(*m)[az] = a
+	}
+	a.Requests++
+	if ok {
+		a.Successes++
+	} else {
+		a.Errors++
+	}
+}
+
+func mergeAZ(dst *map[string]*AZCounts, src map[string]*AZCounts) {
+	for az, a := range src {
+		if *dst == nil {
+			*dst = make(map[string]*AZCounts, len(src))
+		}
+		m := (*dst)[az]
+		if m == nil {
+			m = &AZCounts{}
+			(*dst)[az] = m
+		}
+		m.Requests += a.Requests
+		m.Successes += a.Successes
+		m.Errors += a.Errors
+	}
 }
 
 // Errors is Requests minus Successes.
@@ -114,6 +156,7 @@ func (c *Counts) add(r *Result) {
 		c.OKLatency.Record(r.Latency)
 		c.OKService.Record(r.Service)
 	}
+	addAZ(&c.TargetAZ, r.TargetAZ, ok)
 	if r.AZ != "" {
 		if c.AZ == nil {
 			c.AZ = make(map[string]*AZCounts, 4)
@@ -141,6 +184,7 @@ func (c *Counts) merge(o *Counts) {
 	c.Latency.Merge(&o.Latency)
 	c.OKLatency.Merge(&o.OKLatency)
 	c.OKService.Merge(&o.OKService)
+	mergeAZ(&c.TargetAZ, o.TargetAZ)
 	for az, a := range o.AZ {
 		if c.AZ == nil {
 			c.AZ = make(map[string]*AZCounts, len(o.AZ))

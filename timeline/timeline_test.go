@@ -176,7 +176,8 @@ func TestClassify(t *testing.T) {
 		{500, nil, SourceUnknown, ClassTarget5xx},
 		{500, nil, SourceLB, ClassTarget5xx},
 		{502, nil, SourceLB, ClassELB5xx},
-		{503, nil, SourceUnknown, ClassELB5xx},
+		{503, nil, SourceUnknown, ClassTarget5xx}, // unsigned: not the load balancer
+		{503, nil, SourceTarget, ClassTarget5xx},
 		{504, nil, SourceTarget, ClassTarget5xx},
 		{0, dialRefused, SourceUnknown, ClassConnRefused},
 		{0, fmt.Errorf("x: %w", &net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), SourceUnknown, ClassConnReset},
@@ -200,7 +201,7 @@ func TestClassifyMessage(t *testing.T) {
 		want Class
 	}{
 		{200, "", ClassOK},
-		{502, "502 Bad Gateway", ClassELB5xx},
+		{502, "502 Bad Gateway", ClassTarget5xx}, // no Server header known: not signed by the LB
 		{500, "500 Internal Server Error", ClassTarget5xx},
 		{0, `Get "http://127.0.0.1:1/": dial tcp 127.0.0.1:1: connect: connection refused`, ClassConnRefused},
 		{0, `Get "http://x/": read tcp 127.0.0.1->127.0.0.1:80: read: connection reset by peer`, ClassConnReset},
@@ -216,8 +217,8 @@ func TestClassifyMessage(t *testing.T) {
 }
 
 func TestSourceOf(t *testing.T) {
-	if SourceOf("awselb/2.0", nil) != SourceLB || SourceOf("", []byte("<center>awselb/2.0</center>")) != SourceLB ||
-		SourceOf("nginx", nil) != SourceTarget || SourceOf("", nil) != SourceUnknown {
+	if SourceOf("awselb/2.0", nil) != SourceLB || SourceOf("", []byte("<center>awselb/2.0</center>")) != SourceTarget ||
+		SourceOf("nginx", nil) != SourceTarget || SourceOf("", nil) != SourceTarget {
 		t.Fatal("SourceOf")
 	}
 }
@@ -259,5 +260,23 @@ func TestPlacedByDueTime(t *testing.T) {
 	tl.Add(Result{Start: start.Add(3200 * time.Millisecond), Latency: 40 * time.Millisecond, Class: ClassOK})
 	if w := tl.Window(3); w.Requests != 1 || w.OKService.Count() != 1 || w.OKService.Max() < 39*time.Millisecond {
 		t.Fatalf("window 3: %+v", w.Counts)
+	}
+}
+
+func TestTargetAZCounts(t *testing.T) {
+	start := time.Unix(1000, 0)
+	tl, _ := New(start, time.Second)
+	tl.Add(Result{Start: start, Class: ClassOK, AZ: "a", TargetAZ: "a"})
+	tl.Add(Result{Start: start.Add(1500 * time.Millisecond), Class: ClassTarget5xx, AZ: "b", TargetAZ: "c"})
+	tl.Add(Result{Start: start.Add(1600 * time.Millisecond), Class: ClassAborted, AZ: "b", TargetAZ: "c"})
+	tot := tl.Total()
+	if c := tot.TargetAZ["c"]; c == nil || c.Requests != 1 || c.Errors != 1 {
+		t.Fatalf("target AZ c: %+v", c)
+	}
+	if c := tot.TargetAZ["a"]; c == nil || c.Successes != 1 {
+		t.Fatalf("target AZ a: %+v", c)
+	}
+	if c := tot.AZ["b"]; c == nil || c.Errors != 1 {
+		t.Fatalf("node AZ b: %+v", c)
 	}
 }

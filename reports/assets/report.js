@@ -230,8 +230,15 @@
         ser, dat, { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.1]; } } });
     }
 
+    if (D.target_az && D.target_az.length) {
+      addChart("target-az", "Failed requests by Availability Zone of the target", "per second, by the AZ that served or should have served each request (the response's AZ header; the node's AZ when there was none)",
+        D.target_az.map(function (a, i) { return line(a.name, PALETTE[i % PALETTE.length], 1); }),
+        D.target_az.map(function (a) { return a.values; }),
+        { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.1]; } } });
+    }
+
     if (D.az.length) {
-      addChart("az", "Failed requests by Availability Zone", "per second, by the AZ of the node that answered (or was dialled)",
+      addChart("az", "Failed requests by Availability Zone of the load-balancer node", "per second, by the AZ of the node that answered (or was dialled); a blackholed node shows here, a failing backend does not",
         D.az.map(function (a, i) { return line(a.name, PALETTE[i % PALETTE.length], 1); }),
         D.az.map(function (a) { return a.values; }),
         { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.1]; } } });

@@ -38,8 +38,10 @@ func (r *Region) ALBNodes() []LBNode {
 
 // HealthyNodeIPs is the set of node IPs the DNS name should resolve to now,
 // sorted. As the ALB's DNS does, it leaves out a node whose AZ has no healthy
-// target or whose public subnet's network ACL blocks client traffic; if that
-// leaves none, it answers every node. It reads a snapshot: no lock.
+// target, or whose public subnet's network ACL has blocked client traffic
+// for at least Timings.NodeDNSDelay (on AWS the node's DNS record follows
+// the ALB's own health checks of its nodes, not the ACL change itself); if
+// that leaves none, it answers every node. It reads a snapshot: no lock.
 func (r *Region) HealthyNodeIPs() []string {
 	p := r.dnsIPs.Load()
 	if p == nil {
@@ -61,8 +63,10 @@ func (r *Region) refreshDNSLocked() {
 		}
 	}
 	var set []string
+	now := time.Now()
 	for _, n := range r.lb.nodes {
-		if healthyAZ[n.azIdx] && ns.path(r.clientEP, n.ep, lbPort) {
+		cut := !ns.path(r.clientEP, n.ep, lbPort) && (n.blockedSince.IsZero() || !now.Before(n.blockedSince.Add(r.t.NodeDNSDelay)))
+		if healthyAZ[n.azIdx] && !cut {
 			set = append(set, n.ip)
 		}
 	}

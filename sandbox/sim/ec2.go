@@ -362,11 +362,13 @@ var (
 // the service time, and reads or writes through the database.
 func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 	ctx := req.Context()
+	arrived := time.Now() // failures are recorded at the request's arrival
 	select {
 	case a.sem <- struct{}{}:
 	default:
 		if a.waiting.Add(1) > int64(a.r.cfg.Instance.QueueSize) {
 			a.waiting.Add(-1)
+			a.r.failAt(arrived, FailOverloaded, a.id, a.az, "")
 			http.Error(w, "overloaded", http.StatusServiceUnavailable)
 			return
 		}
@@ -382,9 +384,20 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 	if !sleepCtx(ctx, a.r.done, a.r.cfg.Instance.ServiceTime) {
 		return
 	}
+	ready := a.r.dbReady(a.ep, write)
 	if err := a.r.dbCall(ctx, a.ep, write); err != nil {
+		if ctx.Err() == nil {
+			id, az := a.r.dbTarget(write)
+			a.r.failAt(arrived, FailDBUnreachable, id, a.az, az)
+			// Name the AZ that failed the request: the database's.
+			w.Header()["X-Availability-Zone"] = []string{az}
+		}
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
+	}
+	if !ready {
+		id, az := a.r.dbTarget(write)
+		a.r.failAt(arrived, FailDBDelayed, id, a.az, az)
 	}
 	w.Header()["Content-Type"] = appJSON
 	var b []byte

@@ -40,6 +40,10 @@ type lbNode struct {
 	ep    endpoint
 	addr  string
 	srv   *http.Server
+	ln    *nodeListener
+	// blockedSince is when the client's path to the node was cut (zero
+	// while it is open); DNS keeps answering the node for NodeDNSDelay.
+	blockedSince time.Time
 }
 
 type targetGroup struct {
@@ -60,6 +64,7 @@ type target struct {
 // route is an immutable routing entry the data plane reads without locks.
 type route struct {
 	id   string
+	az   string
 	host string
 	ep   endpoint
 }
@@ -166,6 +171,7 @@ func (r *Region) startNodes() error {
 	lb.port = port
 	for i, n := range lb.nodes {
 		n.addr = lns[i].Addr().String()
+		n.ln = lns[i].(*nodeListener)
 		n.srv = &http.Server{
 			Handler:           n,
 			ReadHeaderTimeout: 30 * time.Second,
@@ -186,7 +192,11 @@ func (r *Region) startNodes() error {
 func listenAll(nodes []*lbNode, port int) ([]net.Listener, error) {
 	var lns []net.Listener
 	for _, n := range nodes {
-		ln, err := net.Listen("tcp4", net.JoinHostPort(n.ip, strconv.Itoa(port)))
+		raw, err := listenNode(n.ip, port)
+		var ln net.Listener
+		if err == nil {
+			ln, err = newNodeListener(raw)
+		}
 		if err != nil {
 			for _, l := range lns {
 				l.Close()
@@ -199,6 +209,35 @@ func listenAll(nodes []*lbNode, port int) ([]net.Listener, error) {
 		lns = append(lns, ln)
 	}
 	return lns, nil
+}
+
+// refreshNodesLocked follows the client's path to each node after an ACL
+// change: a node cut off drops new connections' SYNs (see nodeListener) and
+// leaves DNS after NodeDNSDelay; a node reachable again accepts at once.
+func (r *Region) refreshNodesLocked(ns *netSnap) {
+	if r.lb == nil {
+		return
+	}
+	for _, n := range r.lb.nodes {
+		reach := ns.path(r.clientEP, n.ep, lbPort)
+		switch {
+		case !reach && n.blockedSince.IsZero():
+			n.blockedSince = time.Now()
+			if n.ln != nil {
+				n.ln.block()
+			}
+			r.sched.after(r.t.NodeDNSDelay, func() {
+				r.mu.Lock()
+				defer r.mu.Unlock()
+				r.refreshDNSLocked()
+			})
+		case reach && !n.blockedSince.IsZero():
+			n.blockedSince = time.Time{}
+			if n.ln != nil {
+				n.ln.unblock()
+			}
+		}
+	}
 }
 
 // ---- data plane ----
@@ -215,9 +254,12 @@ const maxHold = 5 * time.Minute
 
 func (n *lbNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r := n.r
+	arrived := time.Now() // failures are recorded at the request's arrival
 	if !r.net.Load().path(r.clientEP, n.ep, lbPort) {
 		// The node's subnet drops the client's packets: hold the request
 		// unanswered until the client gives up or the path opens again.
+		// It fails (at the client) from its arrival on.
+		r.failAt(arrived, FailNodeBlackholed, n.ip, n.az, "")
 		reach := func() bool { return r.net.Load().path(r.clientEP, n.ep, lbPort) }
 		if !waitUntil(req.Context(), r.done, maxHold, reach) {
 			return
@@ -231,22 +273,27 @@ func (n *lbNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		list = rs.all // fail open
 	}
 	if len(list) == 0 {
+		r.failAt(arrived, FailNoHealthyTarget, r.tg.m.Name, n.az, "")
 		lbError(w, http.StatusServiceUnavailable)
 		return
 	}
 	rt := list[int(lb.rr.Add(1)%uint64(len(list)))]
-	n.proxy(w, req, rt)
+	n.proxy(w, req, rt, arrived)
 }
 
-func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
+func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arrived time.Time) {
 	r := n.r
 	ctx, cancel := context.WithTimeout(req.Context(), r.t.TargetTimeout)
 	defer cancel()
-	if !r.net.Load().path(n.ep, rt.ep, appPort) && !n.waitPath(ctx, rt) {
-		if req.Context().Err() == nil {
-			lbError(w, http.StatusGatewayTimeout)
+	if !r.net.Load().path(n.ep, rt.ep, appPort) {
+		if !n.waitConnect(ctx, rt) {
+			r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
+			if req.Context().Err() == nil {
+				lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
+			}
+			return
 		}
-		return
+		r.failAt(arrived, FailTargetDelayed, rt.id, rt.az, n.az)
 	}
 	out := &http.Request{
 		Method:     req.Method,
@@ -273,9 +320,11 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
 		case req.Context().Err() != nil:
 			// the client went away (the ALB logs 460)
 		case ctx.Err() != nil || isTimeout(err):
-			lbError(w, http.StatusGatewayTimeout)
+			r.failAt(arrived, FailTargetTimeout, rt.id, rt.az, n.az)
+			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		default:
-			lbError(w, http.StatusBadGateway)
+			r.failAt(arrived, FailTargetGone, rt.id, rt.az, n.az)
+			lbErrorFrom(w, http.StatusBadGateway, rt.az)
 		}
 		return
 	}
@@ -285,8 +334,9 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route) {
 		if n.waitPath(ctx, rt) {
 			goto deliver
 		}
+		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
-			lbError(w, http.StatusGatewayTimeout)
+			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		}
 		return
 	}
@@ -304,6 +354,17 @@ deliver:
 	if err != nil && req.Context().Err() == nil {
 		panic(http.ErrAbortHandler) // cut the client's response short, as the ALB does
 	}
+}
+
+// waitConnect waits for the path to a target to open while the node is
+// connecting: its SYNs are dropped, so it gives up after the connect timeout
+// and answers 504 ("the load balancer failed to establish a connection to
+// the target before the connection timeout expired", AWS ALB troubleshooting
+// guide, HTTP 504), or earlier if ctx ends.
+func (n *lbNode) waitConnect(ctx context.Context, rt *route) bool {
+	cctx, cancel := context.WithTimeout(ctx, n.r.t.ConnectTimeout)
+	defer cancel()
+	return n.waitPath(cctx, rt)
 }
 
 // waitPath waits, until ctx's deadline, for the path from the node to the
@@ -335,6 +396,15 @@ func lbError(w http.ResponseWriter, code int) {
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(code)
 	w.Write(b)
+}
+
+// lbErrorFrom is lbError for a request the node had routed to a target:
+// the sandbox ALB names that target's AZ in X-Availability-Zone, so the
+// harness can attribute the failure to the AZ that should have served it.
+// (A real ALB does not; on AWS the harness falls back to the node's AZ.)
+func lbErrorFrom(w http.ResponseWriter, code int, targetAZ string) {
+	w.Header()["X-Availability-Zone"] = []string{targetAZ}
+	lbError(w, code)
 }
 
 var (
@@ -447,7 +517,7 @@ func (r *Region) refreshRoutesLocked() {
 			t.addr = t.in.m.Addr
 		}
 		if t.rt == nil || t.rt.host != t.addr {
-			t.rt = &route{id: t.in.m.ID, host: t.addr, ep: t.in.ep}
+			t.rt = &route{id: t.in.m.ID, az: t.in.m.AZ, host: t.addr, ep: t.in.ep}
 		}
 		switch t.state {
 		case TargetHealthy:

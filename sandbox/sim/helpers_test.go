@@ -50,11 +50,12 @@ func newClient(timeout time.Duration) *http.Client {
 }
 
 type result struct {
-	code  int // -1: transport error
-	az    string
-	err   error
-	start time.Time
-	at    time.Time
+	code   int // -1: transport error
+	az     string
+	server string // the Server header
+	err    error
+	start  time.Time
+	at     time.Time
 }
 
 func do(c *http.Client, method, url string) result {
@@ -70,7 +71,7 @@ func do(c *http.Client, method, url string) result {
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return result{code: resp.StatusCode, az: resp.Header.Get("X-Availability-Zone"), start: start, at: time.Now()}
+	return result{code: resp.StatusCode, az: resp.Header.Get("X-Availability-Zone"), server: resp.Header.Get("Server"), start: start, at: time.Now()}
 }
 
 // loader sends requests in a loop from a few workers until stopped.

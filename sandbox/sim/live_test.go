@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -327,9 +328,14 @@ func TestPublicSubnetBlackhole(t *testing.T) {
 	r := startRegion(t, testConfig())
 	nodes := r.ALBNodes()
 	restore := blackhole(t, r, subnetOf(r, "local-1a", true))
-	if ips := r.HealthyNodeIPs(); strings.Join(ips, ",") != "127.0.0.12,127.0.0.13" {
-		t.Errorf("DNS set %v", ips)
+	// DNS drops the node only after NodeDNSDelay, as the ALB's DNS follows
+	// its own node health checks rather than the ACL change.
+	if ips := r.HealthyNodeIPs(); len(ips) != 3 {
+		t.Errorf("DNS set right after the blackhole %v, want all three nodes still", ips)
 	}
+	testutil.Eventually(t, 5*time.Second, "blackholed node leaves DNS", func() bool {
+		return strings.Join(r.HealthyNodeIPs(), ",") == "127.0.0.12,127.0.0.13"
+	})
 	c := newClient(400 * time.Millisecond)
 	defer c.CloseIdleConnections()
 	res := do(c, "GET", "http://"+nodes[0].Addr+"/")
@@ -513,9 +519,18 @@ func TestOverloadQueuesAndSheds(t *testing.T) {
 	defer c.CloseIdleConnections()
 	load := startLoad(c, "GET", nodeURL(r, 0, "/"), 12, 0)
 	time.Sleep(700 * time.Millisecond)
-	codes := countCodes(load.halt())
+	results := load.halt()
+	codes := countCodes(results)
 	if codes[503] == 0 || codes[200] == 0 {
 		t.Errorf("codes %v, want both 200 and 503 (queue full)", codes)
+	}
+	// The instance shed them, not the load balancer: a real ALB signs only
+	// the responses it generates (Server: awselb/2.0), and passes a
+	// target's through; the sandbox app sends no Server header at all.
+	for _, res := range results {
+		if res.code == 503 && (res.server != "" || res.az == "") {
+			t.Fatalf("an instance's 503 came with Server %q and AZ %q, want no Server and the instance's AZ", res.server, res.az)
+		}
 	}
 }
 
@@ -627,5 +642,95 @@ func TestFastProfileInstanceCycle(t *testing.T) {
 		if e.Kind != "api-call" {
 			t.Logf("%s %-15s %-22s %-9s %s → %s %s", e.Time.Sub(t0).Round(time.Millisecond), e.Kind, e.Resource, e.AZ, e.From, e.To, e.Detail)
 		}
+	}
+}
+
+// TestBlackholedNodeDropsSYN: a new connection to a node whose subnet is
+// blackholed times out in connect, as when a network ACL drops the SYN (it
+// is never refused or reset); a connection made before hangs; after the
+// restore, new connections succeed again.
+func TestBlackholedNodeDropsSYN(t *testing.T) {
+	if !canDropSYN {
+		t.Skip("the node's listen backlog cannot be set on this platform")
+	}
+	r := startRegion(t, testConfig())
+	node := r.ALBNodes()[0]
+	before, err := net.Dial("tcp4", node.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.Close()
+	restore := blackhole(t, r, subnetOf(r, "local-1a", true))
+	testutil.Eventually(t, 5*time.Second, "accept queue full", func() bool { return r.lb.nodes[0].ln.dropsSYN() })
+	for range 3 {
+		start := time.Now()
+		c, err := net.DialTimeout("tcp4", node.Addr, 300*time.Millisecond)
+		var ne net.Error
+		if err == nil {
+			c.Close()
+			t.Fatal("a new connection to a blackholed node was established")
+		}
+		if !errors.As(err, &ne) || !ne.Timeout() || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("dial a blackholed node: %v, want a connect timeout", err)
+		}
+		if el := time.Since(start); el < 250*time.Millisecond {
+			t.Fatalf("dial failed after %v, before its timeout", el)
+		}
+	}
+	// The connection made before the blackhole is open but gets no answer.
+	before.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := before.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var ne net.Error
+	if _, err := before.Read(make([]byte, 512)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("established connection during the blackhole: %v, want it to hang", err)
+	}
+	restore()
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	if res := do(c, "GET", "http://"+node.Addr+"/"); res.code != 200 {
+		t.Fatalf("after restore: %+v", res)
+	}
+	// The request held on the old connection is answered once the path opens.
+	before.SetDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(before, buf); err != nil || !strings.HasPrefix(string(buf), "HTTP/1.1 200") {
+		t.Fatalf("held request after restore: %q %v", buf, err)
+	}
+}
+
+// TestFailureRecordSaysWhy: the sandbox records why and when it failed
+// requests, in buckets, by reason and resource: a database cut off by an
+// ACL, then a node blackholed, then no target at all.
+func TestFailureRecordSaysWhy(t *testing.T) {
+	r := startRegion(t, testConfig())
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	writerAZ := r.WriterAZ()
+	restore := blackhole(t, r, subnetOf(r, writerAZ, false))
+	cut := time.Now()
+	var fails int
+	for range 6 {
+		if do(c, "POST", nodeURL(r, 1, "/orders")).code == 500 {
+			fails++
+		}
+	}
+	restore()
+	after := time.Now()
+	var db uint64
+	for _, b := range r.Failures(cut) {
+		if b.Reason == FailDBUnreachable {
+			db += b.Count
+			if b.PeerAZ != writerAZ || b.Start.Before(cut.Add(-FailureBucketWidth)) || b.Start.After(after) {
+				t.Errorf("db failure bucket %+v: want peer AZ %s, inside [%v, %v]", b, writerAZ, cut, after)
+			}
+		}
+	}
+	if fails == 0 || db != uint64(fails) {
+		t.Errorf("%d writes failed, the record holds %d db-unreachable", fails, db)
+	}
+	if n := len(r.Failures(time.Now().Add(time.Second))); n != 0 {
+		t.Errorf("%d buckets in the future", n)
 	}
 }

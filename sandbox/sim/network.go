@@ -135,6 +135,7 @@ func (r *Region) refreshNetLocked() {
 		snap.bySubnet[i] = byID[s.aclID]
 	}
 	r.net.Store(snap)
+	r.refreshNodesLocked(snap)
 	r.refreshDNSLocked()
 }
 

@@ -24,6 +24,7 @@ func QuickTimings() Timings {
 		GracePeriod:         500 * time.Millisecond,
 		ScaleWarmup:         time.Second,
 		ScaleCooldown:       10 * time.Second,
+		NodeDNSDelay:        200 * time.Millisecond,
 		DNSTTL:              time.Second,
 	}
 }

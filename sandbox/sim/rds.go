@@ -28,6 +28,9 @@ type dbState struct {
 	writerEP endpoint
 	readerUp bool
 	readerEP endpoint
+	// The member each endpoint leads to, for the failure record.
+	writerID, writerAZ string
+	readerID, readerAZ string
 }
 
 func (r *Region) buildDatabase() {
@@ -76,15 +79,15 @@ func (r *Region) buildDatabase() {
 func (r *Region) refreshDBLocked() {
 	db := r.db
 	w := db.members[db.writer]
-	s := &dbState{writerUp: w.m.Status == DBAvailable, writerEP: w.ep}
+	s := &dbState{writerUp: w.m.Status == DBAvailable, writerEP: w.ep, writerID: w.m.ID, writerAZ: w.m.AZ}
 	if db.cluster != nil && db.cluster.Status != DBAvailable {
 		s.writerUp = false
 	}
-	s.readerUp, s.readerEP = s.writerUp, s.writerEP
+	s.readerUp, s.readerEP, s.readerID, s.readerAZ = s.writerUp, s.writerEP, s.writerID, s.writerAZ
 	if db.cluster != nil && db.cluster.Status == DBAvailable {
 		for i, m := range db.members {
 			if i != db.writer && m.m.Status == DBAvailable {
-				s.readerUp, s.readerEP = true, m.ep
+				s.readerUp, s.readerEP, s.readerID, s.readerAZ = true, m.ep, m.m.ID, m.m.AZ
 				break
 			}
 		}
@@ -96,13 +99,7 @@ func (r *Region) refreshDBLocked() {
 // up and the network path is open, and otherwise fails after the driver
 // timeout (or succeeds if the database comes back within it).
 func (r *Region) dbCall(ctx context.Context, from endpoint, write bool) error {
-	ok := func() bool {
-		s := r.dbSnap.Load()
-		if write {
-			return s.writerUp && r.net.Load().path(from, s.writerEP, dbPort)
-		}
-		return s.readerUp && r.net.Load().path(from, s.readerEP, dbPort)
-	}
+	ok := func() bool { return r.dbReady(from, write) }
 	if !ok() && !waitUntil(ctx, r.done, r.t.DBTimeout, ok) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -113,6 +110,25 @@ func (r *Region) dbCall(ctx context.Context, from endpoint, write bool) error {
 		sleepCtx(ctx, r.done, d)
 	}
 	return nil
+}
+
+// dbReady reports whether a query from an instance would get through now.
+func (r *Region) dbReady(from endpoint, write bool) bool {
+	s := r.dbSnap.Load()
+	if write {
+		return s.writerUp && r.net.Load().path(from, s.writerEP, dbPort)
+	}
+	return s.readerUp && r.net.Load().path(from, s.readerEP, dbPort)
+}
+
+// dbTarget names the database member a write (or read) goes to now, and
+// its AZ.
+func (r *Region) dbTarget(write bool) (id, az string) {
+	s := r.dbSnap.Load()
+	if write {
+		return s.writerID, s.writerAZ
+	}
+	return s.readerID, s.readerAZ
 }
 
 func (r *Region) dbEventLocked(sourceID, sourceType, arn, id, msg string, cats ...string) {

@@ -47,8 +47,9 @@ type Region struct {
 	dnsIPs atomic.Pointer[[]string]
 	orders atomic.Int64 // orders written to the database
 
-	events eventLog
-	sched  scheduler
+	events   eventLog
+	failures failureLog
+	sched    scheduler
 
 	done chan struct{} // closed by Close
 	wg   sync.WaitGroup
