@@ -359,6 +359,11 @@ func (x *Experiment) validateFaults(v *validator) {
 		case "":
 			if f.At < x.SteadyState.Baseline {
 				v.add(p+".at", fmt.Sprintf("%s falls inside the %s baseline; faults start after it", f.At, x.SteadyState.Baseline))
+			} else if judged := x.SteadyState.Baseline + BaselineSettle(x); f.At < judged {
+				// The run judges the baseline once its last requests can
+				// have finished; a fault due before that would start late
+				// and be held shorter than its duration.
+				v.add(p+".at", fmt.Sprintf("%s is before the baseline is judged at %s (steady_state.baseline %s + %s for its last requests to finish); start it at %s or later", f.At, judged, x.SteadyState.Baseline, BaselineSettle(x), judged))
 			}
 			if x.Load.Duration > 0 && f.At >= x.Load.Duration {
 				v.add(p+".at", fmt.Sprintf("%s is not before the end of the load (%s)", f.At, x.Load.Duration))
@@ -518,4 +523,18 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// BaselineSettle is how long after the baseline's end the run waits before
+// judging it: one window, or the request timeout if shorter (the scheduler
+// waits exactly this long, so no fault can start earlier).
+func BaselineSettle(x *Experiment) time.Duration {
+	w := x.SteadyState.Window
+	if w <= 0 {
+		w = time.Second
+	}
+	if t := x.Load.Timeout; t > 0 && t < w {
+		return t
+	}
+	return w
 }

@@ -125,7 +125,7 @@ target: {kind: sandbox, sandbox: {config: SANDBOX}}
 load: {rate: 50, duration: 14s, timeout: 1s}
 steady_state: {window: 1s, thresholds: ["success_ratio >= 0.98"], stable_for: 2, baseline: 3s, verify: 2s}
 faults:
-  - {name: kill, kind: terminate-instances, at: 3s}
+  - {name: kill, kind: terminate-instances, at: 4s}
   - {name: failover, kind: db-failover, at: 8s}
 `
 	rec := prepareWith(t, y, "2ms").Run(context.Background(), Options{})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gameday-dev/gameday/analysis"
+	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/record"
 )
@@ -62,7 +63,7 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 	}
 	// The baseline's windows are final once the slowest request could have
 	// ended; the first window is skipped as connection warm-up.
-	if !sleepUntil(ctx, baselineEnd.Add(min(x.Load.Timeout, width))) {
+	if !sleepUntil(ctx, baselineEnd.Add(experiments.BaselineSettle(x))) {
 		return "", ""
 	}
 	r.mu.Lock()

@@ -94,7 +94,7 @@ guards: {max_instance_share: 0.7}
 load: {rate: 40, duration: 9s, timeout: 1s, max_workers: 32, max_connections: 32, dns_ttl: 1s, max_conn_age: 1s}
 steady_state: {window: 1s, thresholds: ["success_ratio >= 0.9"], stable_for: 2, baseline: 3s, verify: 2s}
 faults:
-  - {name: kill, kind: terminate-instances, at: 3s, targets: {count: 2, seed: 3}}
+  - {name: kill, kind: terminate-instances, at: 4s, targets: {count: 2, seed: 3}}
 `
 
 func TestAttachedSandboxGroundTruth(t *testing.T) {
@@ -152,7 +152,7 @@ target: {kind: sandbox}
 load: {rate: 50, duration: 9s, timeout: 2s, max_workers: 64, max_connections: 64, dns_ttl: 1s, max_conn_age: 1s}
 steady_state: {window: 1s, thresholds: ["success_ratio >= 0.95", "p99 < 500ms"], stable_for: 2, baseline: 3s, verify: 2s}
 faults:
-  - {name: blip, kind: az-blackhole, at: 3.5s, duration: 1200ms, targets: {az: local-1b}, subnets: private}
+  - {name: blip, kind: az-blackhole, at: 4s, duration: 1200ms, targets: {az: local-1b}, subnets: private}
 `
 
 func TestShortBlackholeGroundTruth(t *testing.T) {
