@@ -69,14 +69,16 @@ func (x *Experiment) validateBounds(v *validator) {
 // nameFields are the strings that name something: short, one line, printable.
 var nameFields = map[string]bool{"name": true, "faults[].name": true, "probes[].name": true, "gates.faults{}": true}
 
-// checkStrings walks every string in the experiment (map keys too).
-func checkStrings(v *validator, val reflect.Value, path string) {
+// walk calls leaf for every string and float64 in val (through pointers,
+// struct fields with a mapstructure tag, slices and maps), with its field
+// path; a map's string keys are reported at path+"{}".
+func walk(val reflect.Value, path string, leaf func(path string, val reflect.Value)) {
 	switch val.Kind() {
-	case reflect.String:
-		checkString(v, path, val.String())
+	case reflect.String, reflect.Float64:
+		leaf(path, val)
 	case reflect.Pointer:
 		if !val.IsNil() {
-			checkStrings(v, val.Elem(), path)
+			walk(val.Elem(), path, leaf)
 		}
 	case reflect.Struct:
 		t := val.Type()
@@ -85,20 +87,31 @@ func checkStrings(v *validator, val reflect.Value, path string) {
 			if tag == "" || tag == "-" {
 				continue
 			}
-			checkStrings(v, val.Field(i), join(path, tag))
+			walk(val.Field(i), join(path, tag), leaf)
 		}
 	case reflect.Slice:
 		for i := 0; i < val.Len(); i++ {
-			checkStrings(v, val.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			walk(val.Index(i), fmt.Sprintf("%s[%d]", path, i), leaf)
 		}
 	case reflect.Map:
 		iter := val.MapRange()
 		for iter.Next() {
-			k := iter.Key().String()
-			checkString(v, path+"{}", k)
-			checkStrings(v, iter.Value(), join(path, k))
+			k := iter.Key()
+			if k.Kind() == reflect.String {
+				leaf(path+"{}", k)
+			}
+			walk(iter.Value(), join(path, k.String()), leaf)
 		}
 	}
+}
+
+// checkStrings checks every string in the experiment (map keys too).
+func checkStrings(v *validator, val reflect.Value, path string) {
+	walk(val, path, func(p string, x reflect.Value) {
+		if x.Kind() == reflect.String {
+			checkString(v, p, x.String())
+		}
+	})
 }
 
 func checkString(v *validator, path, s string) {
@@ -165,25 +178,14 @@ func shapeOf(path string) string {
 // checkFinite refuses NaN and infinities in every float field, whatever
 // set them (the decode hook catches them at the source; this is the net).
 func checkFinite(v *validator, val reflect.Value, path string) {
-	switch val.Kind() {
-	case reflect.Float64:
-		if f := val.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
-			v.add(path, fmt.Sprintf("%s is not a finite number", yamlFloat(f)))
+	walk(val, path, func(p string, x reflect.Value) {
+		if x.Kind() != reflect.Float64 {
+			return
 		}
-	case reflect.Struct:
-		t := val.Type()
-		for i := 0; i < t.NumField(); i++ {
-			tag := strings.Split(t.Field(i).Tag.Get("mapstructure"), ",")[0]
-			if tag == "" || tag == "-" {
-				continue
-			}
-			checkFinite(v, val.Field(i), join(path, tag))
+		if f := x.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			v.add(p, fmt.Sprintf("%s is not a finite number", yamlFloat(f)))
 		}
-	case reflect.Slice:
-		for i := 0; i < val.Len(); i++ {
-			checkFinite(v, val.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-	}
+	})
 }
 
 // fitProblems refuses steady-state settings that cannot fit in the load:
