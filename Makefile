@@ -20,11 +20,17 @@ demo: build ## Run the full game day against the embedded sandbox and write repo
 	./$(BIN) run experiments/gameday.yaml --out out/demo
 
 .PHONY: test
-test: ## Install test tools if missing (scripts/test-deps.sh), vet, check formatting, run every test.
+test: ## Install test tools if missing (scripts/test-deps.sh), vet, check formatting, cross-compile, run every test.
 	bash scripts/test-deps.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(MAKE) --no-print-directory cross
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+.PHONY: cross
+cross: ## Check that everything builds for darwin and windows too (linux is built by the tests).
+	GOOS=darwin $(GO) build $(PKGS)
+	GOOS=windows $(GO) build $(PKGS)
 
 .PHONY: lint
 lint: ## staticcheck (installed from the module proxy into the Go bin dir).

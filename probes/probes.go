@@ -1,26 +1,17 @@
 package probes
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/targets"
-)
-
-// Probe kinds, as experiments name them.
-const (
-	KindHTTP         = "http"
-	KindTargetHealth = "target-health"
-	KindASGCapacity  = "asg-capacity"
-	KindDBWriter     = "db-writer"
 )
 
 // Series names. Per-AZ target counts are SeriesHealthyTargets + "." + AZ.
@@ -60,13 +51,19 @@ type Probe interface {
 	// observation (http_ok 0), not an error. Sample does not panic and is
 	// safe for concurrent use.
 	Sample(ctx context.Context) ([]Sample, error)
+	// Healthy reports whether the probe's latest samples (by series)
+	// show the infrastructure recovered, given the samples of the
+	// fault-free baseline. A series it needs that is missing from last
+	// means not healthy.
+	Healthy(last, baseline map[string]float64) bool
 }
 
-// New builds the probe spec describes. It fails if the kind is unknown or
-// the topology lacks what the kind needs: a target group (target-health),
-// an Auto Scaling group (asg-capacity), a DB instance or cluster
-// (db-writer), or, for http, an absolute URL in spec.URL. httpClient is used
-// by http probes; nil means http.DefaultClient.
+// New builds the probe spec describes, by its registered kind. It fails if
+// the kind is unknown, the spec is wrong for the kind, or the topology
+// lacks what the kind needs: a target group (target-health), an Auto
+// Scaling group (asg-capacity), a DB instance or cluster (db-writer), or,
+// for http, an absolute URL in spec.URL. httpClient is used by http probes;
+// nil means http.DefaultClient.
 func New(c *awsclients.Clients, topo *targets.Topology, spec experiments.Probe, httpClient *http.Client) (Probe, error) {
 	name := spec.Name
 	if name == "" {
@@ -75,62 +72,20 @@ func New(c *awsclients.Clients, topo *targets.Topology, spec experiments.Probe, 
 	if spec.Timeout < 0 {
 		return nil, fmt.Errorf("probe %q: timeout must not be negative", name)
 	}
+	k, ok := Lookup(spec.Kind)
+	if !ok {
+		return nil, fmt.Errorf("probe %q: unknown kind %q (%s)", name, spec.Kind, strings.Join(KindNames(), ", "))
+	}
+	if k.Validate != nil {
+		if errs := k.Validate(spec); len(errs) > 0 {
+			return nil, fmt.Errorf("probe %q: %w", name, errs[0])
+		}
+	}
 	b := base{name: name, timeout: spec.Timeout}
-	if spec.Kind == KindHTTP {
-		if spec.URL == "" {
-			return nil, fmt.Errorf("probe %q: kind http: url is required", name)
-		}
-		u, err := url.Parse(spec.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("probe %q: kind http: url %q is not an absolute http(s) URL", name, spec.URL)
-		}
-		if b.timeout == 0 {
-			b.timeout = DefaultHTTPTimeout
-		}
-		if httpClient == nil {
-			httpClient = http.DefaultClient
-		}
-		return &httpProbe{base: b, url: u.String(), client: httpClient}, nil
-	}
 	if b.timeout == 0 {
-		b.timeout = DefaultAPITimeout
+		b.timeout = cmp.Or(k.DefaultTimeout, DefaultAPITimeout)
 	}
-	need := func(what string, ok bool) error {
-		if !ok {
-			return fmt.Errorf("probe %q: kind %s needs %s in the target", name, spec.Kind, what)
-		}
-		return nil
-	}
-	switch spec.Kind {
-	case KindTargetHealth, KindASGCapacity, KindDBWriter:
-	default:
-		return nil, fmt.Errorf("probe %q: unknown kind %q (http, target-health, asg-capacity, db-writer)", name, spec.Kind)
-	}
-	if err := need("AWS clients", c != nil && c.ELB != nil && c.ASG != nil && c.RDS != nil && c.EC2 != nil); err != nil {
-		return nil, err
-	}
-	if err := need("a resolved topology", topo != nil); err != nil {
-		return nil, err
-	}
-	azs := slices.Clone(topo.AZs)
-	slices.Sort(azs)
-	switch spec.Kind {
-	case KindTargetHealth:
-		if err := need("a target group", topo.TargetGroupARN != ""); err != nil {
-			return nil, err
-		}
-		return &targetHealthProbe{base: b, c: c, arn: topo.TargetGroupARN, azs: azs, instAZ: map[string]string{}}, nil
-	case KindASGCapacity:
-		if err := need("an Auto Scaling group", topo.GroupName != ""); err != nil {
-			return nil, err
-		}
-		return &asgProbe{base: b, c: c, group: topo.GroupName}, nil
-	default: // KindDBWriter
-		if err := need("a DB instance or DB cluster", topo.DBInstanceID != "" || topo.DBClusterID != ""); err != nil {
-			return nil, err
-		}
-		return &dbProbe{base: b, c: c, instance: topo.DBInstanceID, cluster: topo.DBClusterID, azs: azs, instAZ: map[string]string{}}, nil
-	}
+	return k.New(Env{Clients: c, Topology: topo, HTTPClient: httpClient}, b, spec)
 }
 
 type base struct {
@@ -178,42 +133,16 @@ func safeSample(ctx context.Context, p Probe) (s []Sample, err error) {
 	return p.Sample(ctx)
 }
 
-// Healthy reports whether a probe's latest samples (by series) show the
-// infrastructure recovered, given the samples of the fault-free baseline:
-//
-//   - target-health: healthy_targets >= its baseline, and every
-//     healthy_targets.<az> of the baseline is matched (a missing AZ counts 0);
-//   - asg-capacity: in_service >= desired;
-//   - db-writer: db_available == 1;
-//   - http: http_ok == 1.
-//
-// A series the predicate needs that is missing from last means not healthy;
-// an unknown kind is never healthy.
+// Healthy reports whether the latest samples of a probe of the given kind
+// show the infrastructure recovered (see each kind's Healthy method); an
+// unknown kind is never healthy. It dispatches through the registry, for
+// callers that hold a kind name rather than a probe.
 func Healthy(kind string, last map[string]float64, baseline map[string]float64) bool {
-	switch kind {
-	case KindTargetHealth:
-		total, ok := last[SeriesHealthyTargets]
-		if !ok || total < baseline[SeriesHealthyTargets] {
-			return false
-		}
-		for k, v := range baseline {
-			if strings.HasPrefix(k, SeriesHealthyTargets+".") && last[k] < v {
-				return false
-			}
-		}
-		return true
-	case KindASGCapacity:
-		in, ok1 := last[SeriesInService]
-		want, ok2 := last[SeriesDesired]
-		return ok1 && ok2 && in >= want
-	case KindDBWriter:
-		v, ok := last[SeriesDBAvailable]
-		return ok && v == 1
-	case KindHTTP:
-		v, ok := last[SeriesHTTPOK]
-		return ok && v == 1
+	k, ok := Lookup(kind)
+	if !ok {
+		return false
 	}
-	return false
+	return k.Healthy(last, baseline)
 }
 
 // Last folds samples into a map of the latest value of each series, adding

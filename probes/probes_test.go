@@ -369,7 +369,8 @@ type fakeProbe struct {
 	panic bool
 }
 
-func (f *fakeProbe) Name() string { return "fake" }
+func (f *fakeProbe) Name() string                                        { return "fake" }
+func (f *fakeProbe) Healthy(map[string]float64, map[string]float64) bool { return true }
 
 func (f *fakeProbe) Sample(ctx context.Context) ([]Sample, error) {
 	n := f.n.Add(1)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,51 +20,56 @@ import (
 	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/internal/exitcode"
 	"github.com/gameday-dev/gameday/record"
+	"github.com/gameday-dev/gameday/recovery"
 	"github.com/gameday-dev/gameday/reports"
 	"github.com/gameday-dev/gameday/runner"
 	"github.com/gameday-dev/gameday/sandbox"
-	"github.com/gameday-dev/gameday/targets"
 )
 
 // Version is set at build time with -ldflags "-X main.Version=...".
 var Version = "dev"
 
-const (
-	exitBadInput = runner.ExitBadInput
-	exitRollback = runner.ExitRollback
-	exitError    = runner.ExitError
-	// exitInterrupted ends a command a signal stopped.
-	exitInterrupted = runner.ExitInterrupted
-)
-
-// exitError carries an exit code through cobra.
-type codeError struct {
-	code int
-	err  error
-}
-
-func (e *codeError) Error() string { return e.err.Error() }
-
 // Main runs the CLI in-process and returns the exit code; tests call it
 // directly. ctx is cancelled on SIGINT/SIGTERM.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return new(session).main(ctx, args, stdout, stderr)
+}
+
+// session is what one invocation shares between the command and the signal
+// handler in main: the subcommand running and the journal of the run in
+// progress.
+type session struct {
+	command atomic.Value // string
+	journal atomic.Value // string
+}
+
+func (s *session) noteCommand(cmd *cobra.Command, _ []string) { s.command.Store(cmd.Name()) }
+
+// commandName is the subcommand running ("" before cobra chose one).
+func (s *session) commandName() string { n, _ := s.command.Load().(string); return n }
+
+// activeJournal is the journal of the run in progress ("" if none).
+func (s *session) activeJournal() string { j, _ := s.journal.Load().(string); return j }
+
+func (s *session) main(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	defer func() {
 		// A bug that panics outside a run's own guards (a renderer, say)
 		// still gets a documented exit code and a pointer to the journal:
 		// 4 if a fault may be left, 5 otherwise.
 		if v := recover(); v != nil {
-			code = exitError
+			code = exitcode.Error
 			fmt.Fprintf(stderr, "gameday: internal error: %v\n", v)
-			if j, ok := activeJournal.Load().(string); ok && j != "" {
+			if j := s.activeJournal(); j != "" {
 				if pending, err := faults.ReadPending(j); err != nil || len(pending) > 0 {
-					code = exitRollback
+					code = exitcode.Rollback
 					fmt.Fprintf(stderr, "gameday: faults may be left behind; run `gameday rollback --journal %s`\n", j)
 				}
 			}
 		}
 	}()
-	root := newRoot(stdout, stderr)
+	root := s.newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -71,26 +77,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) (code in
 	if err == nil {
 		return 0
 	}
-	var ce *codeError
-	if errors.As(err, &ce) {
-		if ce.err != nil && ce.err.Error() != "" {
-			fmt.Fprintln(stderr, "gameday:", ce.err)
-		}
-		return ce.code
+	code, ok := exitcode.Of(err)
+	if !ok {
+		// Cobra's own errors (unknown flag, wrong arguments) are bad input.
+		fmt.Fprintln(stderr, "gameday:", err)
+		return exitcode.BadInput
 	}
-	// Cobra's own errors (unknown flag, wrong arguments) are bad input.
-	fmt.Fprintln(stderr, "gameday:", err)
-	return exitBadInput
+	if err.Error() != "" {
+		fmt.Fprintln(stderr, "gameday:", err)
+	}
+	return code
 }
 
-func newRoot(stdout, stderr io.Writer) *cobra.Command {
+func (s *session) newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gameday",
 		Short:         "Resilience experiments for AWS web stacks: load, faults, recovery, evidence",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// The signal handler in main says and does what fits the command.
-		PersistentPreRun: noteCommand,
+		PersistentPreRun: s.noteCommand,
 		Long: `gameday sends open-model HTTP load at a load balancer while it injects faults
 (terminate instances, fail a database over, blackhole an Availability Zone),
 measures how long users were hurt, rolls every fault back, and reports.
@@ -98,7 +104,7 @@ measures how long users were hurt, rolls every fault back, and reports.
 Exit codes: 0 pass, 1 gate failed, 2 bad input, 3 aborted by a stop condition,
 4 rollback incomplete, 5 runtime/AWS error, 130 interrupted.`,
 	}
-	root.AddCommand(newRunCmd(stdout, stderr), newPlanCmd(stdout), newValidateCmd(stdout),
+	root.AddCommand(s.newRunCmd(stdout, stderr), newPlanCmd(stdout), newValidateCmd(stdout),
 		newSandboxCmd(stdout), newReportCmd(stdout), newCompareCmd(stdout), newVersionCmd(stdout), newRollbackCmd(stdout))
 	return root
 }
@@ -114,28 +120,27 @@ func (o *loadOpts) load(path string) (*experiments.Experiment, *experiments.Comp
 	for _, kv := range o.set {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, nil, &codeError{exitBadInput, fmt.Errorf("--set %q: want KEY=VALUE", kv)}
+			return nil, nil, exitcode.With(exitcode.BadInput, fmt.Errorf("--set %q: want KEY=VALUE", kv))
 		}
 		over[k] = v
 	}
 	x, c, err := experiments.LoadFile(path, over)
 	if err != nil {
-		return nil, nil, &codeError{exitBadInput, err}
+		return nil, nil, exitcode.With(exitcode.BadInput, err)
 	}
 	return x, c, nil
 }
 
+// prepareErr gives a Prepare error without its own exit code (bad input
+// errors carry 2) the runtime error's, 5.
 func prepareErr(err error) error {
-	var ie *runner.InputError
-	var nf *targets.NotFoundError
-	var ge *runner.GuardError
-	if errors.As(err, &ie) || errors.As(err, &nf) || errors.As(err, &ge) {
-		return &codeError{exitBadInput, err}
+	if _, ok := exitcode.Of(err); ok {
+		return err
 	}
-	return &codeError{exitError, err}
+	return exitcode.With(exitcode.Error, err)
 }
 
-func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+func (s *session) newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		lo      loadOpts
 		out     string
@@ -161,29 +166,29 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return err
 			}
 			if journal != "" {
-				if err := checkJournalFile(journal, true); err != nil {
-					return &codeError{exitBadInput, fmt.Errorf("--journal: %w", err)}
+				if err := recovery.CheckJournalFile(journal, true); err != nil {
+					return exitcode.With(exitcode.BadInput, fmt.Errorf("--journal: %w", err))
 				}
 			}
 			fs, table, rawWanted, err := runFormats(formats, x)
 			if err != nil {
-				return &codeError{exitBadInput, fmt.Errorf("--format: %w", err)}
+				return exitcode.With(exitcode.BadInput, fmt.Errorf("--format: %w", err))
 			}
 			raw = raw || rawWanted
 			var base *record.Run
 			if prev != "" {
 				if base, err = record.Read(prev); err != nil {
-					return &codeError{exitBadInput, fmt.Errorf("--baseline: %w", err)}
+					return exitcode.With(exitcode.BadInput, fmt.Errorf("--baseline: %w", err))
 				}
 			}
 			runID := ""
 			if out == "" {
 				if out, err = newRunDir("gameday-runs", x.Name, time.Now()); err != nil {
-					return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
+					return exitcode.With(exitcode.Error, fmt.Errorf("create output folder: %w", err))
 				}
 				runID = filepath.Base(out)
 			} else if err := os.MkdirAll(out, 0o755); err != nil {
-				return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
+				return exitcode.With(exitcode.Error, fmt.Errorf("create output folder: %w", err))
 			}
 			ctx := cmd.Context()
 			p, err := runner.Prepare(ctx, x, comp, sandboxConfig(events))
@@ -201,7 +206,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if opts.JournalPath == "" {
 				opts.JournalPath = filepath.Join(out, "journal.jsonl")
 			}
-			activeJournal.Store(opts.JournalPath)
+			s.journal.Store(opts.JournalPath)
 			if !quiet {
 				opts.Progress = stderr
 			}
@@ -209,12 +214,12 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 			if raw {
 				rawFile, err = os.Create(filepath.Join(out, "results.gob"))
 				if err != nil {
-					return &codeError{exitError, err}
+					return exitcode.With(exitcode.Error, err)
 				}
 				defer rawFile.Close()
 				w, err := attack.NewRawWriter(rawFile, "gob")
 				if err != nil {
-					return &codeError{exitError, err}
+					return exitcode.With(exitcode.Error, err)
 				}
 				opts.Raw = w
 			}
@@ -249,7 +254,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "report: %s\n", rawFile.Name())
 			}
 			if rec.ExitCode != 0 {
-				return &codeError{rec.ExitCode, errors.New(rec.Status + ": " + rec.Message)}
+				return exitcode.With(rec.ExitCode, errors.New(rec.Status+": "+rec.Message))
 			}
 			return nil
 		},
@@ -331,7 +336,7 @@ func newValidateCmd(stdout io.Writer) *cobra.Command {
 				}
 			}
 			if len(bad) > 0 {
-				return &codeError{exitBadInput, errors.New(strings.Join(bad, "\n"))}
+				return exitcode.With(exitcode.BadInput, errors.New(strings.Join(bad, "\n")))
 			}
 			return nil
 		},
@@ -358,7 +363,7 @@ func newSandboxCmd(stdout io.Writer) *cobra.Command {
 			if config != "" {
 				var err error
 				if cfg, err = sandbox.LoadConfig(config); err != nil {
-					return &codeError{exitBadInput, err}
+					return exitcode.With(exitcode.BadInput, err)
 				}
 			}
 			if profile != "" {
@@ -378,7 +383,7 @@ func newSandboxCmd(stdout io.Writer) *cobra.Command {
 			}
 			sb, err := sandbox.Start(cmd.Context(), cfg)
 			if err != nil {
-				return &codeError{exitBadInput, err}
+				return exitcode.With(exitcode.BadInput, err)
 			}
 			defer sb.Close()
 			fmt.Fprint(stdout, sb.Summary().String())

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync/atomic"
 
+	"github.com/gameday-dev/gameday/internal/exitcode"
 	"github.com/gameday-dev/gameday/runner"
 )
 
@@ -17,10 +17,6 @@ var (
 	stdin           io.Reader = os.Stdin
 	stdinIsTerminal           = func() bool { return isTerminal(os.Stdin) }
 )
-
-// activeJournal is the journal of the run in progress, for the message a
-// second signal prints.
-var activeJournal atomic.Value // string
 
 // confirm asks before faults are injected into a real account: it lists
 // the resolved targets (the same text `gameday plan` prints) and wants
@@ -35,15 +31,15 @@ func confirm(p *runner.Prepared, yes, listed bool, stderr io.Writer) error {
 	}
 	where := fmt.Sprintf("AWS account %s, region %s", p.Account, p.Region)
 	if !stdinIsTerminal() {
-		return &codeError{exitBadInput, fmt.Errorf("refusing to inject %d fault(s) into %s without confirmation: run it on a terminal, or pass --yes after checking `gameday plan`", len(p.Faults), where)}
+		return exitcode.With(exitcode.BadInput, fmt.Errorf("refusing to inject %d fault(s) into %s without confirmation: run it on a terminal, or pass --yes after checking `gameday plan`", len(p.Faults), where))
 	}
 	fmt.Fprintf(stderr, "\nInject the faults above into %s? Type yes to go on: ", where)
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
-		return &codeError{exitBadInput, fmt.Errorf("read confirmation: %w", err)}
+		return exitcode.With(exitcode.BadInput, fmt.Errorf("read confirmation: %w", err))
 	}
 	if strings.TrimSpace(line) != "yes" {
-		return &codeError{exitBadInput, errors.New("not confirmed; nothing was injected")}
+		return exitcode.With(exitcode.BadInput, errors.New("not confirmed; nothing was injected"))
 	}
 	return nil
 }

@@ -9,30 +9,32 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gameday-dev/gameday/internal/exitcode"
 )
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
+	s := new(session)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
-		s := <-sigs
-		name, _ := command.Load().(string)
-		words, graceful := firstSignal(name, s)
+		sig := <-sigs
+		words, graceful := firstSignal(s.commandName(), sig)
 		fmt.Fprintf(os.Stderr, "\ngameday: %s\n", words)
 		if !graceful {
-			os.Exit(exitInterrupted)
+			os.Exit(exitcode.Interrupted)
 		}
 		cancel()
 		<-sigs
 		hint := "gameday rollback"
-		if j, ok := activeJournal.Load().(string); ok && j != "" {
+		if j := s.activeJournal(); j != "" {
 			hint += " --journal " + j
 		}
 		fmt.Fprintf(os.Stderr, "gameday: second signal: exiting without finishing rollback; run `%s` to finish it\n", hint)
-		os.Exit(exitRollback)
+		os.Exit(exitcode.Rollback)
 	}()
-	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := s.main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
 	os.Exit(code)
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/internal/exitcode"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/reports"
-	"github.com/gameday-dev/gameday/runner"
 )
 
 func newReportCmd(stdout io.Writer) *cobra.Command {
@@ -38,21 +38,21 @@ report.txt.`,
 			}
 			fs, err := reports.ParseFormats(formats)
 			if err != nil {
-				return &codeError{exitBadInput, fmt.Errorf("--format: %w", err)}
+				return exitcode.With(exitcode.BadInput, fmt.Errorf("--format: %w", err))
 			}
 			if len(fs) == 0 {
-				return &codeError{exitBadInput, errors.New("--format: no format given")}
+				return exitcode.With(exitcode.BadInput, errors.New("--format: no format given"))
 			}
 			r, err := record.Read(args[0])
 			if err != nil {
-				return &codeError{exitBadInput, err}
+				return exitcode.With(exitcode.BadInput, err)
 			}
 			if out == "" {
 				if len(fs) > 1 {
-					return &codeError{exitBadInput, fmt.Errorf("--format: %d formats need --out DIR to write them to", len(fs))}
+					return exitcode.With(exitcode.BadInput, fmt.Errorf("--format: %d formats need --out DIR to write them to", len(fs)))
 				}
 				if err := fs[0].Render(stdout, r); err != nil {
-					return &codeError{exitError, err}
+					return exitcode.With(exitcode.Error, err)
 				}
 				return nil
 			}
@@ -61,7 +61,7 @@ report.txt.`,
 				fmt.Fprintln(stdout, p)
 			}
 			if err != nil {
-				return &codeError{exitError, err}
+				return exitcode.With(exitcode.Error, err)
 			}
 			return nil
 		},
@@ -90,25 +90,25 @@ an experiment's gates.regression, with "=" after the metric; the command exits
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "md" {
-				return &codeError{exitBadInput, fmt.Errorf("--format %q: want table or md", format)}
+				return exitcode.With(exitcode.BadInput, fmt.Errorf("--format %q: want table or md", format))
 			}
 			base, err := record.Read(args[0])
 			if err != nil {
-				return &codeError{exitBadInput, err}
+				return exitcode.With(exitcode.BadInput, err)
 			}
 			cur, err := record.Read(args[1])
 			if err != nil {
-				return &codeError{exitBadInput, err}
+				return exitcode.With(exitcode.BadInput, err)
 			}
 			var rules []experiments.Regression
 			for _, l := range limits {
 				metric, change, ok := strings.Cut(l, "=")
 				if !ok {
-					return &codeError{exitBadInput, fmt.Errorf("--max-regression %q: want METRIC=CHANGE, e.g. time_to_recover=+20%%", l)}
+					return exitcode.With(exitcode.BadInput, fmt.Errorf("--max-regression %q: want METRIC=CHANGE, e.g. time_to_recover=+20%%", l))
 				}
 				r, err := experiments.ParseRegression(metric+" "+change, compare.IsFault(base, cur))
 				if err != nil {
-					return &codeError{exitBadInput, fmt.Errorf("--max-regression %v", err)}
+					return exitcode.With(exitcode.BadInput, fmt.Errorf("--max-regression %v", err))
 				}
 				rules = append(rules, r)
 			}
@@ -120,10 +120,10 @@ an experiment's gates.regression, with "=" after the metric; the command exits
 				err = cmp.Table(stdout, verdicts)
 			}
 			if err != nil {
-				return &codeError{exitError, err}
+				return exitcode.With(exitcode.Error, err)
 			}
 			if n := reports.FailedGates(verdicts); n > 0 {
-				return &codeError{runner.ExitGateFailed, fmt.Errorf("%d of %d regression limits exceeded", n, len(verdicts))}
+				return exitcode.With(exitcode.GateFailed, fmt.Errorf("%d of %d regression limits exceeded", n, len(verdicts)))
 			}
 			return nil
 		},

@@ -3,15 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"sync/atomic"
-
-	"github.com/spf13/cobra"
 )
-
-// command is the name of the subcommand running, for the signal handler.
-var command atomic.Value // string
-
-func noteCommand(cmd *cobra.Command, _ []string) { command.Store(cmd.Name()) }
 
 // firstSignal says what the first SIGINT/SIGTERM does while the named
 // command runs: the words to print and whether to cancel the command and

@@ -4,18 +4,54 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
 )
+
+// KindTargetHealth counts the load balancer's targets by state and AZ.
+const KindTargetHealth = "target-health"
+
+func init() {
+	Register(Kind{
+		Name:    KindTargetHealth,
+		Order:   2,
+		Doc:     "healthy and unhealthy targets of the load balancer's target group, and healthy targets per AZ (" + SeriesHealthyTargets + ", " + SeriesHealthyTargets + ".<az>, " + SeriesUnhealthyTargets + "); healthy when the total and every AZ are back to their baseline",
+		Healthy: (*targetHealthProbe)(nil).Healthy,
+		New: func(env Env, b base, _ experiments.Probe) (Probe, error) {
+			if err := env.needAWS(b.name, KindTargetHealth); err != nil {
+				return nil, err
+			}
+			if err := need(b.name, KindTargetHealth, "a target group", env.Topology.TargetGroupARN != ""); err != nil {
+				return nil, err
+			}
+			return &targetHealthProbe{base: b, c: env.Clients, arn: env.Topology.TargetGroupARN, azs: env.sortedAZs(), instAZ: map[string]string{}}, nil
+		},
+	})
+}
+
+// Healthy: healthy_targets >= its baseline, and every healthy_targets.<az>
+// of the baseline is matched (a missing AZ counts 0).
+func (*targetHealthProbe) Healthy(last, baseline map[string]float64) bool {
+	total, ok := last[SeriesHealthyTargets]
+	if !ok || total < baseline[SeriesHealthyTargets] {
+		return false
+	}
+	for k, v := range baseline {
+		if strings.HasPrefix(k, SeriesHealthyTargets+".") && last[k] < v {
+			return false
+		}
+	}
+	return true
+}
 
 // targetHealthProbe counts the target group's targets by state and AZ.
 type targetHealthProbe struct {
@@ -125,105 +161,4 @@ func instanceAZs(ctx context.Context, c *ec2.Client, ids []string) (map[string]s
 		}
 	}
 	return found, nil
-}
-
-// asgProbe compares the group's in-service, healthy instances with its
-// desired capacity.
-type asgProbe struct {
-	base
-	c     *awsclients.Clients
-	group string
-}
-
-func (p *asgProbe) Sample(ctx context.Context) ([]Sample, error) {
-	cctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	out, err := p.c.ASG.DescribeAutoScalingGroups(cctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.group}})
-	if err != nil {
-		return nil, ctxErr(ctx, p.name, fmt.Errorf("describe auto scaling groups: %w", err))
-	}
-	for _, g := range out.AutoScalingGroups {
-		if aws.ToString(g.AutoScalingGroupName) != p.group {
-			continue
-		}
-		in := 0
-		for _, i := range g.Instances {
-			if i.LifecycleState == "InService" && aws.ToString(i.HealthStatus) == "Healthy" {
-				in++
-			}
-		}
-		return []Sample{
-			{SeriesInService, float64(in)},
-			{SeriesDesired, float64(aws.ToInt32(g.DesiredCapacity))},
-		}, nil
-	}
-	return nil, fmt.Errorf("probe %s: auto scaling group %s not found", p.name, p.group)
-}
-
-// dbProbe reports whether the database accepts writes and where its writer is.
-type dbProbe struct {
-	base
-	c        *awsclients.Clients
-	instance string
-	cluster  string
-	azs      []string // sorted
-
-	instAZ map[string]string // cluster member → AZ; members never move (Sample runs on one goroutine)
-}
-
-func (p *dbProbe) Sample(ctx context.Context) ([]Sample, error) {
-	cctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	var available bool
-	var az string
-	if p.cluster != "" {
-		out, err := p.c.RDS.DescribeDBClusters(cctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(p.cluster)})
-		if err != nil {
-			return nil, ctxErr(ctx, p.name, fmt.Errorf("describe db clusters: %w", err))
-		}
-		if len(out.DBClusters) == 0 {
-			return nil, fmt.Errorf("probe %s: db cluster %s not found", p.name, p.cluster)
-		}
-		cl := out.DBClusters[0]
-		available = aws.ToString(cl.Status) == "available"
-		writer := ""
-		for _, m := range cl.DBClusterMembers {
-			if aws.ToBool(m.IsClusterWriter) {
-				writer = aws.ToString(m.DBInstanceIdentifier)
-			}
-		}
-		if writer == "" {
-			available = false
-		} else {
-			// The writer instance's own status matters too (a rebooting
-			// writer takes no writes), and gives its AZ.
-			in, err := p.c.RDS.DescribeDBInstances(cctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(writer)})
-			if err != nil {
-				return nil, ctxErr(ctx, p.name, fmt.Errorf("describe db instance %s: %w", writer, err))
-			}
-			if len(in.DBInstances) == 0 {
-				available = false
-			} else {
-				d := in.DBInstances[0]
-				available = available && aws.ToString(d.DBInstanceStatus) == "available"
-				az = aws.ToString(d.AvailabilityZone)
-			}
-		}
-	} else {
-		out, err := p.c.RDS.DescribeDBInstances(cctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(p.instance)})
-		if err != nil {
-			return nil, ctxErr(ctx, p.name, fmt.Errorf("describe db instances: %w", err))
-		}
-		if len(out.DBInstances) == 0 {
-			return nil, fmt.Errorf("probe %s: db instance %s not found", p.name, p.instance)
-		}
-		d := out.DBInstances[0]
-		available = aws.ToString(d.DBInstanceStatus) == "available"
-		az = aws.ToString(d.AvailabilityZone)
-	}
-	s := []Sample{{SeriesDBAvailable, b2f(available)}}
-	if i := slices.Index(p.azs, az); az != "" && i >= 0 {
-		s = append(s, Sample{SeriesDBWriterAZIndex, float64(i)})
-	}
-	return s, nil
 }
