@@ -148,7 +148,7 @@ type SteadyState struct {
 // Fault is one fault to inject.
 type Fault struct {
 	Name string `mapstructure:"name" json:"name"`
-	Kind string `mapstructure:"kind" json:"kind"` // terminate-instances | db-failover | az-blackhole
+	Kind string `mapstructure:"kind" json:"kind"` // a registered kind: FaultKindNames()
 	// At is the offset from the start of the run (load start) to inject at.
 	At time.Duration `mapstructure:"at" json:"at,omitempty"`
 	// After "recovered" starts this fault once the previous one has recovered
@@ -169,6 +169,10 @@ type Fault struct {
 
 	// az-blackhole
 	SubnetTier string `mapstructure:"subnets" json:"subnets,omitempty"` // all | private | public
+
+	// Params holds the keys a registered kind declares as its own
+	// (FaultKind.Fields), raw; the kind decodes them into its typed spec.
+	Params map[string]any `mapstructure:",remain" json:"params,omitempty"`
 }
 
 // Selector picks a fault's targets.

@@ -19,6 +19,57 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindAZBlackhole,
+		New:  newBlackhole,
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &blackholeFault{c: c, name: name}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Validate: validateBlackhole,
+		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
+			if g.MaxBlackholeDuration > 0 && f.Duration > g.MaxBlackholeDuration {
+				add("duration", fmt.Sprintf("%s exceeds guards.max_blackhole_duration (%s); set guards.max_blackhole_duration explicitly to allow it", f.Duration, g.MaxBlackholeDuration))
+			}
+		},
+	})
+}
+
+func validateBlackhole(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+	if f.Targets.AZ == "" {
+		add("targets.az", "is required: the Availability Zone to blackhole")
+	}
+	if f.Duration <= 0 {
+		add("duration", "must be positive: how long to hold the blackhole")
+	}
+	switch f.SubnetTier {
+	case "", "all", "private", "public":
+	default:
+		add("subnets", fmt.Sprintf("unknown %q (all, private, public)", f.SubnetTier))
+	}
+	if msg := HeldPastVerify(x, f, "the blackhole"); msg != "" {
+		add("duration", msg)
+	}
+}
+
+// HeldPastVerify says, when a fault held for f.Duration from f.At would
+// still be held in the verify period (or after the load), why that is
+// refused; "" when it is not. A hold ends before the verify period (and
+// so before the load ends); an `after: recovered` hold, whose start is
+// only known during the run, is cut there instead (the run says so).
+func HeldPastVerify(x *experiments.Experiment, f *experiments.Fault, what string) string {
+	if vs := x.Load.Duration - max(x.SteadyState.Verify, 0); f.After == "" && x.Load.Duration > 0 && f.Duration > 0 && f.At+f.Duration > vs {
+		end := "the verify period"
+		if x.SteadyState.Verify <= 0 {
+			end = "the end of the load"
+		}
+		return fmt.Sprintf("%s would be held until %s, past %s at %s (load.duration %s - steady_state.verify %s): no fault is held after the load or into the verify period",
+			what, f.At+f.Duration, end, vs, x.Load.Duration, max(x.SteadyState.Verify, 0))
+	}
+	return ""
+}
+
 // Tags put on the deny-all ACL an az-blackhole creates. TagToken is unique
 // per fault, so a rollback can find the clone even if its id was never
 // recorded (a crash between CreateNetworkAcl and the journal).
@@ -260,15 +311,11 @@ func (f *blackholeFault) subnet(id string, fn func(s *SubnetRecord)) {
 func (f *blackholeFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
 	st.Subnets = slices.Clone(st.Subnets)
-	f.mu.Unlock()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("fault %q: "+format, append([]any{f.name}, args...)...)
 	}

@@ -14,6 +14,27 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindDBFailover,
+		New:  newDBFailover,
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &dbFailoverFault{c: c, name: name}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+			switch f.Mode {
+			case "", "instance", "cluster":
+			default:
+				add("mode", fmt.Sprintf("unknown %q (instance, cluster)", f.Mode))
+			}
+			if f.Duration != 0 {
+				add("duration", "does not apply to db-failover")
+			}
+		},
+	})
+}
+
 // DBFailoverUndo is the undo record of a db-failover fault. A failover is
 // not undone (the writer stays where it moved); the record says where the
 // writer was, for reports and for checking recovery.
@@ -186,14 +207,10 @@ func (f *dbFailoverFault) Notes() []string {
 func (f *dbFailoverFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
-	f.mu.Unlock()
 
 	if st.Mode == "cluster" {
 		// Record the writer as it is now, just before the failover.

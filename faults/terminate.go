@@ -23,6 +23,35 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindTerminateInstances,
+		New:  newTerminate,
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &terminateFault{c: c, name: name, restored: true}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+			switch f.Via {
+			case "", "ec2", "autoscaling":
+			default:
+				add("via", fmt.Sprintf("unknown %q (ec2, autoscaling)", f.Via))
+			}
+			if f.Decrement && f.Via != "autoscaling" {
+				add("decrement", "only applies with via: autoscaling")
+			}
+			if f.Duration != 0 {
+				add("duration", "does not apply to terminate-instances (terminations are not undone; the group replaces them)")
+			}
+		},
+		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
+			if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
+				add("targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
+			}
+		},
+	})
+}
+
 // TerminateUndo is the undo record of a terminate-instances fault.
 // Terminations are not undone (the group replaces the instances); only a
 // desired capacity decremented by the fault is restored.
@@ -309,14 +338,10 @@ func (f *terminateFault) update(fn func(st *TerminateUndo)) {
 func (f *terminateFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
-	f.mu.Unlock()
 
 	if st.Decrement {
 		out, err := f.c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{st.Group}})

@@ -47,12 +47,12 @@ func (p *Prepared) checkGuards(ctx context.Context) error {
 	// Never every AZ at once: the AZs of blackholes whose holds may overlap.
 	if !g.AllowEveryAZ && len(p.Topology.AZs) > 0 {
 		for i, fi := range x.Faults {
-			if fi.Kind != experiments.KindBlackhole {
+			if fi.Kind != faults.KindAZBlackhole {
 				continue
 			}
 			azs := map[string]bool{fi.Targets.AZ: true}
 			for j := range i {
-				if fj := x.Faults[j]; fj.Kind == experiments.KindBlackhole && mayOverlap(fj, fi) {
+				if fj := x.Faults[j]; fj.Kind == faults.KindAZBlackhole && mayOverlap(fj, fi) {
 					azs[fj.Targets.AZ] = true
 				}
 			}

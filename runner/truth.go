@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
@@ -33,16 +34,16 @@ func (p *Prepared) sandboxFailures(start time.Time) (fs []sim.FailureBucket, ok 
 // fault explains.
 func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experiments.Fault) bool {
 	switch kind {
-	case experiments.KindTerminate:
+	case faults.KindTerminateInstances:
 		switch b.Reason {
 		case sim.FailTargetGone, sim.FailTargetUnreachable, sim.FailTargetTimeout:
 			return slices.Contains(targets, b.Resource)
 		case sim.FailNoHealthyTarget:
 			return true
 		}
-	case experiments.KindDBFailover:
+	case faults.KindDBFailover:
 		return b.Reason == sim.FailDBUnreachable || b.Reason == sim.FailDBDelayed
-	case experiments.KindBlackhole:
+	case faults.KindAZBlackhole:
 		az := spec.Targets.AZ
 		switch b.Reason {
 		case sim.FailNodeBlackholed:
@@ -120,15 +121,15 @@ func contextEvent(evs []sim.Event, kind string, targets []string, a *applied, sp
 			continue
 		}
 		switch kind {
-		case experiments.KindTerminate:
+		case faults.KindTerminateInstances:
 			if e.Kind == "target-health" && slices.Contains(targets, e.Resource) && e.From == sim.TargetHealthy {
 				what = fmt.Sprintf("%+.1fs target %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Resource, e.From, e.To)
 			}
-		case experiments.KindDBFailover:
+		case faults.KindDBFailover:
 			if e.Kind == "db-status" && e.To == sim.DBAvailable && what == "" {
 				what = fmt.Sprintf("%+.1fs database %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Resource, e.From, e.To)
 			}
-		case experiments.KindBlackhole:
+		case faults.KindAZBlackhole:
 			if (e.Kind == "target-health" && e.AZ == spec.Targets.AZ && e.From == sim.TargetHealthy) || e.Kind == "dns" {
 				what = fmt.Sprintf("%+.1fs %s %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Kind, e.Resource, e.From, e.To)
 			}

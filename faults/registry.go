@@ -1,0 +1,130 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/targets"
+)
+
+// Kind is one fault kind as it registers itself (in its own file, at init):
+// everything gameday knows of the kind comes from here, so adding a kind
+// is adding a file. See docs/extending.md.
+type Kind struct {
+	Name string
+	// Fields are the kind's own top-level YAML keys beyond the envelope's
+	// (they arrive in experiments.Fault.Params; decode them with
+	// DecodeParams, which refuses unknown keys).
+	Fields []string
+	// Validate checks the spec's kind-specific settings for `gameday
+	// validate` (field paths relative to the fault). Guards checks it
+	// against the experiment's blast-radius guards.
+	Validate func(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string))
+	Guards   func(g experiments.Guards, f *experiments.Fault, add func(field, msg string))
+	// New resolves the spec's targets (plan time) and changes nothing.
+	New func(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error)
+	// Restore rebuilds a possibly applied fault from its journaled undo
+	// record; dec decodes the record into the kind's state.
+	Restore func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error)
+}
+
+var registry struct {
+	sync.RWMutex
+	kinds map[string]Kind
+}
+
+// Register makes a fault kind known to New, Restore, validation and the
+// docs. Registering a name twice panics.
+func Register(k Kind) {
+	if k.Name == "" || k.New == nil || k.Restore == nil {
+		panic(fmt.Sprintf("faults: kind %q registered without a name, New or Restore", k.Name))
+	}
+	registry.Lock()
+	if _, dup := registry.kinds[k.Name]; dup {
+		registry.Unlock()
+		panic(fmt.Sprintf("faults: kind %q registered twice", k.Name))
+	}
+	if registry.kinds == nil {
+		registry.kinds = map[string]Kind{}
+	}
+	registry.kinds[k.Name] = k
+	registry.Unlock()
+	experiments.RegisterFaultKind(experiments.FaultKind{Name: k.Name, Fields: k.Fields, Validate: k.Validate, Guards: k.Guards})
+}
+
+// Lookup returns the registered kind called name.
+func Lookup(name string) (Kind, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	k, ok := registry.kinds[name]
+	return k, ok
+}
+
+// Kinds lists the registered fault kinds, sorted.
+func Kinds() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	names := make([]string, 0, len(registry.kinds))
+	for n := range registry.kinds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// DecodeParams decodes a fault's kind-specific keys into the kind's typed
+// spec, refusing keys the spec does not have.
+func DecodeParams(params map[string]any, out any) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		ErrorUnused: true,
+		DecodeHook:  mapstructure.StringToTimeDurationHookFunc(),
+		Result:      out,
+	})
+	if err != nil {
+		return err
+	}
+	return d.Decode(params)
+}
+
+// restoreState is the usual Restore: decode the undo record into st and
+// mark it applying (a journaled fault may have been applied).
+func restoreState(dec func(any) error, st any, applying *bool) error {
+	if err := dec(st); err != nil {
+		return err
+	}
+	*applying = true
+	return nil
+}
+
+// beginApply is the prelude every Apply shares: under mu, refuse a second
+// Apply, mark the state applying (so a journal written from now on says
+// so) and return a copy of the state to work from.
+func beginApply[S any](mu *sync.Mutex, name string, st *S, applying *bool) (S, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *applying {
+		var zero S
+		return zero, fmt.Errorf("fault %q: %w", name, errAlreadyApplied)
+	}
+	*applying = true
+	return *st, nil
+}
+
+func decodeUndo(e Entry) func(any) error {
+	return func(v any) error {
+		if len(e.Undo) == 0 {
+			return fmt.Errorf("journal entry %s: no undo record", e.ID)
+		}
+		if err := json.Unmarshal(e.Undo, v); err != nil {
+			return fmt.Errorf("journal entry %s: undo record: %w", e.ID, err)
+		}
+		return nil
+	}
+}
