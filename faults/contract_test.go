@@ -15,7 +15,7 @@ import (
 // against the sandbox. Every registered kind must have one (a kind file's
 // test registers it in contracts from an init); the suite fails otherwise.
 type contract struct {
-	dbKind string           // sandbox database kind ("" instance, "cluster")
+	dbKind string            // sandbox database kind ("" instance, "cluster")
 	spec   experiments.Fault // a fault of the kind, valid on the sandbox
 	// Failing the midN-th call of midAction (1: its first) stops Apply
 	// half-way, after some mutating call. "" when Apply is a single call.
@@ -176,7 +176,7 @@ func init() {
 		// call fails.
 		spec:       experiments.Fault{Name: "shrink", Via: "autoscaling", Decrement: true, Targets: experiments.Selector{Count: 1, Seed: aws.Int64(1)}},
 		midService: "autoscaling", midAction: "TerminateInstanceInAutoScalingGroup", midN: 1,
-		state:      func(e *env) string { return string(rune('0' + e.desired())) },
+		state: func(e *env) string { return string(rune('0' + e.desired())) },
 	}
 	contracts[faults.KindDBFailover] = contract{
 		// Nothing is undone server-side; the writer is wherever the
