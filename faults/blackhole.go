@@ -543,3 +543,8 @@ func (f *blackholeFault) defaultACL(ctx context.Context, vpc string) (string, er
 	}
 	return aws.ToString(out.NetworkAcls[0].NetworkAclId), nil
 }
+
+// Touches: the subnets it moves to the deny-all ACL.
+func (f *blackholeFault) Touches() []Touched {
+	return []Touched{{Type: TouchSubnet, IDs: f.Targets()}}
+}

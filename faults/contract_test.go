@@ -2,6 +2,7 @@ package faults_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,30 @@ func TestContract(t *testing.T) {
 				}
 				if calls := e.mutatingSince(m); len(calls) > 0 || ct.state(e) != before {
 					t.Fatalf("building or planning changed something: %v", calls)
+				}
+			})
+			// require_tag: every resource the fault touches is checked, and
+			// one without the tag is named (the run then refuses the fault).
+			t.Run("RequireTag", func(t *testing.T) {
+				e := start(t, ct.dbKind, nil)
+				f := mustNew(t, e, ct.spec)
+				var all []string
+				for _, tc := range f.Touches() {
+					all = append(all, tc.IDs...)
+				}
+				if len(all) == 0 {
+					t.Fatal("Touches names no resource")
+				}
+				m := e.mark()
+				if missing, err := faults.Untagged(e.ctx, e.c, f.Touches(), "gameday:opt-in", "true"); err != nil || len(missing) > 0 {
+					t.Fatalf("with the sandbox's opt-in tag: missing %v, %v", missing, err)
+				}
+				missing, err := faults.Untagged(e.ctx, e.c, f.Touches(), "team", "payments")
+				if err != nil || !slices.Equal(missing, all) {
+					t.Fatalf("outside require_tag team=payments: missing %v (%v), want %v", missing, err, all)
+				}
+				if calls := e.mutatingSince(m); len(calls) > 0 {
+					t.Fatalf("the tag check changed something: %v", calls)
 				}
 			})
 			t.Run("RollbackBeforeApplyIsNoop", func(t *testing.T) {

@@ -321,3 +321,13 @@ func (f *dbFailoverFault) Leases() []Resource {
 	}
 	return nil
 }
+
+// Touches: the cluster it fails over, or the instance it reboots.
+func (f *dbFailoverFault) Touches() []Touched {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Mode == "cluster" {
+		return []Touched{{Type: TouchDBCluster, IDs: []string{f.st.DBCluster}}}
+	}
+	return []Touched{{Type: TouchDBInstance, IDs: []string{f.st.DBInstance}}}
+}

@@ -26,6 +26,9 @@ type Fault interface {
 	Kind() string
 	// Targets are the exact resolved targets (instance ids, db id, subnet ids).
 	Targets() []string
+	// Touches are the AWS resources the fault changes, by type (for
+	// require_tag).
+	Touches() []Touched
 	// Describe is one line for `gameday plan`.
 	Describe() string
 	// Apply injects the fault. On an error mid-way, what was applied stays

@@ -505,3 +505,15 @@ func (f *terminateFault) Rollback(ctx context.Context) error {
 // fromJournal: the undo record was written before Apply, so Attempted may
 // be empty although calls were sent.
 func (f *terminateFault) fromJournal() bool { return f.restored }
+
+// Touches: the instances it terminates.
+func (f *terminateFault) Touches() []Touched {
+	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+}
+
+// TakesInstances: the group's instances it terminates.
+func (f *terminateFault) TakesInstances() (string, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.Group, slices.Clone(f.st.Instances)
+}
