@@ -23,6 +23,28 @@ func init() {
 	Register(Kind{
 		Name: KindAZBlackhole,
 		New:  newBlackhole,
+		Truth: func(_ []string, spec experiments.Fault) Truth {
+			az := spec.Targets.AZ
+			return Truth{
+				CausedBy: func(b Failure) bool {
+					switch b.Reason {
+					case ReasonNodeBlackholed:
+						return b.AZ == az
+					case ReasonTargetUnreachable, ReasonTargetTimeout, ReasonDBUnreachable, ReasonDBDelayed, ReasonTargetDelayed:
+						return b.AZ == az || b.PeerAZ == az
+					case ReasonNoHealthyTarget:
+						return true
+					}
+					return false
+				},
+				Context: func(e Change) string {
+					if (e.Kind == EventTargetHealth && e.AZ == az && e.From == StateHealthy) || e.Kind == EventDNS {
+						return fmt.Sprintf("%s %s %s → %s", e.Kind, e.Resource, e.From, e.To)
+					}
+					return ""
+				},
+			}
+		},
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &blackholeFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)

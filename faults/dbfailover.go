@@ -18,6 +18,19 @@ func init() {
 	Register(Kind{
 		Name: KindDBFailover,
 		New:  newDBFailover,
+		Truth: func([]string, experiments.Fault) Truth {
+			return Truth{
+				CausedBy: func(b Failure) bool { return b.Reason == ReasonDBUnreachable || b.Reason == ReasonDBDelayed },
+				Context: func(e Change) string {
+					if e.Kind == EventDBStatus && e.To == StateAvailable {
+						return fmt.Sprintf("database %s %s → %s", e.Resource, e.From, e.To)
+					}
+					return ""
+				},
+				// The first time the database is available again.
+				ContextFirst: true,
+			}
+		},
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &dbFailoverFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)

@@ -33,6 +33,9 @@ type Kind struct {
 	// Restore rebuilds a possibly applied fault from its journaled undo
 	// record; dec decodes the record into the kind's state.
 	Restore func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error)
+	// Truth gives the ground-truth rules of a fault of the kind with these
+	// resolved targets and spec (nil: none); see truth.go.
+	Truth func(targets []string, spec experiments.Fault) Truth
 }
 
 var registry struct {

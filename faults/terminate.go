@@ -27,6 +27,25 @@ func init() {
 	Register(Kind{
 		Name: KindTerminateInstances,
 		New:  newTerminate,
+		Truth: func(ids []string, _ experiments.Fault) Truth {
+			return Truth{
+				CausedBy: func(b Failure) bool {
+					switch b.Reason {
+					case ReasonTargetGone, ReasonTargetUnreachable, ReasonTargetTimeout:
+						return slices.Contains(ids, b.Resource)
+					case ReasonNoHealthyTarget:
+						return true
+					}
+					return false
+				},
+				Context: func(e Change) string {
+					if e.Kind == EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == StateHealthy {
+						return fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
+					}
+					return ""
+				},
+			}
+		},
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &terminateFault{c: c, name: name, restored: true}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
