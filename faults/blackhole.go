@@ -22,7 +22,12 @@ import (
 func init() {
 	Register(Kind{
 		Name: KindAZBlackhole,
-		New:  newBlackhole,
+		Doc: "Moves the subnets of `targets.az` (`subnets: all | private | public`) to a " +
+			"new deny-all network ACL, tagged so it can be found again, for `duration`. " +
+			"Rollback moves every subnet still on it back to its original ACL (the VPC's " +
+			"default ACL if the original is gone, with a note) and deletes it. Key: " +
+			"`subnets`.",
+		New: newBlackhole,
 		Truth: func(_ []string, spec experiments.Fault) Truth {
 			az := spec.Targets.AZ
 			return Truth{

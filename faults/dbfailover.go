@@ -17,7 +17,12 @@ import (
 func init() {
 	Register(Kind{
 		Name: KindDBFailover,
-		New:  newDBFailover,
+		Doc: "`FailoverDBCluster` for a cluster (`mode: cluster`, optionally " +
+			"`target_instance`), else `RebootDBInstance` with `ForceFailover` on a " +
+			"Multi-AZ instance. Nothing is undone server-side; rollback waits, bounded, " +
+			"for the database to be available and notes it if it is not. Key: `mode`, " +
+			"`target_instance`.",
+		New: newDBFailover,
 		Truth: func([]string, experiments.Fault) Truth {
 			return Truth{
 				CausedBy: func(b Failure) bool { return b.Reason == ReasonDBUnreachable || b.Reason == ReasonDBDelayed },

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -19,6 +20,9 @@ import (
 // is adding a file. See docs/extending.md.
 type Kind struct {
 	Name string
+	// Doc is the kind's entry in docs/fault-kinds.md (Markdown: what it
+	// does, what rollback undoes, its own keys).
+	Doc string
 	// Fields are the kind's own top-level YAML keys beyond the envelope's
 	// (they arrive in experiments.Fault.Params; decode them with
 	// DecodeParams, which refuses unknown keys).
@@ -118,6 +122,21 @@ func beginApply[S any](mu *sync.Mutex, name string, st *S, applying *bool) (S, e
 	}
 	*applying = true
 	return *st, nil
+}
+
+// KindsMarkdown is docs/fault-kinds.md, built from the registry.
+func KindsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# Fault kinds\n\n<!-- Generated from the fault registry (faults.KindsMarkdown); `go test ./faults/ -run TestKindsDoc -update` rewrites it. -->\n\n")
+	b.WriteString("Every fault has `name`, `kind`, `at` (or `after: recovered` and `delay`), `duration` where the kind holds it, and `targets` (`group`, `az`, `tags`, `instance_ids`, `count`, `percent`, `seed`, as the kind uses them).\n")
+	for _, n := range Kinds() {
+		k, _ := Lookup(n)
+		fmt.Fprintf(&b, "\n## `%s`\n\n%s\n", n, strings.TrimSpace(k.Doc))
+		if len(k.Fields) > 0 {
+			fmt.Fprintf(&b, "\nOwn keys: `%s`.\n", strings.Join(k.Fields, "`, `"))
+		}
+	}
+	return b.String()
 }
 
 func decodeUndo(e Entry) func(any) error {

@@ -26,7 +26,15 @@ import (
 func init() {
 	Register(Kind{
 		Name: KindTerminateInstances,
-		New:  newTerminate,
+		Doc: "Picks `count` (default 1) or `percent` (rounded up) of the Auto Scaling " +
+			"group's InService instances, filtered by `targets.az`, `tags` and " +
+			"`instance_ids`, with a shuffle seeded by `seed` (default: derived from the " +
+			"fault name, so plans are reproducible), and terminates them via EC2 " +
+			"(`via: ec2`, the default) or via Auto Scaling (`via: autoscaling`, with " +
+			"`decrement: true` to decrement the desired capacity). Rollback gives back a " +
+			"decremented desired capacity; the terminations themselves are not undone: " +
+			"the group replaces them. Keys: `via`, `decrement`.",
+		New: newTerminate,
 		Truth: func(ids []string, _ experiments.Fault) Truth {
 			return Truth{
 				CausedBy: func(b Failure) bool {
