@@ -575,3 +575,10 @@ func (f *blackholeFault) defaultACL(ctx context.Context, vpc string) (string, er
 func (f *blackholeFault) Touches() []Touched {
 	return []Touched{{Type: TouchSubnet, IDs: f.Targets()}}
 }
+
+// CutsAZ: the AZ whose subnets it blackholes.
+func (f *blackholeFault) CutsAZ() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.AZ
+}

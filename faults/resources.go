@@ -35,6 +35,12 @@ type InstanceTaker interface {
 	TakesInstances() (group string, ids []string)
 }
 
+// AZCutter is implemented by faults that cut an Availability Zone off
+// (the never-every-AZ guards count them).
+type AZCutter interface {
+	CutsAZ() string
+}
+
 // Untagged returns, in order, the ids of ts whose resources do not carry
 // the tag key=val (or could not be found). It only reads.
 func Untagged(ctx context.Context, c *awsclients.Clients, ts []Touched, key, val string) ([]string, error) {

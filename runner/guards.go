@@ -45,13 +45,14 @@ func (p *Prepared) checkGuards(ctx context.Context) error {
 	// Never every AZ at once: the AZs of blackholes whose holds may overlap.
 	if !g.AllowEveryAZ && len(p.Topology.AZs) > 0 {
 		for i, fi := range x.Faults {
-			if fi.Kind != faults.KindAZBlackhole {
+			az, ok := cutsAZ(p.Faults[i])
+			if !ok {
 				continue
 			}
-			azs := map[string]bool{fi.Targets.AZ: true}
+			azs := map[string]bool{az: true}
 			for j := range i {
-				if fj := x.Faults[j]; fj.Kind == faults.KindAZBlackhole && mayOverlap(fj, fi) {
-					azs[fj.Targets.AZ] = true
+				if azj, ok := cutsAZ(p.Faults[j]); ok && mayOverlap(x.Faults[j], fi) {
+					azs[azj] = true
 				}
 			}
 			if len(azs) >= len(p.Topology.AZs) {
@@ -87,7 +88,7 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 	var groups []string
 	byGroup := map[string][]int{}
 	for i, f := range p.Faults {
-		if tu, ok := takes(f); ok {
+		if tu, ok := takenBy(f); ok {
 			if _, seen := byGroup[tu.Group]; !seen {
 				groups = append(groups, tu.Group)
 			}
@@ -131,9 +132,9 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 	return nil
 }
 
-// takes returns the group and instances a fault takes out of service
+// takenBy returns the group and instances a fault takes out of service
 // (terminate-instances, stop-instances: any faults.InstanceTaker).
-func takes(f faults.Fault) (taken, bool) {
+func takenBy(f faults.Fault) (taken, bool) {
 	t, ok := f.(faults.InstanceTaker)
 	if !ok {
 		return taken{}, false
@@ -141,6 +142,18 @@ func takes(f faults.Fault) (taken, bool) {
 	g, ids := t.TakesInstances()
 	return taken{Group: g, Instances: ids}, true
 }
+
+// cutsAZ returns the AZ a fault cuts off (az-blackhole: any
+// faults.AZCutter).
+func cutsAZ(f faults.Fault) (string, bool) {
+	c, ok := f.(faults.AZCutter)
+	if !ok {
+		return "", false
+	}
+	return c.CutsAZ(), true
+}
+
+func isCutter(f faults.Fault) bool { _, ok := cutsAZ(f); return ok }
 
 type taken struct {
 	Group     string
@@ -212,7 +225,7 @@ type holding struct {
 func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error {
 	x, f := p.X, p.Faults[i]
 	g := x.Guards
-	tu, taker := takes(f)
+	tu, taker := takenBy(f)
 	switch {
 	case taker:
 		share := g.MaxInstanceShare
@@ -223,7 +236,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 		// What this run terminated is out of service, whatever the group
 		// has noticed yet.
 		for _, h := range done {
-			if prev, ok := takes(h.f); ok && prev.Group == tu.Group {
+			if prev, ok := takenBy(h.f); ok && prev.Group == tu.Group {
 				for _, id := range prev.Instances {
 					delete(serving, id)
 				}
@@ -242,7 +255,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 				Msg: fmt.Sprintf("%s would take %d more of group %s's instances while %d of its %d are out of service already: %d of %d out at once is more than guards.max_instance_share (%g)",
 					f.Name(), takes, tu.Group, capacity-len(serving), capacity, capacity-left, capacity, share)}
 		}
-	case f.Kind() == faults.KindAZBlackhole:
+	case isCutter(f):
 		if g.AllowEveryAZ || len(p.Topology.AZs) == 0 {
 			return nil
 		}
@@ -255,7 +268,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 			dark[azOf[id]] = true
 		}
 		for _, h := range done {
-			if h.held && h.f.Kind() == faults.KindAZBlackhole {
+			if h.held && isCutter(h.f) {
 				for _, id := range h.f.Targets() {
 					dark[azOf[id]] = true
 				}
