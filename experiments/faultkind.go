@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/go-viper/mapstructure/v2"
 )
 
 // FaultKind is what validation knows of one fault kind. Package faults
@@ -66,6 +68,29 @@ func FaultKindNames() []string {
 	return names
 }
 
+// DecodeFaultParams decodes a fault's own keys (Fault.Params) into the
+// kind's typed spec out (mapstructure tags) as the loader decodes the
+// file: the same type messages, with paths relative to the fault. Keys out
+// does not have are refused.
+func DecodeFaultParams(params map[string]any, out any) []Problem {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		ErrorUnused: true,
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			mapstructure.StringToTimeDurationHookFunc(),
+			stringToNumberHook,
+			numberHook,
+		),
+		Result: out,
+	})
+	if err != nil {
+		return []Problem{{Message: err.Error()}}
+	}
+	if err := d.Decode(params); err != nil {
+		return decodeProblems(err)
+	}
+	return nil
+}
+
 // validateFaultKind checks f's kind and hands its own settings to the kind.
 func (x *Experiment) validateFaultKind(v *validator, p string, f *Fault) {
 	if f.Kind == "" {
@@ -74,7 +99,11 @@ func (x *Experiment) validateFaultKind(v *validator, p string, f *Fault) {
 	}
 	k, ok := LookupFaultKind(f.Kind)
 	if !ok {
-		v.add(p+".kind", fmt.Sprintf("unknown kind %q (%s)", f.Kind, strings.Join(FaultKindNames(), ", ")))
+		known := strings.Join(FaultKindNames(), ", ")
+		if known == "" {
+			known = "no fault kind is registered: the program must link package faults"
+		}
+		v.add(p+".kind", fmt.Sprintf("unknown kind %q (%s)", f.Kind, known))
 		return
 	}
 	if k.Validate != nil {
