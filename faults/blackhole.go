@@ -25,8 +25,7 @@ func init() {
 		Doc: "Moves the subnets of `targets.az` (`subnets: all | private | public`) to a " +
 			"new deny-all network ACL, tagged so it can be found again, for `duration`. " +
 			"Rollback moves every subnet still on it back to its original ACL (the VPC's " +
-			"default ACL if the original is gone, with a note) and deletes it. Key: " +
-			"`subnets`.",
+			"default ACL if the original is gone, with a note) and deletes it.",
 		New: newBlackhole,
 		Truth: func(_ []string, spec experiments.Fault) Truth {
 			az := spec.Targets.AZ
@@ -54,6 +53,7 @@ func init() {
 			f := &blackholeFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
 		},
+		Fields:   []string{"subnets"},
 		Validate: validateBlackhole,
 		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
 			if g.MaxBlackholeDuration > 0 && f.Duration > g.MaxBlackholeDuration {
@@ -63,6 +63,11 @@ func init() {
 	})
 }
 
+// blackholeSpec is az-blackhole's own YAML.
+type blackholeSpec struct {
+	Subnets string `mapstructure:"subnets"` // all | private | public
+}
+
 func validateBlackhole(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
 	if f.Targets.AZ == "" {
 		add("targets.az", "is required: the Availability Zone to blackhole")
@@ -70,10 +75,13 @@ func validateBlackhole(x *experiments.Experiment, f *experiments.Fault, add func
 	if f.Duration <= 0 {
 		add("duration", "must be positive: how long to hold the blackhole")
 	}
-	switch f.SubnetTier {
-	case "", "all", "private", "public":
-	default:
-		add("subnets", fmt.Sprintf("unknown %q (all, private, public)", f.SubnetTier))
+	var s blackholeSpec
+	if validateParams(f, &s, add) {
+		switch s.Subnets {
+		case "", "all", "private", "public":
+		default:
+			add("subnets", fmt.Sprintf("unknown %q (all, private, public)", s.Subnets))
+		}
 	}
 	if msg := HeldPastVerify(x, f, "the blackhole"); msg != "" {
 		add("duration", msg)
@@ -154,13 +162,17 @@ func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 	if !slices.Contains(topo.AZs, az) {
 		return nil, specErr(spec, "targets.az", "%q is not an AZ of the target (have %s)", az, strings.Join(topo.AZs, ", "))
 	}
-	tier := spec.SubnetTier
+	var bs blackholeSpec
+	if err := DecodeParams(spec, &bs); err != nil {
+		return nil, err
+	}
+	tier := bs.Subnets
 	switch tier {
 	case "":
 		tier = "all"
 	case "all", "private", "public":
 	default:
-		return nil, specErr(spec, "subnets", "%q is not all, private or public", spec.SubnetTier)
+		return nil, specErr(spec, "subnets", "%q is not all, private or public", bs.Subnets)
 	}
 	if topo.VPCID == "" {
 		return nil, specErr(spec, "targets", "the target has no VPC (set target.vpc)")

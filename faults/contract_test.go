@@ -208,7 +208,7 @@ func init() {
 		// the fault restores is the desired capacity it decremented.
 		// Half-way: the group's decrement tag is written, the termination
 		// call fails.
-		spec:       experiments.Fault{Name: "shrink", Via: "autoscaling", Decrement: true, Targets: experiments.Selector{Count: 1, Seed: aws.Int64(1)}},
+		spec:       experiments.Fault{Name: "shrink", Params: map[string]any{"via": "autoscaling", "decrement": true}, Targets: experiments.Selector{Count: 1, Seed: aws.Int64(1)}},
 		midService: "autoscaling", midAction: "TerminateInstanceInAutoScalingGroup", midN: 1,
 		state: func(e *env) string { return string(rune('0' + e.desired())) },
 	}

@@ -20,8 +20,7 @@ func init() {
 		Doc: "`FailoverDBCluster` for a cluster (`mode: cluster`, optionally " +
 			"`target_instance`), else `RebootDBInstance` with `ForceFailover` on a " +
 			"Multi-AZ instance. Nothing is undone server-side; rollback waits, bounded, " +
-			"for the database to be available and notes it if it is not. Key: `mode`, " +
-			"`target_instance`.",
+			"for the database to be available and notes it if it is not.",
 		New: newDBFailover,
 		Truth: func([]string, experiments.Fault) Truth {
 			return Truth{
@@ -40,17 +39,27 @@ func init() {
 			f := &dbFailoverFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
 		},
+		Fields: []string{"mode", "target_instance"},
 		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
-			switch f.Mode {
-			case "", "instance", "cluster":
-			default:
-				add("mode", fmt.Sprintf("unknown %q (instance, cluster)", f.Mode))
+			var s dbFailoverSpec
+			if validateParams(f, &s, add) {
+				switch s.Mode {
+				case "", "instance", "cluster":
+				default:
+					add("mode", fmt.Sprintf("unknown %q (instance, cluster)", s.Mode))
+				}
 			}
 			if f.Duration != 0 {
 				add("duration", "does not apply to db-failover")
 			}
 		},
 	})
+}
+
+// dbFailoverSpec is db-failover's own YAML.
+type dbFailoverSpec struct {
+	Mode           string `mapstructure:"mode"`            // instance | cluster
+	TargetInstance string `mapstructure:"target_instance"` // cluster failover target
 }
 
 // DBFailoverUndo is the undo record of a db-failover fault. A failover is
@@ -94,12 +103,16 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Top
 			}
 		}
 	}()
-	switch spec.Mode {
+	var ds dbFailoverSpec
+	if err := DecodeParams(spec, &ds); err != nil {
+		return nil, err
+	}
+	switch ds.Mode {
 	case "", "cluster", "instance":
 	default:
-		return nil, specErr(spec, "mode", "%q is not instance or cluster", spec.Mode)
+		return nil, specErr(spec, "mode", "%q is not instance or cluster", ds.Mode)
 	}
-	cluster := spec.Mode == "cluster" || (spec.Mode == "" && topo.DBClusterID != "")
+	cluster := ds.Mode == "cluster" || (ds.Mode == "" && topo.DBClusterID != "")
 	if cluster {
 		if topo.DBClusterID == "" {
 			return nil, specErr(spec, "mode", "cluster failover but the target has no DB cluster (set target.db_cluster)")
@@ -108,19 +121,19 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Top
 		if err != nil {
 			return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
 		}
-		st.TargetInstance = spec.TargetInstance
-		if spec.TargetInstance != "" {
-			if spec.TargetInstance == st.WriterBefore {
-				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", spec.TargetInstance, topo.DBClusterID)
+		st.TargetInstance = ds.TargetInstance
+		if ds.TargetInstance != "" {
+			if ds.TargetInstance == st.WriterBefore {
+				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", ds.TargetInstance, topo.DBClusterID)
 			}
-			if !st.member(spec.TargetInstance) {
-				return nil, specErr(spec, "target_instance", "%s is not a member of DB cluster %s", spec.TargetInstance, topo.DBClusterID)
+			if !st.member(ds.TargetInstance) {
+				return nil, specErr(spec, "target_instance", "%s is not a member of DB cluster %s", ds.TargetInstance, topo.DBClusterID)
 			}
 		}
 		f.st = st.DBFailoverUndo
 		return f, nil
 	}
-	if spec.TargetInstance != "" {
+	if ds.TargetInstance != "" {
 		return nil, specErr(spec, "target_instance", "only for a cluster failover")
 	}
 	if topo.DBInstanceID == "" {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/go-viper/mapstructure/v2"
-
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/targets"
@@ -87,17 +85,23 @@ func Kinds() []string {
 }
 
 // DecodeParams decodes a fault's kind-specific keys into the kind's typed
-// spec, refusing keys the spec does not have.
-func DecodeParams(params map[string]any, out any) error {
-	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		ErrorUnused: true,
-		DecodeHook:  mapstructure.StringToTimeDurationHookFunc(),
-		Result:      out,
-	})
-	if err != nil {
-		return err
+// spec (experiments.DecodeFaultParams), refusing keys the spec does not
+// have. The error is a *SpecError naming the first bad field.
+func DecodeParams(spec experiments.Fault, out any) error {
+	if ps := experiments.DecodeFaultParams(spec.Params, out); len(ps) > 0 {
+		return &SpecError{Fault: spec.Name, Field: ps[0].Path, Msg: ps[0].Message}
 	}
-	return d.Decode(params)
+	return nil
+}
+
+// validateParams is the usual start of a kind's Validate: decode its own
+// keys, reporting each problem at its field.
+func validateParams(f *experiments.Fault, out any, add func(field, msg string)) bool {
+	ps := experiments.DecodeFaultParams(f.Params, out)
+	for _, p := range ps {
+		add(p.Path, p.Message)
+	}
+	return len(ps) == 0
 }
 
 // restoreState is the usual Restore: decode the undo record into st and

@@ -78,9 +78,7 @@ func init() {
 		},
 		Validate: func(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
 			var s stopSpec
-			if err := DecodeParams(f.Params, &s); err != nil {
-				add("force", err.Error())
-			}
+			validateParams(f, &s, add)
 			if f.Duration <= 0 {
 				add("duration", "must be positive: how long to keep the instances stopped")
 			}
@@ -114,11 +112,11 @@ var StopSettleWait = 2 * time.Minute
 // members of the group, by AZ, tags, ids, count or percent, seeded).
 func newStop(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
 	var s stopSpec
-	if err := DecodeParams(spec.Params, &s); err != nil {
-		return nil, specErr(spec, "force", "%v", err)
+	if err := DecodeParams(spec, &s); err != nil {
+		return nil, err
 	}
 	pick := spec
-	pick.Via, pick.Decrement, pick.Params = "ec2", false, nil
+	pick.Params = nil // terminate-instances' defaults: via ec2, no decrement
 	tf, err := newTerminate(ctx, c, topo, pick)
 	if err != nil {
 		return nil, err

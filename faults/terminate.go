@@ -33,7 +33,7 @@ func init() {
 			"(`via: ec2`, the default) or via Auto Scaling (`via: autoscaling`, with " +
 			"`decrement: true` to decrement the desired capacity). Rollback gives back a " +
 			"decremented desired capacity; the terminations themselves are not undone: " +
-			"the group replaces them. Keys: `via`, `decrement`.",
+			"the group replaces them.",
 		New: newTerminate,
 		Truth: func(ids []string, _ experiments.Fault) Truth {
 			return Truth{
@@ -58,14 +58,18 @@ func init() {
 			f := &terminateFault{c: c, name: name, restored: true}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
 		},
+		Fields: []string{"via", "decrement"},
 		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
-			switch f.Via {
-			case "", "ec2", "autoscaling":
-			default:
-				add("via", fmt.Sprintf("unknown %q (ec2, autoscaling)", f.Via))
-			}
-			if f.Decrement && f.Via != "autoscaling" {
-				add("decrement", "only applies with via: autoscaling")
+			var s terminateSpec
+			if validateParams(f, &s, add) {
+				switch s.Via {
+				case "", "ec2", "autoscaling":
+				default:
+					add("via", fmt.Sprintf("unknown %q (ec2, autoscaling)", s.Via))
+				}
+				if s.Decrement && s.Via != "autoscaling" {
+					add("decrement", "only applies with via: autoscaling")
+				}
 			}
 			if f.Duration != 0 {
 				add("duration", "does not apply to terminate-instances (terminations are not undone; the group replaces them)")
@@ -122,17 +126,27 @@ type terminateFault struct {
 	st TerminateUndo
 }
 
+// terminateSpec is terminate-instances' own YAML.
+type terminateSpec struct {
+	Via       string `mapstructure:"via"`       // ec2 | autoscaling
+	Decrement bool   `mapstructure:"decrement"` // autoscaling: decrement desired capacity
+}
+
 func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+	var ts terminateSpec
+	if err := DecodeParams(spec, &ts); err != nil {
+		return nil, err
+	}
 	sel := spec.Targets
-	via := spec.Via
+	via := ts.Via
 	switch via {
 	case "":
 		via = "ec2"
 	case "ec2", "autoscaling":
 	default:
-		return nil, specErr(spec, "via", "%q is not ec2 or autoscaling", spec.Via)
+		return nil, specErr(spec, "via", "%q is not ec2 or autoscaling", ts.Via)
 	}
-	if spec.Decrement && via != "autoscaling" {
+	if ts.Decrement && via != "autoscaling" {
 		return nil, specErr(spec, "decrement", "needs via: autoscaling")
 	}
 	if sel.Count < 0 {
@@ -246,14 +260,14 @@ func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 		return nil, err
 	}
 	f := &terminateFault{c: c, name: spec.Name, st: TerminateUndo{
-		Group: group, Via: via, Decrement: spec.Decrement, Instances: picked,
+		Group: group, Via: via, Decrement: ts.Decrement, Instances: picked,
 		InstanceAZ: map[string]string{}, DesiredBefore: aws.ToInt32(g.DesiredCapacity),
 		Token: hex.EncodeToString(tok[:]),
 	}}
 	for _, id := range picked {
 		f.st.InstanceAZ[id] = azOf[id]
 	}
-	if spec.Decrement && f.st.DesiredBefore-int32(n) < aws.ToInt32(g.MinSize) {
+	if ts.Decrement && f.st.DesiredBefore-int32(n) < aws.ToInt32(g.MinSize) {
 		return nil, specErr(spec, "decrement", "group %s has desired %d and min %d: cannot decrement by %d", group, f.st.DesiredBefore, aws.ToInt32(g.MinSize), n)
 	}
 	return f, nil
