@@ -440,10 +440,7 @@ func (f *blackholeFault) Apply(ctx context.Context) error {
 func (f *blackholeFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	st.Subnets = slices.Clone(st.Subnets)
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, func(s *BlackholeUndo) { s.Subnets = slices.Clone(s.Subnets) })
 	if !st.Applying || st.CloneDeleted {
 		return nil
 	}

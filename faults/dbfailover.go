@@ -280,9 +280,7 @@ func (f *dbFailoverFault) Apply(ctx context.Context) error {
 func (f *dbFailoverFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, nil)
 	if !st.Applying || st.RolledBack {
 		return nil
 	}

@@ -143,6 +143,18 @@ func KindsMarkdown() string {
 	return b.String()
 }
 
+// snapshot is the prelude every Rollback shares: a copy of the state taken
+// under mu; clone, when given, deep-copies what the copy must not share.
+func snapshot[S any](mu *sync.Mutex, st *S, clone func(*S)) S {
+	mu.Lock()
+	defer mu.Unlock()
+	c := *st
+	if clone != nil {
+		clone(&c)
+	}
+	return c
+}
+
 func decodeUndo(e Entry) func(any) error {
 	return func(v any) error {
 		if len(e.Undo) == 0 {

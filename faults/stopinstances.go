@@ -53,25 +53,7 @@ func init() {
 			"in a note.",
 		Fields: []string{"force"},
 		New:    newStop,
-		Truth: func(ids []string, _ experiments.Fault) Truth {
-			return Truth{
-				CausedBy: func(b Failure) bool {
-					switch b.Reason {
-					case ReasonTargetGone, ReasonTargetUnreachable, ReasonTargetTimeout:
-						return slices.Contains(ids, b.Resource)
-					case ReasonNoHealthyTarget:
-						return true
-					}
-					return false
-				},
-				Context: func(e Change) string {
-					if e.Kind == EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == StateHealthy {
-						return fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
-					}
-					return ""
-				},
-			}
-		},
+		Truth:  instancesTruth,
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &stopFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
@@ -86,11 +68,7 @@ func init() {
 				add("duration", msg)
 			}
 		},
-		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
-			if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
-				add("targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
-			}
-		},
+		Guards: guardInstanceShare,
 	})
 }
 
@@ -189,9 +167,7 @@ func (f *stopFault) Apply(ctx context.Context) error {
 func (f *stopFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, nil)
 	if !st.Applying || st.RolledBack {
 		return nil
 	}

@@ -34,26 +34,8 @@ func init() {
 			"`decrement: true` to decrement the desired capacity). Rollback gives back a " +
 			"decremented desired capacity; the terminations themselves are not undone: " +
 			"the group replaces them.",
-		New: newTerminate,
-		Truth: func(ids []string, _ experiments.Fault) Truth {
-			return Truth{
-				CausedBy: func(b Failure) bool {
-					switch b.Reason {
-					case ReasonTargetGone, ReasonTargetUnreachable, ReasonTargetTimeout:
-						return slices.Contains(ids, b.Resource)
-					case ReasonNoHealthyTarget:
-						return true
-					}
-					return false
-				},
-				Context: func(e Change) string {
-					if e.Kind == EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == StateHealthy {
-						return fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
-					}
-					return ""
-				},
-			}
-		},
+		New:   newTerminate,
+		Truth: instancesTruth,
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &terminateFault{c: c, name: name, restored: true}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
@@ -75,11 +57,7 @@ func init() {
 				add("duration", "does not apply to terminate-instances (terminations are not undone; the group replaces them)")
 			}
 		},
-		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
-			if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
-				add("targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
-			}
-		},
+		Guards: guardInstanceShare,
 	})
 }
 
@@ -124,6 +102,14 @@ type terminateFault struct {
 	op sync.Mutex // serialises Apply and Rollback
 	mu sync.Mutex // guards st
 	st TerminateUndo
+}
+
+// guardInstanceShare refuses, at validation, a percent of the group above
+// guards.max_instance_share (faults that take instances out of service).
+func guardInstanceShare(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
+	if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
+		add("targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
+	}
 }
 
 // terminateSpec is terminate-instances' own YAML.
@@ -441,10 +427,9 @@ func (f *terminateFault) Apply(ctx context.Context) error {
 func (f *terminateFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	st.Attempted, st.Terminated = slices.Clone(st.Attempted), slices.Clone(st.Terminated)
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, func(s *TerminateUndo) {
+		s.Attempted, s.Terminated = slices.Clone(s.Attempted), slices.Clone(s.Terminated)
+	})
 	if !st.Decrement || st.Restored || !st.Applying {
 		return nil
 	}

@@ -7,7 +7,12 @@ package faults
 // The vocabulary below is the sandbox's (sandbox/sim; a test keeps them
 // equal) without linking the sandbox into the runner.
 
-import "github.com/gameday-dev/gameday/experiments"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gameday-dev/gameday/experiments"
+)
 
 // Failure reasons of the sandbox's failure record.
 const (
@@ -55,6 +60,30 @@ type Truth struct {
 	// for the reader (the first one when ContextFirst).
 	Context      func(e Change) string
 	ContextFirst bool
+}
+
+// instancesTruth is the ground truth of a fault that takes instances out
+// of service (terminate-instances, stop-instances): its targets gone,
+// unreachable or timing out, or no healthy target left; context is its
+// targets leaving rotation.
+func instancesTruth(ids []string, _ experiments.Fault) Truth {
+	return Truth{
+		CausedBy: func(b Failure) bool {
+			switch b.Reason {
+			case ReasonTargetGone, ReasonTargetUnreachable, ReasonTargetTimeout:
+				return slices.Contains(ids, b.Resource)
+			case ReasonNoHealthyTarget:
+				return true
+			}
+			return false
+		},
+		Context: func(e Change) string {
+			if e.Kind == EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == StateHealthy {
+				return fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
+			}
+			return ""
+		},
+	}
 }
 
 // TruthOf returns the ground-truth rules of a fault of kind with these
