@@ -241,6 +241,11 @@ func unknownKeys(raw any, t reflect.Type, path string) []Problem {
 			}
 			fields[tag] = f.Type
 		}
+		if t == reflect.TypeOf(Fault{}) {
+			for _, k := range faultKindFields(m) {
+				fields[k] = reflect.TypeOf((*any)(nil)).Elem()
+			}
+		}
 		keys := make([]string, 0, len(m))
 		for k := range m {
 			keys = append(keys, k)

@@ -1,6 +1,9 @@
 package experiments
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Experiment is one experiment file, as loaded. Durations are already parsed;
 // expressions (thresholds, gates, stop conditions) stay as written here and
@@ -148,7 +151,7 @@ type SteadyState struct {
 // Fault is one fault to inject.
 type Fault struct {
 	Name string `mapstructure:"name" json:"name"`
-	Kind string `mapstructure:"kind" json:"kind"` // terminate-instances | db-failover | az-blackhole
+	Kind string `mapstructure:"kind" json:"kind"` // a registered kind: FaultKindNames()
 	// At is the offset from the start of the run (load start) to inject at.
 	At time.Duration `mapstructure:"at" json:"at,omitempty"`
 	// After "recovered" starts this fault once the previous one has recovered
@@ -159,16 +162,26 @@ type Fault struct {
 	Duration time.Duration `mapstructure:"duration" json:"duration,omitempty"`
 	Targets  Selector      `mapstructure:"targets" json:"targets,omitempty"`
 
-	// terminate-instances
-	Via       string `mapstructure:"via" json:"via,omitempty"`             // ec2 | autoscaling
-	Decrement bool   `mapstructure:"decrement" json:"decrement,omitempty"` // autoscaling: decrement desired capacity
+	// Params holds the keys a registered kind declares as its own
+	// (FaultKind.Fields: via, decrement, mode, subnets, force...), raw; the
+	// kind decodes them into its typed spec (DecodeFaultParams). In JSON
+	// they sit beside the envelope's keys, as in the YAML.
+	Params map[string]any `mapstructure:",remain" json:"-"`
+}
 
-	// db-failover
-	Mode           string `mapstructure:"mode" json:"mode,omitempty"`                       // instance | cluster
-	TargetInstance string `mapstructure:"target_instance" json:"target_instance,omitempty"` // cluster failover target
-
-	// az-blackhole
-	SubnetTier string `mapstructure:"subnets" json:"subnets,omitempty"` // all | private | public
+// MarshalJSON writes the kind's own keys beside the envelope's, as the
+// YAML has them.
+func (f Fault) MarshalJSON() ([]byte, error) {
+	type plain Fault
+	b, err := json.Marshal(plain(f))
+	if err != nil || len(f.Params) == 0 {
+		return b, err
+	}
+	extra, err := json.Marshal(f.Params)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
 }
 
 // Selector picks a fault's targets.

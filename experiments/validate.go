@@ -70,13 +70,6 @@ const (
 	MaxMaxWorkers = 100_000
 )
 
-// Fault kinds.
-const (
-	KindTerminate  = "terminate-instances"
-	KindDBFailover = "db-failover"
-	KindBlackhole  = "az-blackhole"
-)
-
 // Validate checks every field and compiles the expressions. The error is
 // an *Error listing all problems.
 func (x *Experiment) Validate() (*Compiled, error) {
@@ -398,56 +391,7 @@ func (x *Experiment) validateFaults(v *validator) {
 				v.add(fmt.Sprintf("%s.targets.tags[%d]", p, j), fmt.Sprintf("%q is not KEY=VALUE", tag))
 			}
 		}
-		switch f.Kind {
-		case KindTerminate:
-			switch f.Via {
-			case "", "ec2", "autoscaling":
-			default:
-				v.add(p+".via", fmt.Sprintf("unknown %q (ec2, autoscaling)", f.Via))
-			}
-			if f.Decrement && f.Via != "autoscaling" {
-				v.add(p+".decrement", "only applies with via: autoscaling")
-			}
-			if f.Duration != 0 {
-				v.add(p+".duration", "does not apply to terminate-instances (terminations are not undone; the group replaces them)")
-			}
-		case KindDBFailover:
-			switch f.Mode {
-			case "", "instance", "cluster":
-			default:
-				v.add(p+".mode", fmt.Sprintf("unknown %q (instance, cluster)", f.Mode))
-			}
-			if f.Duration != 0 {
-				v.add(p+".duration", "does not apply to db-failover")
-			}
-		case KindBlackhole:
-			if f.Targets.AZ == "" {
-				v.add(p+".targets.az", "is required: the Availability Zone to blackhole")
-			}
-			if f.Duration <= 0 {
-				v.add(p+".duration", "must be positive: how long to hold the blackhole")
-			}
-			switch f.SubnetTier {
-			case "", "all", "private", "public":
-			default:
-				v.add(p+".subnets", fmt.Sprintf("unknown %q (all, private, public)", f.SubnetTier))
-			}
-			// A hold ends before the verify period (and so before the load
-			// ends); an `after: recovered` hold, whose start is only known
-			// during the run, is cut there instead (the run says so).
-			if vs := x.Load.Duration - max(x.SteadyState.Verify, 0); f.After == "" && x.Load.Duration > 0 && f.Duration > 0 && f.At+f.Duration > vs {
-				what := "the verify period"
-				if x.SteadyState.Verify <= 0 {
-					what = "the end of the load"
-				}
-				v.add(p+".duration", fmt.Sprintf("the blackhole would be held until %s, past %s at %s (load.duration %s - steady_state.verify %s): no fault is held after the load or into the verify period",
-					f.At+f.Duration, what, vs, x.Load.Duration, max(x.SteadyState.Verify, 0)))
-			}
-		case "":
-			v.add(p+".kind", "is required (terminate-instances, db-failover, az-blackhole)")
-		default:
-			v.add(p+".kind", fmt.Sprintf("unknown kind %q (terminate-instances, db-failover, az-blackhole)", f.Kind))
-		}
+		x.validateFaultKind(v, p, f)
 	}
 }
 
@@ -486,17 +430,11 @@ func (x *Experiment) validateGuards(v *validator) {
 	if g.MaxBlackholeDuration <= 0 {
 		v.add("guards.max_blackhole_duration", "must be positive")
 	}
-	for i, f := range x.Faults {
-		p := fmt.Sprintf("faults[%d]", i)
-		switch f.Kind {
-		case KindTerminate:
-			if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
-				v.add(p+".targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
-			}
-		case KindBlackhole:
-			if g.MaxBlackholeDuration > 0 && f.Duration > g.MaxBlackholeDuration {
-				v.add(p+".duration", fmt.Sprintf("%s exceeds guards.max_blackhole_duration (%s); set guards.max_blackhole_duration explicitly to allow it", f.Duration, g.MaxBlackholeDuration))
-			}
+	for i := range x.Faults {
+		f := &x.Faults[i]
+		if k, ok := LookupFaultKind(f.Kind); ok && k.Guards != nil {
+			p := fmt.Sprintf("faults[%d]", i)
+			k.Guards(g, f, func(field, msg string) { v.add(p+"."+field, msg) })
 		}
 	}
 }

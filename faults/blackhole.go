@@ -19,6 +19,92 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindAZBlackhole,
+		Doc: "Moves the subnets of `targets.az` (`subnets: all | private | public`) to a " +
+			"new deny-all network ACL, tagged so it can be found again, for `duration`. " +
+			"Rollback moves every subnet still on it back to its original ACL (the VPC's " +
+			"default ACL if the original is gone, with a note) and deletes it.",
+		New: newBlackhole,
+		Truth: func(_ []string, spec experiments.Fault) Truth {
+			az := spec.Targets.AZ
+			return Truth{
+				CausedBy: func(b Failure) bool {
+					switch b.Reason {
+					case ReasonNodeBlackholed:
+						return b.AZ == az
+					case ReasonTargetUnreachable, ReasonTargetTimeout, ReasonDBUnreachable, ReasonDBDelayed, ReasonTargetDelayed:
+						return b.AZ == az || b.PeerAZ == az
+					case ReasonNoHealthyTarget:
+						return true
+					}
+					return false
+				},
+				Context: func(e Change) string {
+					if (e.Kind == EventTargetHealth && e.AZ == az && e.From == StateHealthy) || e.Kind == EventDNS {
+						return fmt.Sprintf("%s %s %s → %s", e.Kind, e.Resource, e.From, e.To)
+					}
+					return ""
+				},
+			}
+		},
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &blackholeFault{c: c, name: name}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Fields:   []string{"subnets"},
+		Validate: validateBlackhole,
+		Guards: func(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
+			if g.MaxBlackholeDuration > 0 && f.Duration > g.MaxBlackholeDuration {
+				add("duration", fmt.Sprintf("%s exceeds guards.max_blackhole_duration (%s); set guards.max_blackhole_duration explicitly to allow it", f.Duration, g.MaxBlackholeDuration))
+			}
+		},
+	})
+}
+
+// blackholeSpec is az-blackhole's own YAML.
+type blackholeSpec struct {
+	Subnets string `mapstructure:"subnets"` // all | private | public
+}
+
+func validateBlackhole(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+	if f.Targets.AZ == "" {
+		add("targets.az", "is required: the Availability Zone to blackhole")
+	}
+	if f.Duration <= 0 {
+		add("duration", "must be positive: how long to hold the blackhole")
+	}
+	var s blackholeSpec
+	if validateParams(f, &s, add) {
+		switch s.Subnets {
+		case "", "all", "private", "public":
+		default:
+			add("subnets", fmt.Sprintf("unknown %q (all, private, public)", s.Subnets))
+		}
+	}
+	if msg := HeldPastVerify(x, f, "the blackhole"); msg != "" {
+		add("duration", msg)
+	}
+}
+
+// HeldPastVerify says, when a fault held for f.Duration from f.At would
+// still be held in the verify period (or after the load), why that is
+// refused; "" when it is not. A hold ends before the verify period (and
+// so before the load ends); an `after: recovered` hold, whose start is
+// only known during the run, is cut there instead (the run says so).
+func HeldPastVerify(x *experiments.Experiment, f *experiments.Fault, what string) string {
+	if vs := x.Load.Duration - max(x.SteadyState.Verify, 0); f.After == "" && x.Load.Duration > 0 && f.Duration > 0 && f.At+f.Duration > vs {
+		end := "the verify period"
+		if x.SteadyState.Verify <= 0 {
+			end = "the end of the load"
+		}
+		return fmt.Sprintf("%s would be held until %s, past %s at %s (load.duration %s - steady_state.verify %s): no fault is held after the load or into the verify period",
+			what, f.At+f.Duration, end, vs, x.Load.Duration, max(x.SteadyState.Verify, 0))
+	}
+	return ""
+}
+
 // Tags put on the deny-all ACL an az-blackhole creates. TagToken is unique
 // per fault, so a rollback can find the clone even if its id was never
 // recorded (a crash between CreateNetworkAcl and the journal).
@@ -76,13 +162,17 @@ func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 	if !slices.Contains(topo.AZs, az) {
 		return nil, specErr(spec, "targets.az", "%q is not an AZ of the target (have %s)", az, strings.Join(topo.AZs, ", "))
 	}
-	tier := spec.SubnetTier
+	var bs blackholeSpec
+	if err := DecodeParams(spec, &bs); err != nil {
+		return nil, err
+	}
+	tier := bs.Subnets
 	switch tier {
 	case "":
 		tier = "all"
 	case "all", "private", "public":
 	default:
-		return nil, specErr(spec, "subnets", "%q is not all, private or public", spec.SubnetTier)
+		return nil, specErr(spec, "subnets", "%q is not all, private or public", bs.Subnets)
 	}
 	if topo.VPCID == "" {
 		return nil, specErr(spec, "targets", "the target has no VPC (set target.vpc)")
@@ -260,15 +350,11 @@ func (f *blackholeFault) subnet(id string, fn func(s *SubnetRecord)) {
 func (f *blackholeFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
 	st.Subnets = slices.Clone(st.Subnets)
-	f.mu.Unlock()
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("fault %q: "+format, append([]any{f.name}, args...)...)
 	}
@@ -354,10 +440,7 @@ func (f *blackholeFault) Apply(ctx context.Context) error {
 func (f *blackholeFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	st.Subnets = slices.Clone(st.Subnets)
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, func(s *BlackholeUndo) { s.Subnets = slices.Clone(s.Subnets) })
 	if !st.Applying || st.CloneDeleted {
 		return nil
 	}
@@ -495,4 +578,16 @@ func (f *blackholeFault) defaultACL(ctx context.Context, vpc string) (string, er
 		return "", fmt.Errorf("VPC %s has no default network ACL", vpc)
 	}
 	return aws.ToString(out.NetworkAcls[0].NetworkAclId), nil
+}
+
+// Touches: the subnets it moves to the deny-all ACL.
+func (f *blackholeFault) Touches() []Touched {
+	return []Touched{{Type: TouchSubnet, IDs: f.Targets()}}
+}
+
+// CutsAZ: the AZ whose subnets it blackholes.
+func (f *blackholeFault) CutsAZ() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.AZ
 }

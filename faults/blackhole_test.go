@@ -14,7 +14,7 @@ import (
 )
 
 func blackholeSpec(az, tier string) experiments.Fault {
-	return experiments.Fault{Name: "lose-" + az, Kind: faults.KindAZBlackhole, Targets: experiments.Selector{AZ: az}, SubnetTier: tier}
+	return experiments.Fault{Name: "lose-" + az, Kind: faults.KindAZBlackhole, Targets: experiments.Selector{AZ: az}, Params: map[string]any{"subnets": tier}}
 }
 
 // subnetsIn lists the sandbox's subnets in az (public first, as Resolve sorts).

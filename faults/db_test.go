@@ -72,7 +72,7 @@ func TestDBFailoverErrors(t *testing.T) {
 	if _, err := faults.New(e.ctx, e.c, &noDB, experiments.Fault{Name: "f", Kind: faults.KindDBFailover}); err == nil {
 		t.Error("no database: want an error")
 	}
-	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "f", Kind: faults.KindDBFailover, Mode: "cluster"}); err == nil {
+	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "f", Kind: faults.KindDBFailover, Params: map[string]any{"mode": "cluster"}}); err == nil {
 		t.Error("mode cluster without a cluster: want an error")
 	}
 	if _, err := faults.New(e.ctx, e.c, &targets.Topology{}, experiments.Fault{Name: "f", Kind: "nope"}); err == nil {

@@ -14,6 +14,54 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindDBFailover,
+		Doc: "`FailoverDBCluster` for a cluster (`mode: cluster`, optionally " +
+			"`target_instance`), else `RebootDBInstance` with `ForceFailover` on a " +
+			"Multi-AZ instance. Nothing is undone server-side; rollback waits, bounded, " +
+			"for the database to be available and notes it if it is not.",
+		New: newDBFailover,
+		Truth: func([]string, experiments.Fault) Truth {
+			return Truth{
+				CausedBy: func(b Failure) bool { return b.Reason == ReasonDBUnreachable || b.Reason == ReasonDBDelayed },
+				Context: func(e Change) string {
+					if e.Kind == EventDBStatus && e.To == StateAvailable {
+						return fmt.Sprintf("database %s %s → %s", e.Resource, e.From, e.To)
+					}
+					return ""
+				},
+				// The first time the database is available again.
+				ContextFirst: true,
+			}
+		},
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &dbFailoverFault{c: c, name: name}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Fields: []string{"mode", "target_instance"},
+		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+			var s dbFailoverSpec
+			if validateParams(f, &s, add) {
+				switch s.Mode {
+				case "", "instance", "cluster":
+				default:
+					add("mode", fmt.Sprintf("unknown %q (instance, cluster)", s.Mode))
+				}
+			}
+			if f.Duration != 0 {
+				add("duration", "does not apply to db-failover")
+			}
+		},
+	})
+}
+
+// dbFailoverSpec is db-failover's own YAML.
+type dbFailoverSpec struct {
+	Mode           string `mapstructure:"mode"`            // instance | cluster
+	TargetInstance string `mapstructure:"target_instance"` // cluster failover target
+}
+
 // DBFailoverUndo is the undo record of a db-failover fault. A failover is
 // not undone (the writer stays where it moved); the record says where the
 // writer was, for reports and for checking recovery.
@@ -55,12 +103,16 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Top
 			}
 		}
 	}()
-	switch spec.Mode {
+	var ds dbFailoverSpec
+	if err := DecodeParams(spec, &ds); err != nil {
+		return nil, err
+	}
+	switch ds.Mode {
 	case "", "cluster", "instance":
 	default:
-		return nil, specErr(spec, "mode", "%q is not instance or cluster", spec.Mode)
+		return nil, specErr(spec, "mode", "%q is not instance or cluster", ds.Mode)
 	}
-	cluster := spec.Mode == "cluster" || (spec.Mode == "" && topo.DBClusterID != "")
+	cluster := ds.Mode == "cluster" || (ds.Mode == "" && topo.DBClusterID != "")
 	if cluster {
 		if topo.DBClusterID == "" {
 			return nil, specErr(spec, "mode", "cluster failover but the target has no DB cluster (set target.db_cluster)")
@@ -69,19 +121,19 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Top
 		if err != nil {
 			return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
 		}
-		st.TargetInstance = spec.TargetInstance
-		if spec.TargetInstance != "" {
-			if spec.TargetInstance == st.WriterBefore {
-				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", spec.TargetInstance, topo.DBClusterID)
+		st.TargetInstance = ds.TargetInstance
+		if ds.TargetInstance != "" {
+			if ds.TargetInstance == st.WriterBefore {
+				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", ds.TargetInstance, topo.DBClusterID)
 			}
-			if !st.member(spec.TargetInstance) {
-				return nil, specErr(spec, "target_instance", "%s is not a member of DB cluster %s", spec.TargetInstance, topo.DBClusterID)
+			if !st.member(ds.TargetInstance) {
+				return nil, specErr(spec, "target_instance", "%s is not a member of DB cluster %s", ds.TargetInstance, topo.DBClusterID)
 			}
 		}
 		f.st = st.DBFailoverUndo
 		return f, nil
 	}
-	if spec.TargetInstance != "" {
+	if ds.TargetInstance != "" {
 		return nil, specErr(spec, "target_instance", "only for a cluster failover")
 	}
 	if topo.DBInstanceID == "" {
@@ -186,14 +238,10 @@ func (f *dbFailoverFault) Notes() []string {
 func (f *dbFailoverFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
-	f.mu.Unlock()
 
 	if st.Mode == "cluster" {
 		// Record the writer as it is now, just before the failover.
@@ -232,9 +280,7 @@ func (f *dbFailoverFault) Apply(ctx context.Context) error {
 func (f *dbFailoverFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, nil)
 	if !st.Applying || st.RolledBack {
 		return nil
 	}
@@ -303,4 +349,14 @@ func (f *dbFailoverFault) Leases() []Resource {
 		return []Resource{{ResDBInstance, f.st.DBInstance}}
 	}
 	return nil
+}
+
+// Touches: the cluster it fails over, or the instance it reboots.
+func (f *dbFailoverFault) Touches() []Touched {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.st.Mode == "cluster" {
+		return []Touched{{Type: TouchDBCluster, IDs: []string{f.st.DBCluster}}}
+	}
+	return []Touched{{Type: TouchDBInstance, IDs: []string{f.st.DBInstance}}}
 }

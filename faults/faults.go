@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,15 +20,15 @@ const (
 	KindAZBlackhole        = "az-blackhole"
 )
 
-// Kinds lists the fault kinds New knows.
-var Kinds = []string{KindTerminateInstances, KindDBFailover, KindAZBlackhole}
-
 // Fault is one fault, resolved to concrete targets at plan time.
 type Fault interface {
 	Name() string
 	Kind() string
 	// Targets are the exact resolved targets (instance ids, db id, subnet ids).
 	Targets() []string
+	// Touches are the AWS resources the fault changes, by type (for
+	// require_tag).
+	Touches() []Touched
 	// Describe is one line for `gameday plan`.
 	Describe() string
 	// Apply injects the fault. On an error mid-way, what was applied stays
@@ -86,15 +85,11 @@ func New(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spe
 	if spec.Name == "" {
 		return nil, specErr(spec, "name", "must not be empty")
 	}
-	switch spec.Kind {
-	case KindTerminateInstances:
-		return newTerminate(ctx, c, topo, spec)
-	case KindDBFailover:
-		return newDBFailover(ctx, c, topo, spec)
-	case KindAZBlackhole:
-		return newBlackhole(ctx, c, topo, spec)
+	k, ok := Lookup(spec.Kind)
+	if !ok {
+		return nil, specErr(spec, "kind", "unknown fault kind %q (want one of %s)", spec.Kind, strings.Join(Kinds(), ", "))
 	}
-	return nil, specErr(spec, "kind", "unknown fault kind %q (want one of %s)", spec.Kind, strings.Join(Kinds, ", "))
+	return k.New(ctx, c, topo, spec)
 }
 
 // Restore rebuilds a fault from a journal entry, so that a later
@@ -104,39 +99,11 @@ func Restore(c *awsclients.Clients, e Entry) (Fault, error) {
 	if c == nil {
 		return nil, errors.New("faults: nil AWS clients")
 	}
-	dec := func(v any) error {
-		if len(e.Undo) == 0 {
-			return fmt.Errorf("journal entry %s: no undo record", e.ID)
-		}
-		if err := json.Unmarshal(e.Undo, v); err != nil {
-			return fmt.Errorf("journal entry %s: undo record: %w", e.ID, err)
-		}
-		return nil
+	k, ok := Lookup(e.Kind)
+	if !ok {
+		return nil, fmt.Errorf("journal entry %s: unknown fault kind %q", e.ID, e.Kind)
 	}
-	switch e.Kind {
-	case KindTerminateInstances:
-		f := &terminateFault{c: c, name: e.Fault, restored: true}
-		if err := dec(&f.st); err != nil {
-			return nil, err
-		}
-		f.st.Applying = true
-		return f, nil
-	case KindDBFailover:
-		f := &dbFailoverFault{c: c, name: e.Fault}
-		if err := dec(&f.st); err != nil {
-			return nil, err
-		}
-		f.st.Applying = true
-		return f, nil
-	case KindAZBlackhole:
-		f := &blackholeFault{c: c, name: e.Fault}
-		if err := dec(&f.st); err != nil {
-			return nil, err
-		}
-		f.st.Applying = true
-		return f, nil
-	}
-	return nil, fmt.Errorf("journal entry %s: unknown fault kind %q", e.ID, e.Kind)
+	return k.Restore(c, e.Fault, decodeUndo(e))
 }
 
 // errCode returns the AWS error code of err, or "".

@@ -146,7 +146,7 @@ func TestSandboxTagCalls(t *testing.T) {
 // max, saying so; from the journal, a second rollback gives nothing.
 func TestTerminateRelativeRestore(t *testing.T) {
 	e := start(t, "", nil) // group min 2, desired 3, max 6
-	spec := experiments.Fault{Name: "shrink", Kind: faults.KindTerminateInstances, Via: "autoscaling", Decrement: true}
+	spec := experiments.Fault{Name: "shrink", Kind: faults.KindTerminateInstances, Params: map[string]any{"via": "autoscaling", "decrement": true}}
 	f, err := faults.New(e.ctx, e.c, e.topo, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +246,7 @@ func TestLeaseOnDatabase(t *testing.T) {
 // group makes it leave the group alone.
 func TestSweepDecrements(t *testing.T) {
 	e := start(t, "", nil) // min 2, desired 3, max 6
-	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "shrink", Kind: faults.KindTerminateInstances, Via: "autoscaling", Decrement: true})
+	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "shrink", Kind: faults.KindTerminateInstances, Params: map[string]any{"via": "autoscaling", "decrement": true}})
 	if err != nil {
 		t.Fatal(err)
 	}

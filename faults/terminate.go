@@ -23,6 +23,44 @@ import (
 	"github.com/gameday-dev/gameday/targets"
 )
 
+func init() {
+	Register(Kind{
+		Name: KindTerminateInstances,
+		Doc: "Picks `count` (default 1) or `percent` (rounded up) of the Auto Scaling " +
+			"group's InService instances, filtered by `targets.az`, `tags` and " +
+			"`instance_ids`, with a shuffle seeded by `seed` (default: derived from the " +
+			"fault name, so plans are reproducible), and terminates them via EC2 " +
+			"(`via: ec2`, the default) or via Auto Scaling (`via: autoscaling`, with " +
+			"`decrement: true` to decrement the desired capacity). Rollback gives back a " +
+			"decremented desired capacity; the terminations themselves are not undone: " +
+			"the group replaces them.",
+		New:   newTerminate,
+		Truth: instancesTruth,
+		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
+			f := &terminateFault{c: c, name: name, restored: true}
+			return f, restoreState(dec, &f.st, &f.st.Applying)
+		},
+		Fields: []string{"via", "decrement"},
+		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
+			var s terminateSpec
+			if validateParams(f, &s, add) {
+				switch s.Via {
+				case "", "ec2", "autoscaling":
+				default:
+					add("via", fmt.Sprintf("unknown %q (ec2, autoscaling)", s.Via))
+				}
+				if s.Decrement && s.Via != "autoscaling" {
+					add("decrement", "only applies with via: autoscaling")
+				}
+			}
+			if f.Duration != 0 {
+				add("duration", "does not apply to terminate-instances (terminations are not undone; the group replaces them)")
+			}
+		},
+		Guards: guardInstanceShare,
+	})
+}
+
 // TerminateUndo is the undo record of a terminate-instances fault.
 // Terminations are not undone (the group replaces the instances); only a
 // desired capacity decremented by the fault is restored.
@@ -66,17 +104,35 @@ type terminateFault struct {
 	st TerminateUndo
 }
 
+// guardInstanceShare refuses, at validation, a percent of the group above
+// guards.max_instance_share (faults that take instances out of service).
+func guardInstanceShare(g experiments.Guards, f *experiments.Fault, add func(field, msg string)) {
+	if g.MaxInstanceShare > 0 && f.Targets.Percent > 100*g.MaxInstanceShare+1e-9 {
+		add("targets.percent", fmt.Sprintf("%g%% exceeds guards.max_instance_share (%g); set guards.max_instance_share explicitly to allow it", f.Targets.Percent, g.MaxInstanceShare))
+	}
+}
+
+// terminateSpec is terminate-instances' own YAML.
+type terminateSpec struct {
+	Via       string `mapstructure:"via"`       // ec2 | autoscaling
+	Decrement bool   `mapstructure:"decrement"` // autoscaling: decrement desired capacity
+}
+
 func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+	var ts terminateSpec
+	if err := DecodeParams(spec, &ts); err != nil {
+		return nil, err
+	}
 	sel := spec.Targets
-	via := spec.Via
+	via := ts.Via
 	switch via {
 	case "":
 		via = "ec2"
 	case "ec2", "autoscaling":
 	default:
-		return nil, specErr(spec, "via", "%q is not ec2 or autoscaling", spec.Via)
+		return nil, specErr(spec, "via", "%q is not ec2 or autoscaling", ts.Via)
 	}
-	if spec.Decrement && via != "autoscaling" {
+	if ts.Decrement && via != "autoscaling" {
 		return nil, specErr(spec, "decrement", "needs via: autoscaling")
 	}
 	if sel.Count < 0 {
@@ -190,14 +246,14 @@ func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topo
 		return nil, err
 	}
 	f := &terminateFault{c: c, name: spec.Name, st: TerminateUndo{
-		Group: group, Via: via, Decrement: spec.Decrement, Instances: picked,
+		Group: group, Via: via, Decrement: ts.Decrement, Instances: picked,
 		InstanceAZ: map[string]string{}, DesiredBefore: aws.ToInt32(g.DesiredCapacity),
 		Token: hex.EncodeToString(tok[:]),
 	}}
 	for _, id := range picked {
 		f.st.InstanceAZ[id] = azOf[id]
 	}
-	if spec.Decrement && f.st.DesiredBefore-int32(n) < aws.ToInt32(g.MinSize) {
+	if ts.Decrement && f.st.DesiredBefore-int32(n) < aws.ToInt32(g.MinSize) {
 		return nil, specErr(spec, "decrement", "group %s has desired %d and min %d: cannot decrement by %d", group, f.st.DesiredBefore, aws.ToInt32(g.MinSize), n)
 	}
 	return f, nil
@@ -309,14 +365,10 @@ func (f *terminateFault) update(fn func(st *TerminateUndo)) {
 func (f *terminateFault) Apply(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	if f.st.Applying {
-		f.mu.Unlock()
-		return fmt.Errorf("fault %q: %w", f.name, errAlreadyApplied)
+	st, err := beginApply(&f.mu, f.name, &f.st, &f.st.Applying)
+	if err != nil {
+		return err
 	}
-	f.st.Applying = true
-	st := f.st
-	f.mu.Unlock()
 
 	if st.Decrement {
 		out, err := f.c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{st.Group}})
@@ -375,10 +427,9 @@ func (f *terminateFault) Apply(ctx context.Context) error {
 func (f *terminateFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
-	f.mu.Lock()
-	st := f.st
-	st.Attempted, st.Terminated = slices.Clone(st.Attempted), slices.Clone(st.Terminated)
-	f.mu.Unlock()
+	st := snapshot(&f.mu, &f.st, func(s *TerminateUndo) {
+		s.Attempted, s.Terminated = slices.Clone(s.Attempted), slices.Clone(s.Terminated)
+	})
 	if !st.Decrement || st.Restored || !st.Applying {
 		return nil
 	}
@@ -480,3 +531,15 @@ func (f *terminateFault) Rollback(ctx context.Context) error {
 // fromJournal: the undo record was written before Apply, so Attempted may
 // be empty although calls were sent.
 func (f *terminateFault) fromJournal() bool { return f.restored }
+
+// Touches: the instances it terminates.
+func (f *terminateFault) Touches() []Touched {
+	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+}
+
+// TakesInstances: the group's instances it terminates.
+func (f *terminateFault) TakesInstances() (string, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.Group, slices.Clone(f.st.Instances)
+}

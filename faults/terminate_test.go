@@ -76,7 +76,7 @@ func TestTerminateViaAutoScalingDecrementRestoresDesired(t *testing.T) {
 	e := start(t, "", nil)
 	m := e.mark()
 	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{
-		Name: "shrink", Kind: faults.KindTerminateInstances, Via: "autoscaling", Decrement: true,
+		Name: "shrink", Kind: faults.KindTerminateInstances, Params: map[string]any{"via": "autoscaling", "decrement": true},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -108,7 +108,7 @@ func TestTerminateViaAutoScalingDecrementRestoresDesired(t *testing.T) {
 func TestTerminatePartialApplyStillRestoresDesired(t *testing.T) {
 	e := start(t, "", nil)
 	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{
-		Name: "shrink-two", Kind: faults.KindTerminateInstances, Via: "autoscaling", Decrement: true,
+		Name: "shrink-two", Kind: faults.KindTerminateInstances, Params: map[string]any{"via": "autoscaling", "decrement": true},
 		Targets: experiments.Selector{Count: 1},
 	})
 	if err != nil {
@@ -198,7 +198,7 @@ func TestTerminateSelection(t *testing.T) {
 	if !errors.As(err, &se) || se.Field != "targets" {
 		t.Errorf("no candidate: want a SpecError naming targets, got %v", err)
 	}
-	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "x", Kind: faults.KindTerminateInstances, Via: "ec2", Decrement: true}); err == nil {
+	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "x", Kind: faults.KindTerminateInstances, Params: map[string]any{"via": "ec2", "decrement": true}}); err == nil {
 		t.Error("decrement via ec2: want an error")
 	}
 	if calls := e.mutatingSince(m); len(calls) > 0 {

@@ -12,8 +12,6 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
@@ -47,13 +45,14 @@ func (p *Prepared) checkGuards(ctx context.Context) error {
 	// Never every AZ at once: the AZs of blackholes whose holds may overlap.
 	if !g.AllowEveryAZ && len(p.Topology.AZs) > 0 {
 		for i, fi := range x.Faults {
-			if fi.Kind != experiments.KindBlackhole {
+			az, ok := cutsAZ(p.Faults[i])
+			if !ok {
 				continue
 			}
-			azs := map[string]bool{fi.Targets.AZ: true}
+			azs := map[string]bool{az: true}
 			for j := range i {
-				if fj := x.Faults[j]; fj.Kind == experiments.KindBlackhole && mayOverlap(fj, fi) {
-					azs[fj.Targets.AZ] = true
+				if azj, ok := cutsAZ(p.Faults[j]); ok && mayOverlap(x.Faults[j], fi) {
+					azs[azj] = true
 				}
 			}
 			if len(azs) >= len(p.Topology.AZs) {
@@ -89,7 +88,7 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 	var groups []string
 	byGroup := map[string][]int{}
 	for i, f := range p.Faults {
-		if tu, ok := terminateUndo(f); ok {
+		if tu, ok := takenBy(f); ok {
 			if _, seen := byGroup[tu.Group]; !seen {
 				groups = append(groups, tu.Group)
 			}
@@ -133,13 +132,32 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 	return nil
 }
 
-// terminateUndo returns the undo record of a terminate-instances fault.
-func terminateUndo(f faults.Fault) (faults.TerminateUndo, bool) {
-	if f.Kind() != faults.KindTerminateInstances {
-		return faults.TerminateUndo{}, false
+// takenBy returns the group and instances a fault takes out of service
+// (terminate-instances, stop-instances: any faults.InstanceTaker).
+func takenBy(f faults.Fault) (taken, bool) {
+	t, ok := f.(faults.InstanceTaker)
+	if !ok {
+		return taken{}, false
 	}
-	tu, ok := f.Undo().(faults.TerminateUndo)
-	return tu, ok
+	g, ids := t.TakesInstances()
+	return taken{Group: g, Instances: ids}, true
+}
+
+// cutsAZ returns the AZ a fault cuts off (az-blackhole: any
+// faults.AZCutter).
+func cutsAZ(f faults.Fault) (string, bool) {
+	c, ok := f.(faults.AZCutter)
+	if !ok {
+		return "", false
+	}
+	return c.CutsAZ(), true
+}
+
+func isCutter(f faults.Fault) bool { _, ok := cutsAZ(f); return ok }
+
+type taken struct {
+	Group     string
+	Instances []string
 }
 
 // servingInstances returns the group's instances that serve now: InService
@@ -196,7 +214,8 @@ type holding struct {
 
 // liveGuards judges fault i's guards right before it is injected, against
 // what the run's other faults hold now and what the AWS APIs say:
-//   - terminate-instances: the instances out of service in the fault's
+//   - a fault that takes instances out of service (faults.InstanceTaker:
+//     terminate-instances, stop-instances): the instances out of service in the fault's
 //     group (whatever took them: this run, another, the group itself) plus
 //     those it takes must stay within max_instance_share of the group's
 //     capacity (its InService instances at plan time, or now if more);
@@ -206,9 +225,9 @@ type holding struct {
 func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error {
 	x, f := p.X, p.Faults[i]
 	g := x.Guards
-	switch f.Kind() {
-	case faults.KindTerminateInstances:
-		tu, _ := terminateUndo(f)
+	tu, taker := takenBy(f)
+	switch {
+	case taker:
 		share := g.MaxInstanceShare
 		serving, err := p.servingInstances(ctx, tu.Group, true)
 		if err != nil {
@@ -217,7 +236,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 		// What this run terminated is out of service, whatever the group
 		// has noticed yet.
 		for _, h := range done {
-			if prev, ok := terminateUndo(h.f); ok && prev.Group == tu.Group {
+			if prev, ok := takenBy(h.f); ok && prev.Group == tu.Group {
 				for _, id := range prev.Instances {
 					delete(serving, id)
 				}
@@ -236,7 +255,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 				Msg: fmt.Sprintf("%s would take %d more of group %s's instances while %d of its %d are out of service already: %d of %d out at once is more than guards.max_instance_share (%g)",
 					f.Name(), takes, tu.Group, capacity-len(serving), capacity, capacity-left, capacity, share)}
 		}
-	case faults.KindAZBlackhole:
+	case isCutter(f):
 		if g.AllowEveryAZ || len(p.Topology.AZs) == 0 {
 			return nil
 		}
@@ -249,7 +268,7 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 			dark[azOf[id]] = true
 		}
 		for _, h := range done {
-			if h.held && h.f.Kind() == faults.KindAZBlackhole {
+			if h.held && isCutter(h.f) {
 				for _, id := range h.f.Targets() {
 					dark[azOf[id]] = true
 				}
@@ -297,65 +316,14 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-// checkOptIn requires every fault target to carry target.require_tag.
+// checkOptIn requires every resource a fault touches to carry
+// target.require_tag.
 func (p *Prepared) checkOptIn(ctx context.Context) error {
 	key, val, _ := strings.Cut(p.X.Target.RequireTag, "=")
 	for i, f := range p.Faults {
-		ids := f.Targets()
-		tagged := map[string]bool{}
-		switch f.Kind() {
-		case faults.KindTerminateInstances:
-			out, err := p.Clients.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: ids})
-			if err != nil {
-				return fmt.Errorf("guards: describe instances: %w", err)
-			}
-			for _, r := range out.Reservations {
-				for _, in := range r.Instances {
-					if hasTag(in.Tags, ec2Tag, key, val) {
-						tagged[aws.ToString(in.InstanceId)] = true
-					}
-				}
-			}
-		case faults.KindAZBlackhole:
-			out, err := p.Clients.EC2.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: ids})
-			if err != nil {
-				return fmt.Errorf("guards: describe subnets: %w", err)
-			}
-			for _, s := range out.Subnets {
-				if hasTag(s.Tags, ec2Tag, key, val) {
-					tagged[aws.ToString(s.SubnetId)] = true
-				}
-			}
-		case faults.KindDBFailover:
-			if p.Topology.DBClusterID != "" && slices.Contains(ids, p.Topology.DBClusterID) {
-				out, err := p.Clients.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(p.Topology.DBClusterID)})
-				if err != nil {
-					return fmt.Errorf("guards: describe DB cluster: %w", err)
-				}
-				for _, c := range out.DBClusters {
-					if hasTag(c.TagList, rdsTag, key, val) {
-						tagged[aws.ToString(c.DBClusterIdentifier)] = true
-					}
-				}
-			} else {
-				for _, id := range ids {
-					out, err := p.Clients.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-					if err != nil {
-						return fmt.Errorf("guards: describe DB instance %s: %w", id, err)
-					}
-					for _, d := range out.DBInstances {
-						if hasTag(d.TagList, rdsTag, key, val) {
-							tagged[aws.ToString(d.DBInstanceIdentifier)] = true
-						}
-					}
-				}
-			}
-		}
-		var missing []string
-		for _, id := range ids {
-			if !tagged[id] {
-				missing = append(missing, id)
-			}
+		missing, err := faults.Untagged(ctx, p.Clients, f.Touches(), key, val)
+		if err != nil {
+			return fmt.Errorf("guards: %w", err)
 		}
 		if len(missing) > 0 {
 			return &GuardError{Field: fmt.Sprintf("%s: target.require_tag", p.X.File),
@@ -363,17 +331,4 @@ func (p *Prepared) checkOptIn(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func ec2Tag(t ec2types.Tag) (*string, *string) { return t.Key, t.Value }
-func rdsTag(t rdstypes.Tag) (*string, *string) { return t.Key, t.Value }
-
-// hasTag reports whether tags hold key=val.
-func hasTag[T any](tags []T, kv func(T) (*string, *string), key, val string) bool {
-	for _, t := range tags {
-		if k, v := kv(t); aws.ToString(k) == key && aws.ToString(v) == val {
-			return true
-		}
-	}
-	return false
 }

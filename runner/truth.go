@@ -3,12 +3,12 @@ package runner
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
@@ -30,30 +30,10 @@ func (p *Prepared) sandboxFailures(start time.Time) (fs []sim.FailureBucket, ok 
 }
 
 // causedBy reports whether the sandbox failed a request for a reason the
-// fault explains.
+// fault explains (its kind's ground-truth rules say).
 func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experiments.Fault) bool {
-	switch kind {
-	case experiments.KindTerminate:
-		switch b.Reason {
-		case sim.FailTargetGone, sim.FailTargetUnreachable, sim.FailTargetTimeout:
-			return slices.Contains(targets, b.Resource)
-		case sim.FailNoHealthyTarget:
-			return true
-		}
-	case experiments.KindDBFailover:
-		return b.Reason == sim.FailDBUnreachable || b.Reason == sim.FailDBDelayed
-	case experiments.KindBlackhole:
-		az := spec.Targets.AZ
-		switch b.Reason {
-		case sim.FailNodeBlackholed:
-			return b.AZ == az
-		case sim.FailTargetUnreachable, sim.FailTargetTimeout, sim.FailDBUnreachable, sim.FailDBDelayed, sim.FailTargetDelayed:
-			return b.AZ == az || b.PeerAZ == az
-		case sim.FailNoHealthyTarget:
-			return true
-		}
-	}
-	return false
+	t, ok := faults.TruthOf(kind, targets, spec)
+	return ok && t.CausedBy != nil && t.CausedBy(faults.Failure{Reason: b.Reason, Resource: b.Resource, AZ: b.AZ, PeerAZ: b.PeerAZ})
 }
 
 // groundTruthFromFailures is the sandbox's own answer to "when did this fault
@@ -114,24 +94,20 @@ func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind strin
 // before spanEnd (targets leaving rotation, the database available again, a
 // DNS change): context for the reader, not the truth.
 func contextEvent(evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd time.Time) string {
+	t, ok := faults.TruthOf(kind, targets, spec)
+	if !ok || t.Context == nil {
+		return ""
+	}
 	var what string
 	for _, e := range evs {
 		if e.Time.Before(a.injectedAt) || !e.Time.Before(spanEnd) {
 			continue
 		}
-		switch kind {
-		case experiments.KindTerminate:
-			if e.Kind == "target-health" && slices.Contains(targets, e.Resource) && e.From == sim.TargetHealthy {
-				what = fmt.Sprintf("%+.1fs target %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Resource, e.From, e.To)
-			}
-		case experiments.KindDBFailover:
-			if e.Kind == "db-status" && e.To == sim.DBAvailable && what == "" {
-				what = fmt.Sprintf("%+.1fs database %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Resource, e.From, e.To)
-			}
-		case experiments.KindBlackhole:
-			if (e.Kind == "target-health" && e.AZ == spec.Targets.AZ && e.From == sim.TargetHealthy) || e.Kind == "dns" {
-				what = fmt.Sprintf("%+.1fs %s %s %s → %s", e.Time.Sub(a.injectedAt).Seconds(), e.Kind, e.Resource, e.From, e.To)
-			}
+		if t.ContextFirst && what != "" {
+			break
+		}
+		if d := t.Context(faults.Change{Kind: e.Kind, Resource: e.Resource, AZ: e.AZ, From: e.From, To: e.To}); d != "" {
+			what = fmt.Sprintf("%+.1fs %s", e.Time.Sub(a.injectedAt).Seconds(), d)
 		}
 	}
 	return what
