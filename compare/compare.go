@@ -85,10 +85,6 @@ func FaultValue(f *record.Fault, metric string) float64 {
 	if f == nil || !f.Injected {
 		return math.NaN()
 	}
-	rc := f.Recovery
-	if rc.Impacted && !rc.Recovered { // the record writes "never" as -1
-		rc.TimeToRecover, rc.ImpactDuration = math.Inf(1), math.Inf(1)
-	}
 	infra := 0.0
 	for _, v := range f.InfraS {
 		if v < 0 {
@@ -97,7 +93,7 @@ func FaultValue(f *record.Fault, metric string) float64 {
 		}
 		infra = max(infra, v)
 	}
-	return analysis.FaultMetric(rc, infra, metric)
+	return analysis.FaultMetric(f.Recovery, infra, metric)
 }
 
 // PhaseValue is a phase's figure; NaN for a missing phase.

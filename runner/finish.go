@@ -154,7 +154,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		for _, n := range a.rbNotes {
 			rec.Notes = append(rec.Notes, f.Name()+": rollback: "+n)
 		}
-		rf.Recovery = analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
+		rc := analysis.Measure(tl, p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, spanEnd)
 		// Failures after recovery count until the rollback (its window
 		// included), but never into the window of the next injection,
 		// which belongs to the next fault as in the phases.
@@ -162,10 +162,11 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		if !a.rbAt.IsZero() && a.rbAt.Before(lateUntil) {
 			lateUntil = a.rbAt
 		}
-		rf.Recovery.LateFailures = analysis.LateFailures(tl, rf.Recovery, lateUntil)
+		rc.LateFailures = analysis.LateFailures(tl, rc, lateUntil)
+		rf.Recovery = rc.Record()
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
 		if haveFailures {
-			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rf.Recovery.Recovered, rf.Recovery.TimeToRecover)
+			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rc.Recovered, rc.TimeToRecover)
 		}
 		rec.Faults = append(rec.Faults, rf)
 	}
@@ -276,27 +277,27 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	// Status and exit code, most severe first.
 	switch {
 	case !rollbackOK:
-		rec.Status, rec.ExitCode = "rollback-incomplete", ExitRollback
+		rec.Status, rec.ExitCode = record.StatusRollbackIncomplete, ExitRollback
 		msg = strings.TrimSpace(msg + " a rollback did not complete: finish it with `gameday rollback`")
 	case status == "interrupted":
-		rec.Status, rec.ExitCode = status, ExitInterrupted
+		rec.Status, rec.ExitCode = record.Status(status), ExitInterrupted
 	case status == "aborted":
-		rec.Status, rec.ExitCode = status, ExitAborted
+		rec.Status, rec.ExitCode = record.Status(status), ExitAborted
 	case status == "error":
-		rec.Status, rec.ExitCode = status, ExitError
+		rec.Status, rec.ExitCode = record.Status(status), ExitError
 	case status == "baseline-failed":
-		rec.Status, rec.ExitCode = status, ExitGateFailed
+		rec.Status, rec.ExitCode = record.Status(status), ExitGateFailed
 		if generatorNote != "" {
 			msg += "; " + generatorNote
 		}
 	case failed > 0:
-		rec.Status, rec.ExitCode = "failed", ExitGateFailed
+		rec.Status, rec.ExitCode = record.StatusFailed, ExitGateFailed
 		msg = fmt.Sprintf("%d of %d gates failed", failed, len(rec.Gates))
 		if generatorNote != "" {
 			msg += "; " + generatorNote
 		}
 	default:
-		rec.Status, rec.ExitCode = "passed", ExitPass
+		rec.Status, rec.ExitCode = record.StatusPassed, ExitPass
 		msg = fmt.Sprintf("all %d gates held", len(rec.Gates))
 	}
 	rec.Message = msg

@@ -249,7 +249,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "report: %s\n", rawFile.Name())
 			}
 			if rec.ExitCode != 0 {
-				return &codeError{rec.ExitCode, errors.New(rec.Status + ": " + rec.Message)}
+				return &codeError{rec.ExitCode, errors.New(string(rec.Status) + ": " + rec.Message)}
 			}
 			return nil
 		},
