@@ -8,7 +8,6 @@ import (
 
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/attack"
-	"github.com/gameday-dev/gameday/compare"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
@@ -256,7 +255,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	// Regression gates, against a previous run.
 	switch b := r.o.Baseline; {
 	case b != nil:
-		rec.Gates = append(rec.Gates, compare.Judge(b, rec, p.C.Regression)...)
+		rec.Gates = append(rec.Gates, analysis.JudgeRegressions(b, rec, p.C.Regression)...)
 		if rec.Extra == nil {
 			rec.Extra = map[string]any{}
 		}
