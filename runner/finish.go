@@ -11,7 +11,7 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
-	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"github.com/gameday-dev/gameday/timeline"
 )
 
@@ -86,17 +86,17 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	for _, e := range tl.Events() {
 		rec.Events = append(rec.Events, record.Event{T: off(e.Time), Kind: e.Kind, Name: e.Name, Detail: e.Detail})
 	}
-	var truth []sim.Event
+	var events []truth.Event
 	failures, haveFailures, ferr := p.sandboxFailures(start)
 	if ferr != nil {
 		rec.Notes = append(rec.Notes, "no ground truth: the sandbox's failure record could not be read: "+ferr.Error())
 	}
-	if p.Sandbox != nil {
-		for _, e := range p.Sandbox.Region().Events() {
-			if e.Time.Before(start) || e.Kind == "api-call" {
+	if feed := p.Env.Truth(); feed != nil {
+		for _, e := range feed.Events() {
+			if e.Time.Before(start) || e.Kind == truth.EventAPICall {
 				continue
 			}
-			truth = append(truth, e)
+			events = append(events, e)
 			rec.Truth = append(rec.Truth, record.Truth{T: off(e.Time), Kind: e.Kind, Resource: e.Resource, AZ: e.AZ, From: e.From, To: e.To, Detail: e.Detail})
 		}
 	}
@@ -165,7 +165,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rf.Recovery = rc.Record()
 		rf.InfraS = r.infraRecovery(a.injectedAt, spanEnd, firstInject)
 		if haveFailures {
-			rf.GroundTruth = groundTruthFromFailures(failures, truth, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rc.Recovered, rc.TimeToRecover)
+			rf.GroundTruth = groundTruthFromFailures(failures, events, f.Kind(), f.Targets(), a, x.Faults[i], spanEnd, start, judgesLatency(p.C.Thresholds), rc.Recovered, rc.TimeToRecover)
 		}
 		rec.Faults = append(rec.Faults, rf)
 	}

@@ -22,9 +22,13 @@ func TestImportsOneWay(t *testing.T) {
 	forbidden := []string{
 		mod + "reports", mod + "compare",
 		"github.com/olekukonko/tablewriter",
+		mod + "sandbox/sim", mod + "sandbox/awsapi",
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, " ")
+		if pkg == mod+"sandbox" {
+			t.Errorf("runner links the sandbox (open it through environment/sandboxenv)")
+		}
 		for _, f := range forbidden {
 			if pkg == f || strings.HasPrefix(pkg, f+"/") {
 				t.Errorf("runner links %s", pkg)

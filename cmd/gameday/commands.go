@@ -186,7 +186,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return &codeError{exitError, fmt.Errorf("create output folder: %w", err)}
 			}
 			ctx := cmd.Context()
-			p, err := runner.Prepare(ctx, x, comp, sandboxConfig(events))
+			p, err := prepare(ctx, x, comp, events)
 			if err != nil {
 				return prepareErr(err)
 			}
@@ -282,7 +282,7 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := runner.Prepare(cmd.Context(), x, comp, sandboxConfig(events))
+			p, err := prepare(cmd.Context(), x, comp, events)
 			if err != nil {
 				return prepareErr(err)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/environment/sandboxenv"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/runner"
 )
@@ -132,7 +133,7 @@ func (rb *rollbacker) connect(ctx context.Context, t faults.Target) (*awsclients
 	if c, ok := rb.clients[t]; ok {
 		return c, nil
 	}
-	c, err := runner.Connect(ctx, t)
+	c, err := sandboxenv.Connect(ctx, t)
 	if err != nil {
 		return nil, err
 	}
