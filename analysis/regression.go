@@ -162,14 +162,6 @@ func faultNames(r *record.Run) []string {
 	return out
 }
 
-func phaseNames(r *record.Run) []string {
-	var out []string
-	for _, p := range r.Phases {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
 func findFault(r *record.Run, name string) *record.Fault {
 	for i := range r.Faults {
 		if r.Faults[i].Name == name {

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -163,34 +162,19 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 	rec.Phases = res.Phases
 	if len(res.BaselineBroken) > 0 {
-		status = "baseline-failed"
+		status = string(record.StatusBaselineFailed)
 		msg = "the steady state did not hold during the run (" + strings.Join(res.BaselineBroken, "; ") + ")"
 	}
 	rec.Notes = append(rec.Notes, res.Notes...)
 	total, post := res.Total, res.Post
 
 	// Gates.
-	for _, e := range p.C.RunGates {
-		rec.Gates = append(rec.Gates, analysis.Judge("run", e, analysis.RunMetric(total, post, sum.Asked, rec.Load.NotSent, e.Metric)))
-	}
-	if len(rec.Faults) > 0 && (x.Gates.CleanRollback == nil || *x.Gates.CleanRollback) {
-		rec.Gates = append(rec.Gates, cleanRollback(rec.Faults))
-	}
+	rec.Gates = analysis.JudgeGates(analysis.GateInput{Run: rec, Total: total, Post: post, Asked: sum.Asked,
+		RunGates: p.C.RunGates, CleanRollback: x.Gates.CleanRollback == nil || *x.Gates.CleanRollback,
+		EachFaultGates: p.C.EachFaultGates, FaultGates: p.C.FaultGates, Regression: p.C.Regression, Baseline: r.o.Baseline})
 	rec.Notes = append(rec.Notes, r.notes...)
-	for _, rf := range rec.Faults {
-		gates := append(append([]experiments.Expr{}, p.C.EachFaultGates...), p.C.FaultGates[rf.Name]...)
-		for _, e := range gates {
-			v := math.NaN()
-			if rf.Injected {
-				v = analysis.FaultMetric(rf.Recovery, infraMax(rf.InfraS), e.Metric)
-			}
-			rec.Gates = append(rec.Gates, analysis.Judge(rf.Name, e, v))
-		}
-	}
-	// Regression gates, against a previous run.
 	switch b := r.o.Baseline; {
 	case b != nil:
-		rec.Gates = append(rec.Gates, analysis.JudgeRegressions(b, rec, p.C.Regression)...)
 		if rec.Extra == nil {
 			rec.Extra = map[string]any{}
 		}
@@ -209,18 +193,19 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 
 	// Status and exit code, most severe first.
+	st := record.Status(status)
 	switch {
 	case !rollbackOK:
 		rec.Status, rec.ExitCode = record.StatusRollbackIncomplete, ExitRollback
 		msg = strings.TrimSpace(msg + " a rollback did not complete: finish it with `gameday rollback`")
-	case status == "interrupted":
-		rec.Status, rec.ExitCode = record.Status(status), ExitInterrupted
-	case status == "aborted":
-		rec.Status, rec.ExitCode = record.Status(status), ExitAborted
-	case status == "error":
-		rec.Status, rec.ExitCode = record.Status(status), ExitError
-	case status == "baseline-failed":
-		rec.Status, rec.ExitCode = record.Status(status), ExitGateFailed
+	case st == record.StatusInterrupted:
+		rec.Status, rec.ExitCode = st, ExitInterrupted
+	case st == record.StatusAborted:
+		rec.Status, rec.ExitCode = st, ExitAborted
+	case st == record.StatusError:
+		rec.Status, rec.ExitCode = st, ExitError
+	case st == record.StatusBaselineFailed:
+		rec.Status, rec.ExitCode = st, ExitGateFailed
 		if generatorNote != "" {
 			msg += "; " + generatorNote
 		}
@@ -235,17 +220,6 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		msg = fmt.Sprintf("all %d gates held", len(rec.Gates))
 	}
 	rec.Message = msg
-}
-
-func infraMax(m map[string]float64) float64 {
-	v := 0.0
-	for _, x := range m {
-		if x < 0 {
-			return math.Inf(1)
-		}
-		v = max(v, x)
-	}
-	return v
 }
 
 // meanRate is the plan's mean asked rate over [from, from+width).
