@@ -105,11 +105,23 @@ func (a *AWS) Endpoint() (field, where string) {
 func (a *AWS) Truth() Feed  { return nil }
 func (a *AWS) Close() error { return nil }
 
-// Connect builds the AWS config for a journal's target when it is an AWS
+// ConnectAWS builds the AWS config for a journal's target when it is an AWS
 // account; sandboxenv.Connect handles every kind.
 func ConnectAWS(ctx context.Context, t faults.Target) (aws.Config, error) {
 	if t.Kind != "aws" {
 		return aws.Config{}, fmt.Errorf("unknown target kind %q", t.Kind)
 	}
 	return awsclients.LoadAWS(ctx, t.Region, t.Profile, t.EndpointURL)
+}
+
+// TargetOf is where an experiment file points, as a journal would record
+// it (the account is not known until STS answers), without opening it.
+func TargetOf(x *experiments.Experiment) faults.Target {
+	switch {
+	case x.Target.Kind == "aws":
+		return faults.Target{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
+	case x.Target.Sandbox.Endpoint != "":
+		return faults.Target{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
+	}
+	return faults.Target{Kind: "sandbox", InProcess: true}
 }

@@ -12,13 +12,5 @@ import (
 var ErrInProcess = environment.ErrInProcess
 
 // TargetOf is where an experiment file points, as a journal would record
-// it (the account is not known until STS answers).
-func TargetOf(x *experiments.Experiment) faults.Target {
-	switch {
-	case x.Target.Kind == "aws":
-		return faults.Target{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
-	case x.Target.Sandbox.Endpoint != "":
-		return faults.Target{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
-	}
-	return faults.Target{Kind: "sandbox", InProcess: true}
-}
+// it (environment.TargetOf).
+func TargetOf(x *experiments.Experiment) faults.Target { return environment.TargetOf(x) }
