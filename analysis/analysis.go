@@ -1,12 +1,12 @@
 package analysis
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/timeline"
 )
 
@@ -55,7 +55,9 @@ func Holds(c *timeline.Counts, th []experiments.Expr, width time.Duration) (bool
 	return len(broken) == 0, broken
 }
 
-// Recovery is one fault's effect on users, measured from the load.
+// Recovery is one fault's effect on users, measured from the load: the
+// analysis's own value (record.Recovery is what the run record holds; see
+// Record).
 type Recovery struct {
 	Impacted bool `json:"impacted"`
 	// Recovered is false when the steady state did not return before the
@@ -156,10 +158,14 @@ func Measure(tl *timeline.Timeline, th []experiments.Expr, stableFor int, inject
 	return r
 }
 
-// FaultMetric returns a fault-scope metric of a recovery.
-func FaultMetric(r Recovery, infra float64, metric string) float64 {
+// FaultMetric returns a fault-scope metric of a recovery as the record
+// holds it: +Inf for "never" (a fault that did not recover).
+func FaultMetric(r record.Recovery, infra float64, metric string) float64 {
 	switch metric {
 	case "time_to_recover":
+		if r.Never() {
+			return math.Inf(1)
+		}
 		return r.TimeToRecover
 	case "time_to_impact":
 		if !r.Impacted {
@@ -167,6 +173,9 @@ func FaultMetric(r Recovery, infra float64, metric string) float64 {
 		}
 		return r.TimeToImpact
 	case "impact_duration":
+		if r.Never() {
+			return math.Inf(1)
+		}
 		return r.ImpactDuration
 	case "failed_requests":
 		return float64(r.FailedRequests)
@@ -180,16 +189,21 @@ func FaultMetric(r Recovery, infra float64, metric string) float64 {
 	return math.NaN()
 }
 
-// Verdict is one gate's outcome.
-type Verdict struct {
-	Scope    string  `json:"scope"` // "run" or the fault's name
-	Gate     string  `json:"gate"`
-	Metric   string  `json:"metric"`
-	Value    float64 `json:"value"`
-	Measured string  `json:"measured"`
-	Limit    string  `json:"limit"`
-	Pass     bool    `json:"pass"`
+// Record is r as the run record holds it: "never" is Recovered false, not
+// an infinite duration.
+func (r Recovery) Record() record.Recovery {
+	out := record.Recovery{Impacted: r.Impacted, Recovered: r.Recovered, TimeToImpact: r.TimeToImpact,
+		TimeToRecover: r.TimeToRecover, ImpactDuration: r.ImpactDuration, Requests: r.Requests, FailedRequests: r.FailedRequests,
+		WorstSuccessRatio: r.WorstSuccessRatio, WorstWindow: r.WorstWindow, PeakP99: r.PeakP99,
+		ImpactStart: r.ImpactStart, RecoveryStart: r.RecoveryStart, LateFailures: r.LateFailures}
+	if out.Never() {
+		out.TimeToRecover, out.ImpactDuration = 0, 0
+	}
+	return out
 }
+
+// Verdict is one gate's outcome (the record's type).
+type Verdict = record.Verdict
 
 // Judge evaluates one gate on a measured value. NaN and ±Inf fail unless
 // the comparison holds for them (an unrecovered fault fails "<= 30s").
@@ -239,15 +253,6 @@ func RunMetric(total, post timeline.Aggregate, asked, dropped uint64, metric str
 		return WindowMetric(&total.Counts, metric, time.Second)
 	}
 	return math.NaN()
-}
-
-// MarshalJSON writes "never" values (+Inf) as -1, since JSON has no infinity;
-// Recovered=false says the same thing explicitly.
-func (r Recovery) MarshalJSON() ([]byte, error) {
-	type plain Recovery
-	p := plain(r)
-	p.TimeToRecover, p.ImpactDuration = jsonSafe(p.TimeToRecover), jsonSafe(p.ImpactDuration)
-	return json.Marshal(p)
 }
 
 // LateFailures counts the failed requests after r's recovery while the

@@ -1,9 +1,6 @@
 package compare
 
 import (
-	"math"
-	"strings"
-
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/record"
@@ -17,42 +14,10 @@ var (
 )
 
 // Kind is the unit of a figure, for formatting.
-func Kind(metric string) experiments.Kind {
-	switch metric {
-	case "requests", "failed_requests", "rps":
-		return experiments.Count
-	case "success_ratio", "worst_success_ratio":
-		return experiments.Ratio
-	}
-	return experiments.Duration
-}
+func Kind(metric string) experiments.Kind { return analysis.MetricKind(metric) }
 
-// Row is one figure of one fault or phase in both runs. A value is NaN when
-// that run has no such fault or phase (or did not inject the fault) and +Inf
-// for "never" (a fault that never recovered).
-type Row struct {
-	Fault  bool   // a fault's recovery figure; otherwise a phase's
-	Scope  string // the fault's or the phase's name
-	Metric string
-	Base   float64
-	Cur    float64
-}
-
-// Change is Cur - Base and, when Base is a finite non-zero number, the change
-// relative to it; otherwise rel is NaN.
-func (r Row) Change() (abs, rel float64) {
-	abs = r.Cur - r.Base
-	if math.IsNaN(abs) || math.IsInf(r.Base, 0) || math.IsInf(r.Cur, 0) {
-		return math.NaN(), math.NaN()
-	}
-	if r.Base == 0 {
-		if abs == 0 {
-			return 0, 0
-		}
-		return abs, math.NaN()
-	}
-	return abs, abs / math.Abs(r.Base)
-}
+// Row is one figure of one fault or phase in both runs (see analysis.Row).
+type Row = analysis.Row
 
 // Comparison is a baseline run and a current run side by side.
 type Comparison struct {
@@ -81,50 +46,10 @@ func Runs(base, cur *record.Run) *Comparison {
 
 // FaultValue is a fault's recovery figure as the run measured it: NaN for a
 // fault that is missing or was not injected, +Inf for "never".
-func FaultValue(f *record.Fault, metric string) float64 {
-	if f == nil || !f.Injected {
-		return math.NaN()
-	}
-	rc := f.Recovery
-	if rc.Impacted && !rc.Recovered { // the record writes "never" as -1
-		rc.TimeToRecover, rc.ImpactDuration = math.Inf(1), math.Inf(1)
-	}
-	infra := 0.0
-	for _, v := range f.InfraS {
-		if v < 0 {
-			infra = math.Inf(1)
-			break
-		}
-		infra = max(infra, v)
-	}
-	return analysis.FaultMetric(rc, infra, metric)
-}
+func FaultValue(f *record.Fault, metric string) float64 { return analysis.FaultValue(f, metric) }
 
 // PhaseValue is a phase's figure; NaN for a missing phase.
-func PhaseValue(p *record.Phase, metric string) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	switch metric {
-	case "requests":
-		return float64(p.Requests)
-	case "failed_requests":
-		return float64(p.Failed)
-	case "success_ratio":
-		return p.SuccessRatio
-	case "p50":
-		return p.P50S
-	case "p90":
-		return p.P90S
-	case "p99":
-		return p.P99S
-	case "max":
-		return p.MaxS
-	case "rps":
-		return p.AchievedRPS
-	}
-	return math.NaN()
-}
+func PhaseValue(p *record.Phase, metric string) float64 { return analysis.PhaseValue(p, metric) }
 
 // IsFault reports whether name is a fault of either run (for
 // experiments.ParseRegression on limits given outside an experiment file).
@@ -139,72 +64,14 @@ func IsFault(runs ...*record.Run) func(string) bool {
 	}
 }
 
-// Judge evaluates regression gates on cur against base. Each gate yields one
-// verdict per fault of cur (or for its one named fault or phase); the
-// verdict's Metric is "regression:" + the metric, so renderers can tell
-// these from absolute gates.
+// Judge evaluates regression gates on cur against base
+// (analysis.JudgeRegressions).
 func Judge(base, cur *record.Run, rules []experiments.Regression) []analysis.Verdict {
-	var out []analysis.Verdict
-	for _, r := range rules {
-		var scopes []string
-		switch {
-		case r.Scope != "":
-			scopes = []string{r.Scope}
-		case r.OnFault:
-			scopes = faultNames(cur)
-		default:
-			scopes = []string{experiments.PhaseTotal}
-		}
-		for _, s := range scopes {
-			var b, c float64
-			if r.OnFault {
-				b, c = FaultValue(findFault(base, s), r.Metric), FaultValue(findFault(cur, s), r.Metric)
-			} else {
-				b, c = PhaseValue(findPhase(base, s), r.Metric), PhaseValue(findPhase(cur, s), r.Metric)
-			}
-			out = append(out, verdict(r, s, b, c))
-		}
-	}
-	return out
-}
-
-func verdict(r experiments.Regression, scope string, base, cur float64) analysis.Verdict {
-	row := Row{Scope: scope, Metric: r.Metric, Base: base, Cur: cur}
-	measured := experiments.FormatMetric(r.Kind, cur)
-	switch {
-	case math.IsNaN(cur):
-		measured = "not measured in this run"
-	case math.IsNaN(base):
-		measured += " (not in the baseline)"
-	default:
-		measured += " vs " + experiments.FormatMetric(r.Kind, base) + " in the baseline: " + FormatChange(row, r.Kind)
-	}
-	limit := r.FormatLimit() + " vs baseline"
-	if a := r.Allowed(base); !math.IsNaN(a) && !math.IsInf(a, 0) {
-		op := "<="
-		if r.Worse < 0 {
-			op = ">="
-		}
-		limit += " (" + op + " " + experiments.FormatMetric(r.Kind, a) + ")"
-	}
-	v := cur
-	if math.IsInf(v, 0) || math.IsNaN(v) {
-		v = -1 // as analysis.Judge: JSON has no Inf or NaN; Measured says what it was
-	}
-	return analysis.Verdict{Scope: scope, Gate: r.Source, Metric: "regression:" + r.Metric, Value: v,
-		Measured: measured, Limit: limit, Pass: !r.Exceeded(base, cur)}
+	return analysis.JudgeRegressions(base, cur, rules)
 }
 
 // IsRegression reports whether a verdict came from a regression gate.
-func IsRegression(v analysis.Verdict) bool { return strings.HasPrefix(v.Metric, "regression:") }
-
-func faultNames(r *record.Run) []string {
-	var out []string
-	for _, f := range r.Faults {
-		out = append(out, f.Name)
-	}
-	return out
-}
+func IsRegression(v analysis.Verdict) bool { return analysis.IsRegression(v) }
 
 func phaseNames(r *record.Run) []string {
 	var out []string
@@ -242,6 +109,14 @@ func union(a, b []string) []string {
 				out = append(out, s)
 			}
 		}
+	}
+	return out
+}
+
+func faultNames(r *record.Run) []string {
+	var out []string
+	for _, f := range r.Faults {
+		out = append(out, f.Name)
 	}
 	return out
 }

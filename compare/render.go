@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -16,52 +15,11 @@ import (
 )
 
 // FormatValue renders a figure in its unit ("n/a" for NaN, "never" for +Inf).
-func FormatValue(metric string, v float64) string {
-	if metric == "rps" && !math.IsNaN(v) {
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	}
-	return experiments.FormatMetric(Kind(metric), v)
-}
+func FormatValue(metric string, v float64) string { return analysis.FormatValue(metric, v) }
 
 // FormatChange renders the absolute change with its sign, and the relative
 // one when there is one: "+1.2s (+35.5%)", "-0.4pp", "n/a".
-func FormatChange(r Row, k experiments.Kind) string {
-	abs, rel := r.Change()
-	if math.IsNaN(abs) {
-		switch {
-		case math.IsInf(r.Cur, 1) && !math.IsInf(r.Base, 1) && !math.IsNaN(r.Base):
-			return "now never"
-		case math.IsInf(r.Base, 1) && !math.IsInf(r.Cur, 1) && !math.IsNaN(r.Cur):
-			return "now " + FormatValue(r.Metric, r.Cur)
-		case math.IsInf(r.Base, 1) && math.IsInf(r.Cur, 1):
-			return "0"
-		}
-		return "n/a"
-	}
-	s := formatAbs(abs, k, r.Metric)
-	if !math.IsNaN(rel) && abs != 0 {
-		s += fmt.Sprintf(" (%+.1f%%)", 100*rel)
-	}
-	return s
-}
-
-func formatAbs(d float64, k experiments.Kind, metric string) string {
-	sign := "+"
-	if d < 0 {
-		sign = "-"
-	}
-	if d == 0 {
-		return "0"
-	}
-	a := math.Abs(d)
-	switch {
-	case k == experiments.Ratio:
-		return sign + strconv.FormatFloat(math.Round(a*1e6)/1e4, 'f', -1, 64) + "pp"
-	case metric == "rps":
-		return sign + strconv.FormatFloat(a, 'f', 1, 64)
-	}
-	return sign + experiments.FormatMetric(k, a)
-}
+func FormatChange(r Row, k experiments.Kind) string { return analysis.FormatChange(r, k) }
 
 func relText(r Row) string {
 	abs, rel := r.Change()
@@ -76,7 +34,7 @@ func absText(r Row) string {
 	if math.IsNaN(abs) {
 		return FormatChange(r, Kind(r.Metric))
 	}
-	return formatAbs(abs, Kind(r.Metric), r.Metric)
+	return analysis.FormatAbs(abs, Kind(r.Metric), r.Metric)
 }
 
 func describe(r *record.Run) string {

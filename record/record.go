@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/internal/inputfile"
 )
 
@@ -25,26 +24,24 @@ type Run struct {
 	Target     string    `json:"target"` // sandbox | aws
 	StartedAt  time.Time `json:"started_at"`
 	EndedAt    time.Time `json:"ended_at"`
-	// Status: passed, failed (a gate), baseline-failed, aborted (stop
-	// condition), interrupted (signal), error, rollback-incomplete.
-	Status   string `json:"status"`
-	ExitCode int    `json:"exit_code"`
-	Message  string `json:"message,omitempty"`
+	Status     Status    `json:"status"`
+	ExitCode   int       `json:"exit_code"`
+	Message    string    `json:"message,omitempty"`
 
 	WindowS    float64  `json:"window_s"`
 	StableFor  int      `json:"stable_for"`
 	Thresholds []string `json:"thresholds"`
 
-	Load    Load               `json:"load"`
-	Phases  []Phase            `json:"phases"`
-	Faults  []Fault            `json:"faults"`
-	Gates   []analysis.Verdict `json:"gates"`
-	Windows []Window           `json:"windows"`
-	Events  []Event            `json:"events"`
-	Truth   []Truth            `json:"ground_truth,omitempty"`
-	Spec    any                `json:"experiment_as_run,omitempty"`
-	Notes   []string           `json:"notes,omitempty"`
-	Extra   map[string]any     `json:"extra,omitempty"`
+	Load    Load           `json:"load"`
+	Phases  []Phase        `json:"phases"`
+	Faults  []Fault        `json:"faults"`
+	Gates   []Verdict      `json:"gates"`
+	Windows []Window       `json:"windows"`
+	Events  []Event        `json:"events"`
+	Truth   []Truth        `json:"ground_truth,omitempty"`
+	Spec    any            `json:"experiment_as_run,omitempty"`
+	Notes   []string       `json:"notes,omitempty"`
+	Extra   map[string]any `json:"extra,omitempty"`
 }
 
 // Load summarises the load generator's own account of the run.
@@ -110,7 +107,7 @@ type Fault struct {
 	RolledBack    bool               `json:"rolled_back"`
 	Skipped       string             `json:"skipped,omitempty"`
 	Error         string             `json:"error,omitempty"`
-	Recovery      analysis.Recovery  `json:"recovery"`
+	Recovery      Recovery           `json:"recovery"`
 	InfraS        map[string]float64 `json:"infra_recovery_s,omitempty"` // probe → seconds from injection until healthy again
 	GroundTruth   *GroundTruth       `json:"ground_truth,omitempty"`
 	// RollbackNotes are what the fault's rollback noticed and did other

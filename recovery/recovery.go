@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/environment"
+	"github.com/gameday-dev/gameday/environment/sandboxenv"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/internal/exitcode"
 	"github.com/gameday-dev/gameday/internal/inputfile"
-	"github.com/gameday-dev/gameday/runner"
 )
 
 // MaxJournalBytes bounds a journal named on the command line; a journal
@@ -113,7 +114,7 @@ func (rb *rollbacker) connect(ctx context.Context, t faults.Target) (*awsclients
 	if c, ok := rb.clients[t]; ok {
 		return c, nil
 	}
-	c, err := runner.Connect(ctx, t)
+	c, err := sandboxenv.Connect(ctx, t)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +244,7 @@ func (rb *rollbacker) entry(ctx context.Context, jr *faults.Journal, path string
 		return nil
 	}
 	c, err := rb.connect(ctx, *e.Target)
-	if errors.Is(err, runner.ErrInProcess) {
+	if errors.Is(err, environment.ErrInProcess) {
 		rb.done++
 		fmt.Fprintf(rb.out, "%s: nothing to do: %v\n", label, err)
 		if err := jr.DoneNote(e.ID, "gameday rollback: "+err.Error()); err != nil {
@@ -301,7 +302,7 @@ func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Target) {
 	for _, t := range targets {
 		name := t.Kind + " " + strings.TrimSpace(t.Region+" "+t.EndpointURL)
 		c, err := rb.connect(ctx, t)
-		if errors.Is(err, runner.ErrInProcess) {
+		if errors.Is(err, environment.ErrInProcess) {
 			fmt.Fprintf(rb.out, "sweep %s: %v\n", name, err)
 			continue
 		}

@@ -139,7 +139,7 @@ func checkJUnitCounts(t *testing.T, r *record.Run, b []byte) {
 	for _, p := range s.Properties {
 		props[p.Name] = p.Value
 	}
-	if props["experiment"] != r.Experiment || props["run_id"] != r.ID || props["status"] != r.Status {
+	if props["experiment"] != r.Experiment || props["run_id"] != r.ID || props["status"] != string(r.Status) {
 		t.Errorf("properties %v", props)
 	}
 	for _, g := range r.Gates {

@@ -85,7 +85,7 @@ func JUnit(w io.Writer, r *record.Run) error {
 		Package:   class,
 		Properties: []junitProperty{
 			{"experiment", r.Experiment}, {"run_id", r.ID}, {"file", r.File}, {"target", r.Target},
-			{"status", r.Status}, {"exit_code", fmt.Sprint(r.ExitCode)}, {"message", r.Message},
+			{"status", string(r.Status)}, {"exit_code", fmt.Sprint(r.ExitCode)}, {"message", r.Message},
 			{"steady_state", strings.Join(r.Thresholds, " and ")}, {"window_s", fmt.Sprint(r.WindowS)},
 			{"requests_sent", fmt.Sprint(r.Load.Sent)},
 		},
@@ -95,9 +95,9 @@ func JUnit(w io.Writer, r *record.Run) error {
 	switch r.Status {
 	case "passed", "failed":
 	case "baseline-failed":
-		run.Failure = &junitResult{Message: "the baseline did not hold the steady state; no fault was injected", Type: r.Status, Text: r.Message}
+		run.Failure = &junitResult{Message: "the baseline did not hold the steady state; no fault was injected", Type: string(r.Status), Text: r.Message}
 	default:
-		run.Error = &junitResult{Message: r.Status + ": " + r.Message, Type: r.Status, Text: r.Message}
+		run.Error = &junitResult{Message: string(r.Status) + ": " + r.Message, Type: string(r.Status), Text: r.Message}
 	}
 	s.Cases = append(s.Cases, run)
 

@@ -20,7 +20,7 @@ func Markdown(w io.Writer, r *record.Run) error {
 		icon = "✅"
 	}
 	p.f("## %s %s · %s\n\n", icon, verdictWord(r), MDEscape(r.Experiment))
-	p.f("**%s** (exit code %d)", MDEscape(r.Status), r.ExitCode)
+	p.f("**%s** (exit code %d)", MDEscape(string(r.Status)), r.ExitCode)
 	if r.Message != "" {
 		p.f(": %s", MDEscape(r.Message))
 	}

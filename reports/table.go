@@ -101,7 +101,7 @@ func verdictWord(r *record.Run) string {
 	case "failed", "baseline-failed":
 		return "FAIL"
 	default:
-		return strings.ToUpper(r.Status)
+		return strings.ToUpper(string(r.Status))
 	}
 }
 

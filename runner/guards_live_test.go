@@ -83,7 +83,7 @@ faults:
 `)
 	target := p.Faults[0].Targets()[0]
 	var other string
-	for _, in := range p.Sandbox.Region().Instances() {
+	for _, in := range inProcess(p).Region().Instances() {
 		if in.ID != target && in.State == "running" {
 			other = in.ID
 			break
@@ -102,7 +102,7 @@ faults:
 	if f.Injected || !strings.Contains(f.Skipped, "max_instance_share") {
 		t.Fatalf("fault injected=%v skipped=%q; want it refused by the live guard (events %+v)", f.Injected, f.Skipped, rec.Events)
 	}
-	for _, in := range p.Sandbox.Region().Instances() {
+	for _, in := range inProcess(p).Region().Instances() {
 		if in.ID == target && in.State != "running" {
 			t.Fatalf("the fault's target %s is %s", target, in.State)
 		}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/timeline"
 )
 
@@ -33,7 +32,7 @@ func prepareWith(t *testing.T, yaml string, serviceTime string) *Prepared {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Prepare(context.Background(), x, c, &sandbox.Config{})
+	p, err := openPrepare(context.Background(), x, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,13 +20,7 @@ func (p *Prepared) unreachable(err error) error {
 	if !errors.As(err, &ne) && !errors.As(err, &oe) && !errors.As(err, &de) {
 		return err
 	}
-	field, where := "target.aws.region", p.Region
-	switch {
-	case p.X.Target.Kind == "aws" && p.X.Target.AWS.EndpointURL != "":
-		field, where = "target.aws.endpoint_url", p.X.Target.AWS.EndpointURL
-	case p.X.Target.Kind == "sandbox":
-		field, where = "target.sandbox.endpoint", p.X.Target.Sandbox.Endpoint
-	}
+	field, where := p.Env.Endpoint()
 	return &InputError{Err: fmt.Errorf("%s: %s: %s: the AWS API is not reachable: %w", p.X.File, field, where, err)}
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -14,10 +13,10 @@ import (
 
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/environment"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
-	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/targets"
 )
 
@@ -25,10 +24,11 @@ import (
 // any) is running, targets are resolved, faults and probes are built. Nothing
 // has been changed on the target yet. Close releases it.
 type Prepared struct {
-	X        *experiments.Experiment
-	C        *experiments.Compiled
-	Sandbox  *sandbox.Sandbox // in-process sandbox; nil otherwise
-	Remote   *sandbox.Remote  // attached sandbox (target.sandbox.endpoint); nil otherwise
+	X *experiments.Experiment
+	C *experiments.Compiled
+	// Env is where the run happens: the in-process sandbox, an attached
+	// one or AWS. Prepared owns it: Close closes it.
+	Env      environment.Environment
 	Clients  *awsclients.Clients
 	Topology *targets.Topology
 	Faults   []faults.Fault
@@ -54,68 +54,22 @@ type GuardError struct {
 func (e *GuardError) Error() string { return e.Field + ": " + e.Msg }
 
 // InputError wraps a problem with the experiment's targets (exit code 2).
-type InputError struct{ Err error }
+type InputError = environment.InputError
 
-func (e *InputError) Error() string { return e.Err.Error() }
-func (e *InputError) Unwrap() error { return e.Err }
-
-// Prepare starts the sandbox for sandbox targets (target.sandbox.config,
-// plus sbCfg's event log if set), resolves every target
-// through the AWS APIs and builds faults, probes and the attack. It changes
-// nothing on the target: this is all `gameday plan` does.
-func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Compiled, sbCfg *sandbox.Config) (p *Prepared, err error) {
-	p = &Prepared{X: x, C: c}
+// Prepare resolves every target of x through env's AWS APIs and builds
+// faults, probes and the attack. It changes nothing on the target: this is
+// all `gameday plan` does. The Prepared owns env (Close closes it); so
+// does a failed Prepare, which closes it.
+func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Compiled, env environment.Environment) (p *Prepared, err error) {
+	p = &Prepared{X: x, C: c, Env: env}
 	defer func() {
 		if err != nil {
 			p.Close()
 			p = nil
 		}
 	}()
-	var cfg aws.Config
-	switch x.Target.Kind {
-	case "sandbox":
-		if ep := x.Target.Sandbox.Endpoint; ep != "" {
-			rm, err := sandbox.Attach(ctx, ep)
-			if err != nil {
-				return nil, &InputError{Err: fmt.Errorf("%s: target.sandbox.endpoint: %w", x.File, err)}
-			}
-			p.Remote = rm
-			cfg = rm.AWSConfig()
-			p.Target = faults.Target{Kind: "sandbox", Region: cfg.Region, EndpointURL: ep}
-			break
-		}
-		sc := sandbox.Config{}
-		if f := x.Target.Sandbox.Config; f != "" {
-			if !filepath.IsAbs(f) {
-				f = filepath.Join(filepath.Dir(x.File), f) // relative to the experiment file
-			}
-			if sc, err = sandbox.LoadConfig(f); err != nil {
-				return nil, &InputError{Err: fmt.Errorf("%s: target.sandbox.config: %w", x.File, err)}
-			}
-		}
-		if sbCfg != nil && sbCfg.Region.EventLog != "" {
-			sc.Region.EventLog = sbCfg.Region.EventLog
-		}
-		if x.Target.Sandbox.Profile != "" {
-			sc.Region.Profile = x.Target.Sandbox.Profile
-		}
-		if x.Target.Sandbox.DBKind != "" {
-			sc.Region.DB.Kind = x.Target.Sandbox.DBKind
-		}
-		sb, err := sandbox.Start(ctx, sc)
-		if err != nil {
-			return nil, fmt.Errorf("start sandbox: %w", err)
-		}
-		p.Sandbox = sb
-		cfg = sb.AWSConfig(ctx)
-		p.Target = faults.Target{Kind: "sandbox", Region: cfg.Region, InProcess: true}
-	default:
-		cfg, err = awsclients.LoadAWS(ctx, x.Target.AWS.Region, x.Target.AWS.Profile, x.Target.AWS.EndpointURL)
-		if err != nil {
-			return nil, err
-		}
-		p.Target = faults.Target{Kind: "aws", Region: cfg.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
-	}
+	cfg := env.AWSConfig()
+	p.Target = env.Target()
 	p.Clients = awsclients.New(cfg)
 	p.Region = cfg.Region
 	// Who and where we are, before anything else.
@@ -177,11 +131,8 @@ func (p *Prepared) baseURL() string {
 	if p.X.Load.URL != "" {
 		return p.X.Load.URL
 	}
-	if p.Sandbox != nil {
-		return p.Sandbox.Region().URL()
-	}
-	if p.Remote != nil {
-		return p.Remote.Health.LoadBalancerURL
+	if u := p.Env.LoadURL(); u != "" {
+		return u
 	}
 	return "http://" + p.Topology.DNSName + "/"
 }
@@ -231,16 +182,10 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 		KeepAlive: keep, MaxConnAge: l.MaxConnAge, DNSTTL: l.DNSTTL,
 		NodeAZ: p.Topology.AZOf, Name: p.X.Name, AZHeader: l.AZHeader,
 	}
-	if cfg.AZHeader == "" && (p.Sandbox != nil || p.Remote != nil) {
-		cfg.AZHeader = SandboxAZHeader
+	if cfg.AZHeader == "" {
+		cfg.AZHeader = p.Env.AZHeader()
 	}
-	if p.Sandbox != nil {
-		cfg.Resolver = p.Sandbox.DNSAddr()
-	} else if p.Remote != nil {
-		cfg.Resolver = p.Remote.Health.DNSAddr
-	} else {
-		cfg.Resolver = p.X.Target.AWS.Resolver
-	}
+	cfg.Resolver = p.Env.Resolver()
 	return cfg, nil
 }
 
@@ -250,12 +195,7 @@ func (p *Prepared) PlanText() string {
 	x := p.X
 	fmt.Fprintf(&b, "experiment  %s (%s)\n", x.Name, x.File)
 	fmt.Fprintf(&b, "target      %s, account %s", x.Target.Kind, p.Account)
-	if p.Sandbox != nil {
-		fmt.Fprintf(&b, " (sandbox at %s)", p.Sandbox.Endpoint())
-	}
-	if p.Remote != nil {
-		fmt.Fprintf(&b, " (attached sandbox at %s)", p.Remote.Health.Endpoint)
-	}
+	b.WriteString(p.Env.Describe())
 	if p.Region != "" {
 		fmt.Fprintf(&b, ", region %s", p.Region)
 	}
@@ -310,15 +250,13 @@ func describeStages(st []experiments.Stage) string {
 	return strings.Join(parts, ", then ")
 }
 
-// Close stops the sandbox, if one was started.
+// Close releases the environment (stops an in-process sandbox).
 func (p *Prepared) Close() {
-	if p != nil && p.Sandbox != nil {
-		_ = p.Sandbox.Close()
+	if p != nil && p.Env != nil {
+		_ = p.Env.Close()
 	}
 }
 
 // SandboxAZHeader is the header in which the sandbox names the AZ that
-// served a request or failed it: the instance's AZ; on a database error the
-// AZ of the database member the app could not reach; on the load balancer's
-// own 502/504 the AZ of the target it tried.
-const SandboxAZHeader = "X-Availability-Zone"
+// served a request or failed it (environment.SandboxAZHeader).
+const SandboxAZHeader = environment.SandboxAZHeader

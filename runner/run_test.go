@@ -9,7 +9,6 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
-	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/awsapi"
 )
 
@@ -30,7 +29,7 @@ func prepare(t *testing.T, yaml string) *Prepared {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Prepare(context.Background(), x, c, &sandbox.Config{})
+	p, err := openPrepare(context.Background(), x, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +40,7 @@ func prepare(t *testing.T, yaml string) *Prepared {
 // associations returns subnet → ACL as the sandbox's region holds them.
 func associations(p *Prepared) map[string]string {
 	out := map[string]string{}
-	for _, a := range p.Sandbox.Region().NetworkACLs() {
+	for _, a := range inProcess(p).Region().NetworkACLs() {
 		for _, as := range a.Associations {
 			out[as.SubnetID] = a.ID
 		}
@@ -133,12 +132,12 @@ func TestRollbackThroughThrottling(t *testing.T) {
 	// Apply makes two ReplaceNetworkAclAssociation calls (two subnets); the
 	// next eight, all the rollback's, are throttled: more than the SDK's
 	// three attempts per call.
-	p.Sandbox.Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 8})
+	inProcess(p).Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 8})
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
 	if rec.ExitCode != ExitPass {
 		t.Fatalf("exit %d (%s): %s", rec.ExitCode, rec.Status, rec.Message)
 	}
-	if n := p.Sandbox.Faults().Injected("ec2", "ReplaceNetworkAclAssociation"); n != 8 {
+	if n := inProcess(p).Faults().Injected("ec2", "ReplaceNetworkAclAssociation"); n != 8 {
 		t.Fatalf("throttled %d calls, want 8", n)
 	}
 	retried := false

@@ -11,7 +11,6 @@ import (
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
-	"github.com/gameday-dev/gameday/record"
 )
 
 // The fault scheduler. Each fault has its own goroutine: it waits for its
@@ -448,21 +447,6 @@ func (r *run) rollbackAll(parent context.Context) {
 	for i := len(r.done) - 1; i >= 0; i-- {
 		r.rollback(parent, r.done[i])
 	}
-}
-
-// cleanRollback is the run gate clean_rollback: every rollback was a plain
-// undo, with no note (gates.clean_rollback: false opts out).
-func cleanRollback(fs []record.Fault) analysis.Verdict {
-	n := 0
-	for _, f := range fs {
-		n += len(f.RollbackNotes)
-	}
-	v := analysis.Verdict{Scope: "run", Gate: "clean_rollback", Metric: "rollback_notes", Value: float64(n),
-		Measured: fmt.Sprintf("%d rollback notes", n), Limit: "no rollback notes", Pass: n == 0}
-	if n == 1 {
-		v.Measured = "1 rollback note"
-	}
-	return v
 }
 
 // timelineText is the plan's fault timeline, as the scheduler will run it:

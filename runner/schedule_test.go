@@ -29,7 +29,7 @@ func darkness(p *Prepared, start time.Time) (map[string][]hold, int) {
 	dark := map[string]float64{} // AZ → since
 	holds := map[string][]hold{}
 	most := 0
-	for _, e := range p.Sandbox.Region().Events() {
+	for _, e := range inProcess(p).Region().Events() {
 		if e.Kind != "acl-association" {
 			continue
 		}
@@ -96,7 +96,7 @@ faults:
 		t.Errorf("at most %d AZs dark at once, want the 2 overlapping blackholes", most)
 	}
 	var failover float64 = -1
-	for _, e := range p.Sandbox.Region().Events() {
+	for _, e := range inProcess(p).Region().Events() {
 		if e.Kind == "db-status" && e.From == sim.DBAvailable && failover < 0 {
 			failover = e.Time.Sub(start).Seconds()
 		}
@@ -127,7 +127,7 @@ faults:
 `)
 	before := associations(p)
 	// a's apply moves two subnets; the next replace (a's rollback) fails.
-	p.Sandbox.Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 1, Code: "UnauthorizedOperation"})
+	inProcess(p).Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 1, Code: "UnauthorizedOperation"})
 	jr := filepath.Join(t.TempDir(), "journal.jsonl")
 	rec := p.Run(context.Background(), Options{JournalPath: jr})
 	holds, most := darkness(p, rec.StartedAt)

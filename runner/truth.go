@@ -10,28 +10,26 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/record"
-	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 )
 
 // sandboxFailures reads the sandbox's failure record since start: from the
 // in-process region, or over HTTP from an attached sandbox. ok is false when
 // there is no sandbox or the record could not be read (err says why).
-func (p *Prepared) sandboxFailures(start time.Time) (fs []sim.FailureBucket, ok bool, err error) {
-	switch {
-	case p.Sandbox != nil:
-		return p.Sandbox.Region().Failures(start), true, nil
-	case p.Remote != nil:
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fs, err := p.Remote.Failures(ctx, start)
-		return fs, err == nil, err
+func (p *Prepared) sandboxFailures(start time.Time) (fs []truth.FailureBucket, ok bool, err error) {
+	feed := p.Env.Truth()
+	if feed == nil {
+		return nil, false, nil
 	}
-	return nil, false, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fs, err = feed.Failures(ctx, start)
+	return fs, err == nil, err
 }
 
 // causedBy reports whether the sandbox failed a request for a reason the
 // fault explains (its kind's ground-truth rules say).
-func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experiments.Fault) bool {
+func causedBy(b *truth.FailureBucket, kind string, targets []string, spec experiments.Fault) bool {
 	t, ok := faults.TruthOf(kind, targets, spec)
 	return ok && t.CausedBy != nil && t.CausedBy(faults.Failure{Reason: b.Reason, Resource: b.Resource, AZ: b.AZ, PeerAZ: b.PeerAZ})
 }
@@ -48,14 +46,14 @@ func causedBy(b *sim.FailureBucket, kind string, targets []string, spec experime
 // waiting for the database) count when the steady state judges latency
 // (slowJudged), since a slow request then breaks it as a failed one does;
 // otherwise they hurt nobody by the experiment's own definition.
-func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd, start time.Time, slowJudged, recovered bool, ttr float64) *record.GroundTruth {
+func groundTruthFromFailures(fs []truth.FailureBucket, evs []truth.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd, start time.Time, slowJudged, recovered bool, ttr float64) *record.GroundTruth {
 	at := a.injectedAt
 	var n uint64
 	reasons := map[string]uint64{}
 	for i := range fs {
 		b := &fs[i]
-		end := b.Start.Add(sim.FailureBucketWidth)
-		delayed := b.Reason == sim.FailDBDelayed || b.Reason == sim.FailTargetDelayed
+		end := b.Start.Add(truth.FailureBucketWidth)
+		delayed := b.Reason == truth.FailDBDelayed || b.Reason == truth.FailTargetDelayed
 		if !end.After(a.injectedAt) || !b.Start.Before(spanEnd) || !causedBy(b, kind, targets, spec) || (delayed && !slowJudged) {
 			continue
 		}
@@ -93,7 +91,7 @@ func groundTruthFromFailures(fs []sim.FailureBucket, evs []sim.Event, kind strin
 // contextEvent names the last infrastructure change the fault triggered
 // before spanEnd (targets leaving rotation, the database available again, a
 // DNS change): context for the reader, not the truth.
-func contextEvent(evs []sim.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd time.Time) string {
+func contextEvent(evs []truth.Event, kind string, targets []string, a *applied, spec experiments.Fault, spanEnd time.Time) string {
 	t, ok := faults.TruthOf(kind, targets, spec)
 	if !ok || t.Context == nil {
 		return ""

@@ -37,7 +37,7 @@ faults:
 func TestDBAZBlackholeTruthAndTargetAZ(t *testing.T) {
 	t.Parallel()
 	p := prepare(t, dbAZBlackholeRun)
-	if az := p.Sandbox.Region().WriterAZ(); az != "local-1a" {
+	if az := inProcess(p).Region().WriterAZ(); az != "local-1a" {
 		t.Fatalf("the writer is in %s; the test assumes local-1a", az)
 	}
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
@@ -105,7 +105,7 @@ func TestAttachedSandboxGroundTruth(t *testing.T) {
 	}
 	t.Cleanup(func() { sb.Close() })
 	p := prepare(t, fmt.Sprintf(attachedTerminate, sb.Endpoint()))
-	if p.Remote == nil || p.Sandbox != nil {
+	if !attached(p) || inProcess(p) != nil {
 		t.Fatal("not an attached sandbox")
 	}
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})

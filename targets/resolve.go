@@ -6,21 +6,17 @@ package targets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
@@ -223,14 +219,7 @@ func refErr(field string, err error) error {
 // Rejected reports whether AWS rejected a request as the caller's mistake
 // (an unknown id, an invalid parameter): a client fault that is not
 // throttling.
-func Rejected(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorFault() == smithy.FaultServer {
-		return false
-	}
-	_, throttled := retry.DefaultThrottleErrorCodes[ae.ErrorCode()]
-	return !throttled && ae.ErrorCode() != "RequestLimitExceeded"
-}
+func Rejected(err error) bool { return awsclients.Rejected(err) }
 
 func firstNonEmpty(s ...string) string {
 	for _, x := range s {

@@ -191,7 +191,7 @@ func (s *session) newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				return exitcode.With(exitcode.Error, fmt.Errorf("create output folder: %w", err))
 			}
 			ctx := cmd.Context()
-			p, err := runner.Prepare(ctx, x, comp, sandboxConfig(events))
+			p, err := prepare(ctx, x, comp, events)
 			if err != nil {
 				return prepareErr(err)
 			}
@@ -254,7 +254,7 @@ func (s *session) newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				fmt.Fprintf(stdout, "report: %s\n", rawFile.Name())
 			}
 			if rec.ExitCode != 0 {
-				return exitcode.With(rec.ExitCode, errors.New(rec.Status+": "+rec.Message))
+				return exitcode.With(rec.ExitCode, errors.New(string(rec.Status)+": "+rec.Message))
 			}
 			return nil
 		},
@@ -287,7 +287,7 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := runner.Prepare(cmd.Context(), x, comp, sandboxConfig(events))
+			p, err := prepare(cmd.Context(), x, comp, events)
 			if err != nil {
 				return prepareErr(err)
 			}

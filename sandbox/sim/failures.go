@@ -1,67 +1,35 @@
 package sim
 
 import (
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"slices"
 	"sync"
 	"time"
 )
 
-// Why the sandbox failed a request (FailureBucket.Reason).
+// Why the sandbox failed a request (FailureBucket.Reason); see package truth.
 const (
-	// FailNoHealthyTarget: the load balancer had no target to route to (503).
-	FailNoHealthyTarget = "no-healthy-target"
-	// FailTargetGone: the target refused or reset the connection, e.g. its
-	// instance was terminated (502).
-	FailTargetGone = "target-gone"
-	// FailTargetUnreachable: a network ACL cut the path between the node
-	// and the target (504).
-	FailTargetUnreachable = "target-unreachable"
-	// FailTargetTimeout: the target did not answer within the node's
-	// target timeout (504).
-	FailTargetTimeout = "target-timeout"
-	// FailDBUnreachable: the app could not reach the database writer or
-	// reader (down, failing over, or cut off by an ACL) (500).
-	FailDBUnreachable = "db-unreachable"
-	// FailNodeBlackholed: a request arrived at a node whose subnet drops
-	// the client's packets and was held unanswered; also counted for every
-	// DNS answer that sent a client to such a node (its next connections
-	// time out in connect, which the node never sees).
-	FailNodeBlackholed = "node-blackholed"
-	// FailOverloaded: the instance's queue was full (503 from the app).
-	FailOverloaded = "overloaded"
-	// FailDBDelayed: not a failure but a request held back by the fault:
-	// the database was unreachable when it arrived, and it succeeded only
-	// after waiting for it (up to the driver timeout). Users see it as a
-	// slow request, which breaks a latency threshold as a failure breaks a
-	// success-ratio one, so ground truth counts it.
-	FailDBDelayed = "db-delayed"
-	// FailTargetDelayed: likewise held back, not failed: the path from the
-	// node to the target was cut when the request arrived and opened again
-	// before the node's connect timeout.
-	FailTargetDelayed = "target-delayed"
+	FailNoHealthyTarget   = truth.FailNoHealthyTarget
+	FailTargetGone        = truth.FailTargetGone
+	FailTargetUnreachable = truth.FailTargetUnreachable
+	FailTargetTimeout     = truth.FailTargetTimeout
+	FailDBUnreachable     = truth.FailDBUnreachable
+	FailNodeBlackholed    = truth.FailNodeBlackholed
+	FailOverloaded        = truth.FailOverloaded
+	FailDBDelayed         = truth.FailDBDelayed
+	FailTargetDelayed     = truth.FailTargetDelayed
 )
 
 // FailureBucketWidth is the width of the failure record's time buckets.
-const FailureBucketWidth = 50 * time.Millisecond
+const FailureBucketWidth = truth.FailureBucketWidth
 
 // maxFailureBuckets bounds the record: the oldest buckets go first (an hour
 // of 50 ms buckets that all saw failures).
 const maxFailureBuckets = 72_000
 
 // FailureBucket counts the requests the sandbox failed for one reason, on
-// one resource, in [Start, Start+FailureBucketWidth). A request is counted at
-// the moment it ARRIVED at the part of the sandbox that failed it (the node,
-// or the instance), not when the failure was sent: a request held by a
-// blackholed node, or waiting out the database driver's timeout, was doomed
-// from its arrival, and the harness places requests by their start time too.
-type FailureBucket struct {
-	Start    time.Time `json:"start"`
-	Reason   string    `json:"reason"`
-	Resource string    `json:"resource"`          // instance id, database id, node IP, target group name
-	AZ       string    `json:"az,omitempty"`      // AZ of that resource
-	PeerAZ   string    `json:"peer_az,omitempty"` // for a cut path: the AZ at the other end
-	Count    uint64    `json:"count"`
-}
+// one resource, in one time bucket (truth.FailureBucket).
+type FailureBucket = truth.FailureBucket
 
 type failKey struct {
 	reason, resource, az, peer string

@@ -1,6 +1,10 @@
 package sim
 
-import "time"
+import (
+	"time"
+
+	"github.com/gameday-dev/gameday/sandbox/truth"
+)
 
 // This file is the contract between the region model (this package) and the
 // control plane (package awsapi). Every query method on *Region returns copies
@@ -25,7 +29,7 @@ var StateCodes = map[string]int32{
 // Target health states and reason codes, as ELBv2 names them.
 const (
 	TargetInitial     = "initial"
-	TargetHealthy     = "healthy"
+	TargetHealthy     = truth.TargetHealthy
 	TargetUnhealthy   = "unhealthy"
 	TargetUnused      = "unused"
 	TargetDraining    = "draining"
@@ -44,7 +48,7 @@ const (
 
 // DB statuses, as RDS names them.
 const (
-	DBAvailable   = "available"
+	DBAvailable   = truth.DBAvailable
 	DBRebooting   = "rebooting"
 	DBFailingOver = "failing-over"
 )
@@ -281,19 +285,8 @@ type DBEvent struct {
 	EventID    string // "RDS-EVENT-0049" etc.
 }
 
-// Event is one ground-truth state change in the region, recorded with the
-// wall-clock time it happened. Tests and the harness compare measurements
-// against these.
-type Event struct {
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"`     // instance-state, target-health, asg-activity, asg-capacity, db-status, db-writer, acl-association, acl, dns, api-call; also asg-member, db-event, instance-health, load-balancer
-	Resource string    `json:"resource"` // instance id, target group ARN/instance, group name, db id, subnet id
-	AZ       string    `json:"az,omitempty"`
-	From     string    `json:"from,omitempty"`
-	To       string    `json:"to,omitempty"`
-	Detail   string    `json:"detail,omitempty"`
-	Mutating bool      `json:"mutating,omitempty"` // for api-call: whether the action changes state
-}
+// Event is one ground-truth state change in the region (truth.Event).
+type Event = truth.Event
 
 // APIError is an error the control plane returns to a client with the AWS
 // code, message and HTTP status it names.
