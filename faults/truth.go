@@ -4,35 +4,36 @@ package faults
 // failure record) and every infrastructure change (its events). Each kind
 // says, through Kind.Truth, which failures it explains and which change is
 // worth naming as context; runner reads the record and does the arithmetic.
-// The vocabulary below is the sandbox's (sandbox/sim; a test keeps them
-// equal) without linking the sandbox into the runner.
+// The vocabulary below is the sandbox's, from sandbox/truth (a leaf package
+// shared with the sandbox; it links nothing of the sandbox into the runner).
 
 import (
 	"fmt"
 	"slices"
 
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 )
 
 // Failure reasons of the sandbox's failure record.
 const (
-	ReasonNoHealthyTarget   = "no-healthy-target"
-	ReasonTargetGone        = "target-gone"
-	ReasonTargetUnreachable = "target-unreachable"
-	ReasonTargetTimeout     = "target-timeout"
-	ReasonDBUnreachable     = "db-unreachable"
-	ReasonNodeBlackholed    = "node-blackholed"
-	ReasonDBDelayed         = "db-delayed"
-	ReasonTargetDelayed     = "target-delayed"
+	ReasonNoHealthyTarget   = truth.FailNoHealthyTarget
+	ReasonTargetGone        = truth.FailTargetGone
+	ReasonTargetUnreachable = truth.FailTargetUnreachable
+	ReasonTargetTimeout     = truth.FailTargetTimeout
+	ReasonDBUnreachable     = truth.FailDBUnreachable
+	ReasonNodeBlackholed    = truth.FailNodeBlackholed
+	ReasonDBDelayed         = truth.FailDBDelayed
+	ReasonTargetDelayed     = truth.FailTargetDelayed
 )
 
 // Sandbox event kinds and states ground truth names.
 const (
-	EventTargetHealth = "target-health"
-	EventDBStatus     = "db-status"
-	EventDNS          = "dns"
-	StateHealthy      = "healthy"
-	StateAvailable    = "available"
+	EventTargetHealth = truth.EventTargetHealth
+	EventDBStatus     = truth.EventDBStatus
+	EventDNS          = truth.EventDNS
+	StateHealthy      = truth.TargetHealthy
+	StateAvailable    = truth.DBAvailable
 )
 
 // Failure is one bucket of the sandbox's failure record.
