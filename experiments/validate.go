@@ -399,14 +399,10 @@ func (x *Experiment) validateProbes(v *validator) {
 	seen := map[string]bool{}
 	for i, pr := range x.Probes {
 		p := fmt.Sprintf("probes[%d]", i)
-		switch pr.Kind {
-		case "http":
-			if u, err := url.Parse(pr.URL); pr.URL != "" && (err != nil || u.Host == "") {
-				v.add(p+".url", fmt.Sprintf("%q is not an absolute URL", pr.URL))
-			}
-		case "target-health", "asg-capacity", "db-writer":
-		default:
-			v.add(p+".kind", fmt.Sprintf("unknown kind %q (http, target-health, asg-capacity, db-writer)", pr.Kind))
+		if k, ok := lookupProbeKind(pr.Kind); !ok {
+			v.add(p+".kind", unknownProbeKind(pr.Kind))
+		} else if k.Validate != nil {
+			k.Validate(&x.Probes[i], func(field, msg string) { v.add(p+"."+field, msg) })
 		}
 		if pr.Interval < 0 || (pr.Interval > 0 && pr.Interval < 50*time.Millisecond) {
 			v.add(p+".interval", "must be at least 50ms")

@@ -16,7 +16,12 @@ const KindHTTP = "http"
 
 func init() {
 	Register(Kind{
-		Name:           KindHTTP,
+		Name: KindHTTP,
+		Check: func(pr *experiments.Probe, add func(field, msg string)) {
+			if u, err := url.Parse(pr.URL); pr.URL != "" && (err != nil || u.Host == "") {
+				add("url", fmt.Sprintf("%q is not an absolute URL", pr.URL))
+			}
+		},
 		Order:          1,
 		Doc:            "a GET of url: whether it answered 2xx within the timeout and how long it took (" + SeriesHTTPOK + ", " + SeriesHTTPLatencyMS + "); healthy when the last GET succeeded",
 		DefaultTimeout: DefaultHTTPTimeout,

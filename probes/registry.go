@@ -28,6 +28,10 @@ type Kind struct {
 	// DefaultTimeout bounds one observation when the spec gives none;
 	// zero means DefaultAPITimeout.
 	DefaultTimeout time.Duration
+	// Check is the kind's part of `gameday validate` (load time, exit 2,
+	// field paths relative to the probe); Register hands it to package
+	// experiments. Optional.
+	Check func(pr *experiments.Probe, add func(field, msg string))
 	// Validate checks the spec's kind-specific fields, each error naming
 	// its field (e.g. "kind http: url is required"). Optional.
 	Validate func(spec experiments.Probe) []error
@@ -65,6 +69,7 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("probes: kind %q registered twice", k.Name))
 	}
 	registry[k.Name] = k
+	experiments.RegisterProbeKind(experiments.ProbeKind{Name: k.Name, Order: k.Order, Validate: k.Check})
 }
 
 // Lookup returns the kind registered under name.
