@@ -17,6 +17,11 @@ const KindHTTP = "http"
 func init() {
 	Register(Kind{
 		Name: KindHTTP,
+		Defaults: func(spec *experiments.Probe, env Env) {
+			if spec.URL == "" {
+				spec.URL = env.LoadURL
+			}
+		},
 		Check: func(pr *experiments.Probe, add func(field, msg string)) {
 			if u, err := url.Parse(pr.URL); pr.URL != "" && (err != nil || u.Host == "") {
 				add("url", fmt.Sprintf("%q is not an absolute URL", pr.URL))

@@ -5,13 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
-	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
 )
 
 // Series names. Per-AZ target counts are SeriesHealthyTargets + "." + AZ.
@@ -62,9 +59,9 @@ type Probe interface {
 // the kind is unknown, the spec is wrong for the kind, or the topology
 // lacks what the kind needs: a target group (target-health), an Auto
 // Scaling group (asg-capacity), a DB instance or cluster (db-writer), or,
-// for http, an absolute URL in spec.URL. httpClient is used by http probes;
+// for http, an absolute URL in spec.URL (env.LoadURL when empty). env.HTTPClient is used by http probes;
 // nil means http.DefaultClient.
-func New(c *awsclients.Clients, topo *targets.Topology, spec experiments.Probe, httpClient *http.Client) (Probe, error) {
+func New(env Env, spec experiments.Probe) (Probe, error) {
 	name := spec.Name
 	if name == "" {
 		name = spec.Kind
@@ -76,6 +73,9 @@ func New(c *awsclients.Clients, topo *targets.Topology, spec experiments.Probe, 
 	if !ok {
 		return nil, fmt.Errorf("probe %q: unknown kind %q (%s)", name, spec.Kind, strings.Join(KindNames(), ", "))
 	}
+	if k.Defaults != nil {
+		k.Defaults(&spec, env)
+	}
 	if k.Validate != nil {
 		if errs := k.Validate(spec); len(errs) > 0 {
 			return nil, fmt.Errorf("probe %q: %w", name, errs[0])
@@ -85,7 +85,7 @@ func New(c *awsclients.Clients, topo *targets.Topology, spec experiments.Probe, 
 	if b.timeout == 0 {
 		b.timeout = cmp.Or(k.DefaultTimeout, DefaultAPITimeout)
 	}
-	return k.New(Env{Clients: c, Topology: topo, HTTPClient: httpClient}, b, spec)
+	return k.New(env, b, spec)
 }
 
 type base struct {

@@ -71,7 +71,7 @@ func (e *env) probe(t *testing.T, kind string) Probe {
 		hc = &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: e.sb.Resolver()}).DialContext}}
 		t.Cleanup(hc.CloseIdleConnections)
 	}
-	p, err := New(e.c, e.topo, spec, hc)
+	p, err := New(Env{Clients: e.c, Topology: e.topo, HTTPClient: hc}, spec)
 	if err != nil {
 		t.Fatalf("New(%s): %v", kind, err)
 	}
@@ -245,18 +245,18 @@ func TestNewErrors(t *testing.T) {
 		{"http relative url", full, experiments.Probe{Kind: KindHTTP, URL: "/health"}, "not an absolute"},
 		{"negative timeout", full, experiments.Probe{Kind: KindHTTP, URL: "http://127.0.0.1/", Timeout: -1}, "timeout"},
 	} {
-		_, err := New(c, tc.topo, tc.spec, nil)
+		_, err := New(Env{Clients: c, Topology: tc.topo}, tc.spec)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want it to mention %q", tc.name, err, tc.want)
 		}
 	}
 	for _, k := range []string{KindTargetHealth, KindASGCapacity, KindDBWriter} {
-		p, err := New(c, full, experiments.Probe{Kind: k, Name: "x-" + k}, nil)
+		p, err := New(Env{Clients: c, Topology: full}, experiments.Probe{Kind: k, Name: "x-" + k})
 		if err != nil || p.Name() != "x-"+k {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
-	if _, err := New(nil, nil, experiments.Probe{Kind: KindHTTP, URL: "http://127.0.0.1:1/"}, nil); err != nil {
+	if _, err := New(Env{}, experiments.Probe{Kind: KindHTTP, URL: "http://127.0.0.1:1/"}); err != nil {
 		t.Errorf("http needs no clients or topology: %v", err)
 	}
 }
@@ -323,7 +323,7 @@ func TestHTTPFailuresAreObservations(t *testing.T) {
 		{srv.URL + "/slow", 0, 1000},
 		{refused, 0, 1000},
 	} {
-		p, err := New(nil, nil, experiments.Probe{Kind: KindHTTP, URL: tc.url, Timeout: 150 * time.Millisecond}, srv.Client())
+		p, err := New(Env{HTTPClient: srv.Client()}, experiments.Probe{Kind: KindHTTP, URL: tc.url, Timeout: 150 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,8 +339,26 @@ func TestHTTPFailuresAreObservations(t *testing.T) {
 		}
 	}
 
+	// Without a url the http probe GETs the load's URL (Env.LoadURL), and
+	// without either it is refused.
+	if _, err := New(Env{}, experiments.Probe{Kind: KindHTTP}); err == nil {
+		t.Error("an http probe with no url and no load URL was accepted")
+	}
+	dp, err := New(Env{HTTPClient: srv.Client(), LoadURL: srv.URL + "/ok"}, experiments.Probe{Kind: KindHTTP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sample(t, ctx, dp); got[SeriesHTTPOK] != 1 {
+		t.Errorf("default-url sample %v: want %s = 1 (the load URL answers)", got, SeriesHTTPOK)
+	}
+	if dead, err := New(Env{LoadURL: refused}, experiments.Probe{Kind: KindHTTP, Timeout: 150 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	} else if got := sample(t, ctx, dead); got[SeriesHTTPOK] != 0 {
+		t.Errorf("default-url sample of a refused load URL %v: want %s = 0", got, SeriesHTTPOK)
+	}
+
 	// A cancelled run is an error, not an observation.
-	p, _ := New(nil, nil, experiments.Probe{Kind: KindHTTP, URL: srv.URL + "/slow"}, srv.Client())
+	p, _ := New(Env{HTTPClient: srv.Client()}, experiments.Probe{Kind: KindHTTP, URL: srv.URL + "/slow"})
 	cctx, ccancel := context.WithCancel(ctx)
 	time.AfterFunc(50*time.Millisecond, ccancel)
 	if s, err := p.Sample(cctx); !errors.Is(err, context.Canceled) {
@@ -354,7 +372,7 @@ func TestAPIErrorsAreProbeErrors(t *testing.T) {
 	topo.GroupName, topo.DBInstanceID = "no-such-group", "no-such-db"
 	topo.TargetGroupARN += "-gone"
 	for _, k := range []string{KindTargetHealth, KindASGCapacity, KindDBWriter} {
-		p, err := New(e.c, &topo, experiments.Probe{Kind: k, Timeout: 2 * time.Second}, nil)
+		p, err := New(Env{Clients: e.c, Topology: &topo}, experiments.Probe{Kind: k, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

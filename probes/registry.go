@@ -32,6 +32,9 @@ type Kind struct {
 	// field paths relative to the probe); Register hands it to package
 	// experiments. Optional.
 	Check func(pr *experiments.Probe, add func(field, msg string))
+	// Defaults fills what the spec leaves out from the environment (e.g.
+	// the http kind's url is the load's URL), before Validate. Optional.
+	Defaults func(spec *experiments.Probe, env Env)
 	// Validate checks the spec's kind-specific fields, each error naming
 	// its field (e.g. "kind http: url is required"). Optional.
 	Validate func(spec experiments.Probe) []error
@@ -49,6 +52,8 @@ type Env struct {
 	Clients    *awsclients.Clients
 	Topology   *targets.Topology
 	HTTPClient *http.Client // nil means http.DefaultClient
+	// LoadURL is where the experiment's load goes (a kind may default to it).
+	LoadURL string
 }
 
 var (

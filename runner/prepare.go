@@ -108,10 +108,7 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 	}
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for i, spec := range x.Probes {
-		if spec.Kind == "http" && spec.URL == "" {
-			spec.URL = p.baseURL()
-		}
-		pr, err := probes.New(p.Clients, p.Topology, spec, hc)
+		pr, err := probes.New(probes.Env{Clients: p.Clients, Topology: p.Topology, HTTPClient: hc, LoadURL: p.baseURL()}, spec)
 		if err != nil {
 			return nil, &InputError{Err: fmt.Errorf("%s: probes[%d]: %w", x.File, i, err)}
 		}
