@@ -19,7 +19,7 @@ target: {kind: sandbox, require_tag: gameday:opt-in=true}
 load: {rate: 30, duration: 9s, timeout: 2s}
 steady_state: {window: 1s, thresholds: ["success_ratio >= 0.9"], stable_for: 2, baseline: 3s, verify: 2s}
 faults:
-  - {name: stop-one, kind: stop-instances, at: 3.5s, duration: 1500ms, force: true, targets: {count: 1}}
+  - {name: stop-one, kind: stop-instances, at: 4s, duration: 1500ms, force: true, targets: {count: 1}}
 `)
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
 	if len(rec.Faults) != 1 {
