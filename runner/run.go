@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"github.com/gameday-dev/gameday/internal/exitcode"
 	"io"
 	"math"
 	"sort"
@@ -20,15 +21,16 @@ import (
 	"github.com/gameday-dev/gameday/timeline"
 )
 
-// Exit codes, documented in the README.
+// Exit codes of the run record: the documented set, defined once in
+// internal/exitcode.
 const (
-	ExitPass        = 0
-	ExitGateFailed  = 1
-	ExitBadInput    = 2
-	ExitAborted     = 3
-	ExitRollback    = 4
-	ExitError       = 5
-	ExitInterrupted = 130
+	ExitPass        = exitcode.OK
+	ExitGateFailed  = exitcode.GateFailed
+	ExitBadInput    = exitcode.BadInput
+	ExitAborted     = exitcode.Aborted
+	ExitRollback    = exitcode.Rollback
+	ExitError       = exitcode.Error
+	ExitInterrupted = exitcode.Interrupted
 )
 
 // Options tune one run.
