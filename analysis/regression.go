@@ -107,16 +107,16 @@ func JudgeRegressions(base, cur *record.Run, rules []experiments.Regression) []V
 		case r.Scope != "":
 			scopes = []string{r.Scope}
 		case r.OnFault:
-			scopes = faultNames(cur)
+			scopes = cur.FaultNames()
 		default:
 			scopes = []string{experiments.PhaseTotal}
 		}
 		for _, s := range scopes {
 			var b, c float64
 			if r.OnFault {
-				b, c = FaultValue(findFault(base, s), r.Metric), FaultValue(findFault(cur, s), r.Metric)
+				b, c = FaultValue(base.Fault(s), r.Metric), FaultValue(cur.Fault(s), r.Metric)
 			} else {
-				b, c = PhaseValue(findPhase(base, s), r.Metric), PhaseValue(findPhase(cur, s), r.Metric)
+				b, c = PhaseValue(base.Phase(s), r.Metric), PhaseValue(cur.Phase(s), r.Metric)
 			}
 			out = append(out, regressionVerdict(r, s, b, c))
 		}
@@ -153,32 +153,6 @@ func regressionVerdict(r experiments.Regression, scope string, base, cur float64
 
 // IsRegression reports whether a verdict came from a regression gate.
 func IsRegression(v Verdict) bool { return strings.HasPrefix(v.Metric, "regression:") }
-
-func faultNames(r *record.Run) []string {
-	var out []string
-	for _, f := range r.Faults {
-		out = append(out, f.Name)
-	}
-	return out
-}
-
-func findFault(r *record.Run, name string) *record.Fault {
-	for i := range r.Faults {
-		if r.Faults[i].Name == name {
-			return &r.Faults[i]
-		}
-	}
-	return nil
-}
-
-func findPhase(r *record.Run, name string) *record.Phase {
-	for i := range r.Phases {
-		if r.Phases[i].Name == name {
-			return &r.Phases[i]
-		}
-	}
-	return nil
-}
 
 // FormatValue renders a figure in its unit ("n/a" for NaN, "never" for +Inf).
 func FormatValue(metric string, v float64) string {

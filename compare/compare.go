@@ -29,14 +29,14 @@ type Comparison struct {
 // base has), then every phase the same way.
 func Runs(base, cur *record.Run) *Comparison {
 	c := &Comparison{Base: base, Cur: cur}
-	for _, name := range union(faultNames(cur), faultNames(base)) {
-		bf, cf := findFault(base, name), findFault(cur, name)
+	for _, name := range union(cur.FaultNames(), base.FaultNames()) {
+		bf, cf := base.Fault(name), cur.Fault(name)
 		for _, m := range FaultMetrics {
 			c.Rows = append(c.Rows, Row{Fault: true, Scope: name, Metric: m, Base: FaultValue(bf, m), Cur: FaultValue(cf, m)})
 		}
 	}
-	for _, name := range union(phaseNames(cur), phaseNames(base)) {
-		bp, cp := findPhase(base, name), findPhase(cur, name)
+	for _, name := range union(cur.PhaseNames(), base.PhaseNames()) {
+		bp, cp := base.Phase(name), cur.Phase(name)
 		for _, m := range PhaseMetrics {
 			c.Rows = append(c.Rows, Row{Scope: name, Metric: m, Base: PhaseValue(bp, m), Cur: PhaseValue(cp, m)})
 		}
@@ -56,7 +56,7 @@ func PhaseValue(p *record.Phase, metric string) float64 { return analysis.PhaseV
 func IsFault(runs ...*record.Run) func(string) bool {
 	return func(name string) bool {
 		for _, r := range runs {
-			if findFault(r, name) != nil {
+			if r.Fault(name) != nil {
 				return true
 			}
 		}
@@ -73,32 +73,6 @@ func Judge(base, cur *record.Run, rules []experiments.Regression) []analysis.Ver
 // IsRegression reports whether a verdict came from a regression gate.
 func IsRegression(v analysis.Verdict) bool { return analysis.IsRegression(v) }
 
-func phaseNames(r *record.Run) []string {
-	var out []string
-	for _, p := range r.Phases {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
-func findFault(r *record.Run, name string) *record.Fault {
-	for i := range r.Faults {
-		if r.Faults[i].Name == name {
-			return &r.Faults[i]
-		}
-	}
-	return nil
-}
-
-func findPhase(r *record.Run, name string) *record.Phase {
-	for i := range r.Phases {
-		if r.Phases[i].Name == name {
-			return &r.Phases[i]
-		}
-	}
-	return nil
-}
-
 func union(a, b []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -109,14 +83,6 @@ func union(a, b []string) []string {
 				out = append(out, s)
 			}
 		}
-	}
-	return out
-}
-
-func faultNames(r *record.Run) []string {
-	var out []string
-	for _, f := range r.Faults {
-		out = append(out, f.Name)
 	}
 	return out
 }

@@ -204,3 +204,41 @@ func Read(path string) (*Run, error) {
 	}
 	return &r, nil
 }
+
+// Fault returns the fault called name, or nil.
+func (r *Run) Fault(name string) *Fault {
+	for i := range r.Faults {
+		if r.Faults[i].Name == name {
+			return &r.Faults[i]
+		}
+	}
+	return nil
+}
+
+// Phase returns the phase called name, or nil.
+func (r *Run) Phase(name string) *Phase {
+	for i := range r.Phases {
+		if r.Phases[i].Name == name {
+			return &r.Phases[i]
+		}
+	}
+	return nil
+}
+
+// FaultNames lists the faults' names in record order.
+func (r *Run) FaultNames() []string {
+	out := make([]string, 0, len(r.Faults))
+	for _, f := range r.Faults {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// PhaseNames lists the phases' names in record order.
+func (r *Run) PhaseNames() []string {
+	out := make([]string, 0, len(r.Phases))
+	for _, p := range r.Phases {
+		out = append(out, p.Name)
+	}
+	return out
+}

@@ -46,7 +46,7 @@ func HTML(w io.Writer, r *record.Run) error {
 		Class:       verdictClass(r),
 		GatesFailed: FailedGates(r.Gates),
 		Spec:        specText(r.Spec),
-		Total:       phase(r, experiments.PhaseTotal),
+		Total:       r.Phase(experiments.PhaseTotal),
 		Data:        chartData(r),
 		UPlotJS:     template.JS(asset("uPlot.iife.min.js")),
 		UPlotCSS:    template.CSS(asset("uPlot.min.css")),
@@ -96,15 +96,6 @@ func verdictClass(r *record.Run) string {
 	default:
 		return "error"
 	}
-}
-
-func phase(r *record.Run, name string) *record.Phase {
-	for i := range r.Phases {
-		if r.Phases[i].Name == name {
-			return &r.Phases[i]
-		}
-	}
-	return nil
 }
 
 // timelineData is what the page's script draws; times are seconds from the
