@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/go-viper/mapstructure/v2"
 )
@@ -26,43 +25,20 @@ type FaultKind struct {
 	Guards func(g Guards, f *Fault, add func(field, msg string))
 }
 
-var faultKinds struct {
-	sync.RWMutex
-	byName map[string]FaultKind
-}
+var faultKinds = kindSet[FaultKind]{what: "fault"}
 
 // RegisterFaultKind makes a fault kind known to validation. Registering a
 // name twice panics (at init, where kinds register).
-func RegisterFaultKind(k FaultKind) {
-	faultKinds.Lock()
-	defer faultKinds.Unlock()
-	if k.Name == "" {
-		panic("experiments: fault kind without a name")
-	}
-	if _, dup := faultKinds.byName[k.Name]; dup {
-		panic(fmt.Sprintf("experiments: fault kind %q registered twice", k.Name))
-	}
-	if faultKinds.byName == nil {
-		faultKinds.byName = map[string]FaultKind{}
-	}
-	faultKinds.byName[k.Name] = k
-}
+func RegisterFaultKind(k FaultKind) { faultKinds.add(k.Name, k) }
 
 // LookupFaultKind returns the registered kind called name.
-func LookupFaultKind(name string) (FaultKind, bool) {
-	faultKinds.RLock()
-	defer faultKinds.RUnlock()
-	k, ok := faultKinds.byName[name]
-	return k, ok
-}
+func LookupFaultKind(name string) (FaultKind, bool) { return faultKinds.lookup(name) }
 
 // FaultKindNames lists the registered fault kinds, sorted.
 func FaultKindNames() []string {
-	faultKinds.RLock()
-	defer faultKinds.RUnlock()
-	names := make([]string, 0, len(faultKinds.byName))
-	for n := range faultKinds.byName {
-		names = append(names, n)
+	var names []string
+	for _, k := range faultKinds.all() {
+		names = append(names, k.Name)
 	}
 	slices.Sort(names)
 	return names

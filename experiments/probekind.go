@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // ProbeKind is what validation knows of one probe kind. Package probes
@@ -19,36 +18,15 @@ type ProbeKind struct {
 	Validate func(pr *Probe, add func(field, msg string))
 }
 
-var probeKinds struct {
-	sync.RWMutex
-	byName map[string]ProbeKind
-}
+var probeKinds = kindSet[ProbeKind]{what: "probe"}
 
 // RegisterProbeKind makes a probe kind known to validation. Registering a
 // name twice panics (at init, where kinds register).
-func RegisterProbeKind(k ProbeKind) {
-	probeKinds.Lock()
-	defer probeKinds.Unlock()
-	if k.Name == "" {
-		panic("experiments: probe kind without a name")
-	}
-	if _, dup := probeKinds.byName[k.Name]; dup {
-		panic(fmt.Sprintf("experiments: probe kind %q registered twice", k.Name))
-	}
-	if probeKinds.byName == nil {
-		probeKinds.byName = map[string]ProbeKind{}
-	}
-	probeKinds.byName[k.Name] = k
-}
+func RegisterProbeKind(k ProbeKind) { probeKinds.add(k.Name, k) }
 
 // ProbeKindNames lists the registered probe kinds, by Order then name.
 func ProbeKindNames() []string {
-	probeKinds.RLock()
-	ks := make([]ProbeKind, 0, len(probeKinds.byName))
-	for _, k := range probeKinds.byName {
-		ks = append(ks, k)
-	}
-	probeKinds.RUnlock()
+	ks := probeKinds.all()
 	slices.SortFunc(ks, func(a, b ProbeKind) int {
 		return cmp.Or(cmp.Compare(a.Order, b.Order), strings.Compare(a.Name, b.Name))
 	})
@@ -59,12 +37,7 @@ func ProbeKindNames() []string {
 	return out
 }
 
-func lookupProbeKind(name string) (ProbeKind, bool) {
-	probeKinds.RLock()
-	defer probeKinds.RUnlock()
-	k, ok := probeKinds.byName[name]
-	return k, ok
-}
+func lookupProbeKind(name string) (ProbeKind, bool) { return probeKinds.lookup(name) }
 
 // unknownProbeKind is the message for a kind nobody registered.
 func unknownProbeKind(kind string) string {
