@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"slices"
 	"strings"
 	"sync"
@@ -32,17 +33,17 @@ func init() {
 			return Truth{
 				CausedBy: func(b Failure) bool {
 					switch b.Reason {
-					case ReasonNodeBlackholed:
+					case truth.FailNodeBlackholed:
 						return b.AZ == az
-					case ReasonTargetUnreachable, ReasonTargetTimeout, ReasonDBUnreachable, ReasonDBDelayed, ReasonTargetDelayed:
+					case truth.FailTargetUnreachable, truth.FailTargetTimeout, truth.FailDBUnreachable, truth.FailDBDelayed, truth.FailTargetDelayed:
 						return b.AZ == az || b.PeerAZ == az
-					case ReasonNoHealthyTarget:
+					case truth.FailNoHealthyTarget:
 						return true
 					}
 					return false
 				},
 				Context: func(e Change) string {
-					if (e.Kind == EventTargetHealth && e.AZ == az && e.From == StateHealthy) || e.Kind == EventDNS {
+					if (e.Kind == truth.EventTargetHealth && e.AZ == az && e.From == truth.TargetHealthy) || e.Kind == truth.EventDNS {
 						return fmt.Sprintf("%s %s %s → %s", e.Kind, e.Resource, e.From, e.To)
 					}
 					return ""

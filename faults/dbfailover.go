@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"sync"
 	"time"
 
@@ -24,9 +25,9 @@ func init() {
 		New: newDBFailover,
 		Truth: func([]string, experiments.Fault) Truth {
 			return Truth{
-				CausedBy: func(b Failure) bool { return b.Reason == ReasonDBUnreachable || b.Reason == ReasonDBDelayed },
+				CausedBy: func(b Failure) bool { return b.Reason == truth.FailDBUnreachable || b.Reason == truth.FailDBDelayed },
 				Context: func(e Change) string {
-					if e.Kind == EventDBStatus && e.To == StateAvailable {
+					if e.Kind == truth.EventDBStatus && e.To == truth.DBAvailable {
 						return fmt.Sprintf("database %s %s → %s", e.Resource, e.From, e.To)
 					}
 					return ""

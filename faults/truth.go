@@ -4,7 +4,7 @@ package faults
 // failure record) and every infrastructure change (its events). Each kind
 // says, through Kind.Truth, which failures it explains and which change is
 // worth naming as context; runner reads the record and does the arithmetic.
-// The vocabulary below is the sandbox's, from sandbox/truth (a leaf package
+// Kinds name the sandbox's vocabulary from sandbox/truth (a leaf package
 // shared with the sandbox; it links nothing of the sandbox into the runner).
 
 import (
@@ -13,27 +13,6 @@ import (
 
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/sandbox/truth"
-)
-
-// Failure reasons of the sandbox's failure record.
-const (
-	ReasonNoHealthyTarget   = truth.FailNoHealthyTarget
-	ReasonTargetGone        = truth.FailTargetGone
-	ReasonTargetUnreachable = truth.FailTargetUnreachable
-	ReasonTargetTimeout     = truth.FailTargetTimeout
-	ReasonDBUnreachable     = truth.FailDBUnreachable
-	ReasonNodeBlackholed    = truth.FailNodeBlackholed
-	ReasonDBDelayed         = truth.FailDBDelayed
-	ReasonTargetDelayed     = truth.FailTargetDelayed
-)
-
-// Sandbox event kinds and states ground truth names.
-const (
-	EventTargetHealth = truth.EventTargetHealth
-	EventDBStatus     = truth.EventDBStatus
-	EventDNS          = truth.EventDNS
-	StateHealthy      = truth.TargetHealthy
-	StateAvailable    = truth.DBAvailable
 )
 
 // Failure is one bucket of the sandbox's failure record.
@@ -71,15 +50,15 @@ func instancesTruth(ids []string, _ experiments.Fault) Truth {
 	return Truth{
 		CausedBy: func(b Failure) bool {
 			switch b.Reason {
-			case ReasonTargetGone, ReasonTargetUnreachable, ReasonTargetTimeout:
+			case truth.FailTargetGone, truth.FailTargetUnreachable, truth.FailTargetTimeout:
 				return slices.Contains(ids, b.Resource)
-			case ReasonNoHealthyTarget:
+			case truth.FailNoHealthyTarget:
 				return true
 			}
 			return false
 		},
 		Context: func(e Change) string {
-			if e.Kind == EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == StateHealthy {
+			if e.Kind == truth.EventTargetHealth && slices.Contains(ids, e.Resource) && e.From == truth.TargetHealthy {
 				return fmt.Sprintf("target %s %s → %s", e.Resource, e.From, e.To)
 			}
 			return ""
