@@ -53,15 +53,28 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 
 	// EC2: RequestLimitExceeded twice, then served; the standard retryer
 	// (3 attempts) gets through.
-	s.Faults().Add(awsapi.Throttle(awsapi.ServiceEC2, "DescribeInstances", 2))
-	if _, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{}); err != nil {
-		t.Fatalf("DescribeInstances after 2 throttles: %v", err)
-	}
-	if got := apiCalls(s, "DescribeInstances"); got != 3 {
-		t.Fatalf("DescribeInstances served %d times, want 3", got)
-	}
-	if got := s.Faults().Injected(awsapi.ServiceEC2, "DescribeInstances"); got != 2 {
-		t.Fatalf("injected %d", got)
+	// The SDK's client side sometimes closes the connection under the last
+	// attempt's 200 ("use of closed network connection", aws-sdk-go-v2
+	// #1825/#2737; about once in 40 runs here), which spends that attempt:
+	// such a try says nothing about the sandbox and is made again.
+	for try := 1; ; try++ {
+		served, injected := apiCalls(s, "DescribeInstances"), s.Faults().Injected(awsapi.ServiceEC2, "DescribeInstances")
+		s.Faults().Add(awsapi.Throttle(awsapi.ServiceEC2, "DescribeInstances", 2))
+		_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
+		if errors.Is(err, net.ErrClosed) && try < 3 {
+			t.Logf("try %d: the SDK client closed its own connection (%v); again", try, err)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("DescribeInstances after 2 throttles: %v", err)
+		}
+		if got := apiCalls(s, "DescribeInstances") - served; got != 3 {
+			t.Fatalf("DescribeInstances served %d times, want 3", got)
+		}
+		if got := s.Faults().Injected(awsapi.ServiceEC2, "DescribeInstances") - injected; got != 2 {
+			t.Fatalf("injected %d", got)
+		}
+		break
 	}
 
 	// RDS: 503 ServiceUnavailable once, retried.
