@@ -23,6 +23,7 @@ var serviceTitles = []struct{ service, title string }{
 	{ServiceELBv2, "Elastic Load Balancing v2 (`elasticloadbalancing`, API 2015-12-01)"},
 	{ServiceRDS, "RDS (`rds`, API 2014-10-31)"},
 	{ServiceSTS, "STS (`sts`, API 2011-06-15)"},
+	{ServiceCloudWatch, "CloudWatch (`monitoring`, API 2010-08-01; awsquery and Smithy RPC v2 CBOR)"},
 }
 
 // actionTable renders every action the handler serves, by service.

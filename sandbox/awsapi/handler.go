@@ -105,6 +105,10 @@ type actionDef struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	reqID := newRequestID()
+	if isRPCv2(hr) {
+		h.serveRPCv2(w, hr, reqID) // CloudWatch's Smithy RPC v2 CBOR (rpcv2.go)
+		return
+	}
 	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		writeQueryError(w, ServiceSTS, reqID, &sim.APIError{Code: "InvalidHttpRequest", Message: "The requested HTTP method is not supported", Status: http.StatusMethodNotAllowed})

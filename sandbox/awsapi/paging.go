@@ -154,6 +154,8 @@ func errBadToken(service, tok string) error {
 		return &sim.APIError{Code: "InvalidNextToken", Message: "The token '" + tok + "' is invalid.", Status: http.StatusBadRequest}
 	case ServiceRDS:
 		return &sim.APIError{Code: "InvalidParameterValue", Message: "The marker '" + tok + "' is not valid.", Status: http.StatusBadRequest}
+	case ServiceCloudWatch:
+		return &sim.APIError{Code: "InvalidNextToken", Message: "The service returned an invalid token: " + tok, Status: http.StatusBadRequest}
 	default:
 		return &sim.APIError{Code: "ValidationError", Message: "Invalid marker '" + tok + "'", Status: http.StatusBadRequest}
 	}

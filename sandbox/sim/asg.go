@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -18,11 +17,7 @@ type group struct {
 	members      []*member
 	acts         []*Activity // oldest first
 	pendingCause string      // why desired capacity last changed, for the next activities
-	lastScaleOut time.Time
-	lastScale    time.Time
 	cooldownTill time.Time
-	samples      []reqSample
-	policy       string
 }
 
 type member struct {
@@ -32,11 +27,6 @@ type member struct {
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
-}
-
-type reqSample struct {
-	at time.Time
-	n  int64
 }
 
 func (r *Region) memberOf(in *instance) *member {
@@ -68,7 +58,6 @@ func (r *Region) buildGroup() {
 			Tags:                   []Tag{{"Name", "gameday-web"}},
 			CreatedTime:            now,
 		},
-		policy: c.Name + "-request-count-per-target",
 	}
 	for i := range r.azs {
 		g.m.AZs = append(g.m.AZs, r.azs[i].Name)
@@ -201,7 +190,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	clear(g.members[len(keep):])
 	g.members = keep
 
-	r.scalingPolicyLocked(now)
+	// Scaling policies run from their CloudWatch alarms (policies.go).
 
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
@@ -281,44 +270,6 @@ func (r *Region) terminateMemberLocked(m *member, cause string, drain bool) {
 			kill()
 		}
 	})
-}
-
-// scalingPolicyLocked runs the target-tracking policy on requests per
-// in-service instance per second, if configured.
-func (r *Region) scalingPolicyLocked(now time.Time) {
-	g := r.group
-	target := r.cfg.Group.TargetRequestsPerTarget
-	if target <= 0 {
-		return
-	}
-	window := max(3*r.t.ASGCheckInterval, 3*time.Second)
-	g.samples = append(g.samples, reqSample{at: now, n: r.lb.requests.Load()})
-	for len(g.samples) > 2 && now.Sub(g.samples[1].at) >= window {
-		g.samples = g.samples[1:]
-	}
-	first := g.samples[0]
-	span := now.Sub(first.at)
-	if span < window {
-		return
-	}
-	rate := float64(g.samples[len(g.samples)-1].n-first.n) / span.Seconds()
-	want := int32(math.Ceil(rate / target))
-	want = max(min(want, g.m.Max), g.m.Min)
-	alarm, ok := "", false
-	switch {
-	case want > g.m.Desired && now.Sub(g.lastScaleOut) >= r.t.ScaleWarmup:
-		alarm, ok = "AlarmHigh", true
-		g.lastScaleOut = now
-	case want < g.m.Desired && now.Sub(g.lastScale) >= r.t.ScaleCooldown:
-		alarm, ok = "AlarmLow", true
-	}
-	if !ok {
-		return
-	}
-	g.lastScale = now
-	g.pendingCause = fmt.Sprintf("At %s a monitor alarm TargetTracking-%s-%s-%s in state ALARM triggered policy %s changing the desired capacity from %d to %d. ",
-		awsTime(now), g.m.Name, alarm, r.uuid(), g.policy, g.m.Desired, want)
-	r.setDesiredLocked(want, fmt.Sprintf("policy %s: %.1f requests/s per target (target %.1f)", g.policy, rate/float64(max(g.m.Desired, 1)), target))
 }
 
 // ---- Auto Scaling API ----

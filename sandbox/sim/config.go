@@ -54,6 +54,12 @@ type Timings struct {
 	NodeDNSDelay time.Duration `yaml:"node_dns_delay" mapstructure:"node_dns_delay" json:"node_dns_delay,omitempty"`
 	// DNSTTL is the TTL the sandbox DNS server should put on its answers.
 	DNSTTL time.Duration `yaml:"dns_ttl" mapstructure:"dns_ttl" json:"dns_ttl,omitempty"`
+	// MetricMinute is how long one CloudWatch minute lasts on the sandbox's
+	// CloudWatch clock: alarm periods, policy warm-ups and cooldowns given
+	// in seconds through the API run that much faster than real time
+	// (fast: 1s, so Period 60 × EvaluationPeriods 3 is 3 s; aws: 60s, real
+	// time). Between 600ms and 60s.
+	MetricMinute time.Duration `yaml:"metric_minute" mapstructure:"metric_minute" json:"metric_minute,omitempty"`
 	// TerminatedRetention is how long terminated instances stay visible.
 	TerminatedRetention time.Duration `yaml:"terminated_retention" mapstructure:"terminated_retention" json:"terminated_retention,omitempty"`
 }
@@ -83,6 +89,7 @@ func DefaultTimings(profile string) (Timings, error) {
 			ScaleCooldown:       30 * time.Second,
 			NodeDNSDelay:        time.Second,
 			DNSTTL:              time.Second,
+			MetricMinute:        time.Second,
 			TerminatedRetention: time.Hour,
 		}, nil
 	case "aws":
@@ -106,6 +113,7 @@ func DefaultTimings(profile string) (Timings, error) {
 			ScaleCooldown:       300 * time.Second,
 			NodeDNSDelay:        60 * time.Second,
 			DNSTTL:              60 * time.Second,
+			MetricMinute:        time.Minute,
 			TerminatedRetention: time.Hour,
 		}, nil
 	}
@@ -144,6 +152,7 @@ func (t *Timings) fill(d Timings) {
 	fd(&t.NodeDNSDelay, d.NodeDNSDelay)
 	fd(&t.DNSTTL, d.DNSTTL)
 	fd(&t.TerminatedRetention, d.TerminatedRetention)
+	fd(&t.MetricMinute, d.MetricMinute)
 }
 
 func (t Timings) validate() []string {
@@ -177,6 +186,9 @@ func (t Timings) validate() []string {
 		if v < 0 {
 			errs = append(errs, fmt.Sprintf("timings.%s must not be negative, got %s", name, v))
 		}
+	}
+	if t.MetricMinute < 600*time.Millisecond || t.MetricMinute > time.Minute {
+		errs = append(errs, fmt.Sprintf("timings.metric_minute must be between 600ms and 1m, got %s", t.MetricMinute))
 	}
 	if t.FailoverJitter > t.FailoverTime {
 		errs = append(errs, "timings.failover_jitter must not exceed failover_time")

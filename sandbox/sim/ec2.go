@@ -236,7 +236,8 @@ type app struct {
 	sem     chan struct{}
 	waiting atomic.Int64
 	dead    atomic.Bool
-	sick    atomic.Bool // /health answers 503 while the app still serves
+	sick    atomic.Bool  // /health answers 503 while the app still serves
+	busy    atomic.Int64 // worker busy time, ns (the CPU model, metrics.go)
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -381,9 +382,12 @@ func (a *app) serveWork(w http.ResponseWriter, req *http.Request, write bool) {
 		}
 	}
 	defer func() { <-a.sem }()
+	start := time.Now()
 	if !sleepCtx(ctx, a.r.done, a.r.cfg.Instance.ServiceTime) {
+		a.busy.Add(int64(time.Since(start)))
 		return
 	}
+	a.busy.Add(int64(a.r.cfg.Instance.ServiceTime))
 	ready := a.r.dbReady(a.ep, write)
 	if err := a.r.dbCall(ctx, a.ep, write); err != nil {
 		if ctx.Err() == nil {

@@ -27,7 +27,12 @@ type loadBalancer struct {
 	hcTransport *http.Transport // health checks, a new connection each time
 	rr          atomic.Uint64
 	requests    atomic.Int64 // requests received by the nodes (scaling metric)
-	xff         []string
+	// CloudWatch counters (metrics.go).
+	elb5xx  atomic.Int64 // 5XX answers the nodes generated
+	tgt5xx  atomic.Int64 // 5XX answers of targets
+	rtNanos atomic.Int64 // target response time, summed
+	rtCount atomic.Int64
+	xff     []string
 }
 
 type lbNode struct {
@@ -274,6 +279,7 @@ func (n *lbNode) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if len(list) == 0 {
 		r.failAt(arrived, FailNoHealthyTarget, r.tg.m.Name, n.az, "")
+		lb.elb5xx.Add(1)
 		lbError(w, http.StatusServiceUnavailable)
 		return
 	}
@@ -289,6 +295,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 		if !n.waitConnect(ctx, rt) {
 			r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 			if req.Context().Err() == nil {
+				n.lb.elb5xx.Add(1)
 				lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 			}
 			return
@@ -314,16 +321,26 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 	}
 	out.Header["X-Forwarded-For"] = n.lb.xff
 	out = out.WithContext(ctx)
+	sent := time.Now()
 	resp, err := n.lb.transport.RoundTrip(out)
+	if err == nil {
+		n.lb.rtNanos.Add(int64(time.Since(sent)))
+		n.lb.rtCount.Add(1)
+		if resp.StatusCode >= 500 {
+			n.lb.tgt5xx.Add(1)
+		}
+	}
 	if err != nil {
 		switch {
 		case req.Context().Err() != nil:
 			// the client went away (the ALB logs 460)
 		case ctx.Err() != nil || isTimeout(err):
 			r.failAt(arrived, FailTargetTimeout, rt.id, rt.az, n.az)
+			n.lb.elb5xx.Add(1)
 			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		default:
 			r.failAt(arrived, FailTargetGone, rt.id, rt.az, n.az)
+			n.lb.elb5xx.Add(1)
 			lbErrorFrom(w, http.StatusBadGateway, rt.az)
 		}
 		return
@@ -336,6 +353,7 @@ func (n *lbNode) proxy(w http.ResponseWriter, req *http.Request, rt *route, arri
 		}
 		r.failAt(arrived, FailTargetUnreachable, rt.id, rt.az, n.az)
 		if req.Context().Err() == nil {
+			n.lb.elb5xx.Add(1)
 			lbErrorFrom(w, http.StatusGatewayTimeout, rt.az)
 		}
 		return

@@ -29,6 +29,7 @@ type Region struct {
 	acls     []*acl    // in creation order; acls[0] is the default
 	insts    []*instance
 	group    *group
+	cw       *cloudWatch // metrics, alarms, scaling policies
 	lb       *loadBalancer
 	tg       *targetGroup
 	db       *database
@@ -90,6 +91,10 @@ func New(cfg Config) (*Region, error) {
 	r.buildLoadBalancer()
 	r.buildDatabase()
 	r.buildGroup()
+	r.cw = newCloudWatch(r.t)
+	if err := r.buildPoliciesLocked(); err != nil {
+		return nil, fmt.Errorf("sandbox config: group.target_requests_per_target: %w", err)
+	}
 	r.building = false
 	r.refreshRoutesLocked()
 	r.refreshDNSLocked()
@@ -118,6 +123,7 @@ func (r *Region) Start(ctx context.Context) error {
 		return errors.New("sandbox region: already started or closed")
 	}
 	r.started = true
+	r.cw.col.last = time.Now() // metrics count from here (metrics.go)
 	for _, in := range r.insts {
 		if in.m.State == StateRunning {
 			if err := r.startAppLocked(in); err != nil {
@@ -142,6 +148,7 @@ func (r *Region) Start(ctx context.Context) error {
 	r.goLoop(r.sched.run(r.done))
 	r.goLoop(r.healthLoop)
 	r.goLoop(r.asgLoop)
+	r.goLoop(r.metricsLoop)
 	return nil
 }
 
