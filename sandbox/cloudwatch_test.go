@@ -62,7 +62,9 @@ func metricQuery(id, ns, name, stat string, period int32, dims ...cwtypes.Dimens
 	}}
 }
 
-func dim(n, v string) cwtypes.Dimension { return cwtypes.Dimension{Name: aws.String(n), Value: aws.String(v)} }
+func dim(n, v string) cwtypes.Dimension {
+	return cwtypes.Dimension{Name: aws.String(n), Value: aws.String(v)}
+}
 
 // TestCloudWatchMetricsGoClient: the Go CloudWatch client (Smithy RPC v2
 // CBOR) reads the load balancer's request count, the instances' CPU and
