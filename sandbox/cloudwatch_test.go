@@ -2,7 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -345,5 +347,74 @@ func TestStartupPolicyIsVisible(t *testing.T) {
 	if aws.ToString(p.PolicyType) != "TargetTrackingScaling" || tt == nil || tt.PredefinedMetricSpecification.PredefinedMetricType != astypes.MetricTypeALBRequestCountPerTarget ||
 		aws.ToFloat64(tt.TargetValue) != 30 || len(p.Alarms) != 2 || !strings.HasPrefix(aws.ToString(tt.PredefinedMetricSpecification.ResourceLabel), "app/gameday-alb/") {
 		t.Errorf("policy %+v / %+v", p, tt)
+	}
+}
+
+// TestConformanceCLICloudWatch: the AWS CLI puts a step policy and an alarm
+// naming it, describes them, and reads metrics back.
+func TestConformanceCLICloudWatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("conformance suite: not in -short")
+	}
+	if _, err := os.Stat(debianAWS); err != nil {
+		t.Skipf("conformance suite: %s absent (scripts/test-deps.sh installs awscli)", debianAWS)
+	}
+	s, env := conformanceSandbox(t)
+	group := s.Summary().AutoScalingGroup
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := run(t, env, t.TempDir(), debianAWS, append([]string{"--endpoint-url", s.Endpoint(), "--output", "json"}, args...)...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, errOut)
+		}
+		return out
+	}
+	var pol struct{ PolicyARN string }
+	if err := json.Unmarshal([]byte(cli("autoscaling", "put-scaling-policy", "--auto-scaling-group-name", group, "--policy-name", "cpu-step",
+		"--policy-type", "StepScaling", "--adjustment-type", "ChangeInCapacity",
+		"--step-adjustments", "MetricIntervalLowerBound=0,ScalingAdjustment=1")), &pol); err != nil || !strings.Contains(pol.PolicyARN, ":policyName/cpu-step") {
+		t.Fatalf("put-scaling-policy: %v %q", err, pol.PolicyARN)
+	}
+	if out := cli("autoscaling", "describe-policies", "--auto-scaling-group-name", group, "--query", "ScalingPolicies[0].[PolicyType,StepAdjustments[0].ScalingAdjustment]"); strings.Join(strings.Fields(out), "") != `["StepScaling",1]` {
+		t.Errorf("describe-policies: %s", out)
+	}
+	cli("cloudwatch", "put-metric-alarm", "--alarm-name", "cpu-high", "--namespace", "AWS/EC2", "--metric-name", "CPUUtilization",
+		"--dimensions", "Name=AutoScalingGroupName,Value="+group, "--statistic", "Average", "--period", "60",
+		"--evaluation-periods", "5", "--threshold", "70", "--comparison-operator", "GreaterThanThreshold", "--alarm-actions", pol.PolicyARN)
+	var alarms struct {
+		MetricAlarms []struct {
+			AlarmName, StateValue string
+			AlarmActions          []string
+			EvaluationPeriods     int
+		}
+	}
+	if err := json.Unmarshal([]byte(cli("cloudwatch", "describe-alarms", "--alarm-names", "cpu-high")), &alarms); err != nil || len(alarms.MetricAlarms) != 1 {
+		t.Fatalf("describe-alarms: %v %+v", err, alarms)
+	}
+	if a := alarms.MetricAlarms[0]; a.EvaluationPeriods != 5 || len(a.AlarmActions) != 1 || a.AlarmActions[0] != pol.PolicyARN {
+		t.Errorf("describe-alarms: %+v", a)
+	}
+	now := time.Now().UTC()
+	q := `[{"Id":"hosts","MetricStat":{"Metric":{"Namespace":"AWS/ApplicationELB","MetricName":"HealthyHostCount","Dimensions":[{"Name":"LoadBalancer","Value":"` +
+		strings.SplitN(s.Summary().LoadBalancerARN, "loadbalancer/", 2)[1] + `"},{"Name":"TargetGroup","Value":"` + strings.SplitN(s.Summary().TargetGroupARN, ":", 6)[5] +
+		`"}]},"Period":60,"Stat":"Maximum"}}]`
+	var md struct {
+		MetricDataResults []struct {
+			ID     string `json:"Id"`
+			Values []float64
+		}
+	}
+	out := cli("cloudwatch", "get-metric-data", "--start-time", now.Add(-time.Hour).Format(time.RFC3339), "--end-time", now.Add(time.Minute).Format(time.RFC3339), "--metric-data-queries", q)
+	if err := json.Unmarshal([]byte(out), &md); err != nil || len(md.MetricDataResults) != 1 || len(md.MetricDataResults[0].Values) == 0 {
+		t.Fatalf("get-metric-data: %v %s", err, out)
+	}
+	ths, err := s.Region().TargetHealth(s.Summary().TargetGroupARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The newest minute's maximum: at least one healthy target, at most
+	// every registered one (the history the suite made still settles).
+	if v := md.MetricDataResults[0].Values[0]; v < 1 || v > float64(len(ths)) {
+		t.Errorf("HealthyHostCount newest %v, want 1..%d", v, len(ths))
 	}
 }
