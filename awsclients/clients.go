@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -20,6 +21,9 @@ type Clients struct {
 	ELB *elbv2.Client
 	RDS *rds.Client
 	STS *sts.Client
+	// CW is CloudWatch (alarm and metric probes, alarm stop conditions). It
+	// speaks Smithy RPC v2 CBOR, which the sandbox serves too.
+	CW *cloudwatch.Client
 }
 
 // New builds every client from one configuration.
@@ -30,6 +34,7 @@ func New(cfg aws.Config) *Clients {
 		ELB: elbv2.NewFromConfig(cfg),
 		RDS: rds.NewFromConfig(cfg),
 		STS: sts.NewFromConfig(cfg),
+		CW:  cloudwatch.NewFromConfig(cfg),
 	}
 }
 

@@ -20,7 +20,7 @@ type Experiment struct {
 	SteadyState    SteadyState    `mapstructure:"steady_state" json:"steady_state"`
 	Faults         []Fault        `mapstructure:"faults" json:"faults"`
 	Probes         []Probe        `mapstructure:"probes" json:"probes,omitempty"`
-	StopConditions []string       `mapstructure:"stop_conditions" json:"stop_conditions,omitempty"`
+	StopConditions []StopCondition `mapstructure:"stop_conditions" json:"stop_conditions,omitempty"`
 	Gates          Gates          `mapstructure:"gates" json:"gates"`
 	Guards         Guards         `mapstructure:"guards" json:"guards"`
 	Report         ReportSettings `mapstructure:"report" json:"report,omitempty"`
@@ -202,6 +202,17 @@ type Probe struct {
 	URL      string        `mapstructure:"url" json:"url,omitempty"`
 	Interval time.Duration `mapstructure:"interval" json:"interval,omitempty"`
 	Timeout  time.Duration `mapstructure:"timeout" json:"timeout,omitempty"`
+
+	// cloudwatch-metric: one statistic of one CloudWatch metric
+	// (probes/cloudwatchmetric.go). Period is in seconds, as CloudWatch's
+	// API takes it (default 60).
+	Namespace  string            `mapstructure:"namespace" json:"namespace,omitempty"`
+	Metric     string            `mapstructure:"metric" json:"metric,omitempty"`
+	Dimensions map[string]string `mapstructure:"dimensions" json:"dimensions,omitempty"`
+	Stat       string            `mapstructure:"stat" json:"stat,omitempty"`
+	Period     int32             `mapstructure:"period" json:"period,omitempty"`
+	// alarm: a CloudWatch alarm's state (probes/alarm.go).
+	Alarm string `mapstructure:"alarm" json:"alarm,omitempty"`
 }
 
 // Gates are the limits the run must hold; they decide the exit code.

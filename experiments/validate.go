@@ -55,6 +55,9 @@ func (e *Error) Error() string {
 type Compiled struct {
 	Thresholds     []Expr
 	StopConditions []Expr
+	// StopAlarms are the CloudWatch alarms of stop_conditions ({alarm:
+	// NAME}): the run stops when one is in ALARM.
+	StopAlarms []string
 	RunGates       []Expr
 	EachFaultGates []Expr
 	FaultGates     map[string][]Expr
@@ -86,14 +89,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 	x.validateProbes(v)
 	x.validateGuards(v)
 	x.validateBounds(v)
-	for i, s := range x.StopConditions {
-		e, err := ParseExpr(s, ScopeWindow, true)
-		if err != nil {
-			v.add(fmt.Sprintf("stop_conditions[%d]", i), err.Error())
-			continue
-		}
-		c.StopConditions = append(c.StopConditions, e)
-	}
+	x.validateStopConditions(v, c)
 	for i, s := range x.Gates.Run {
 		if e, err := ParseExpr(s, ScopeRun, false); err != nil {
 			v.add(fmt.Sprintf("gates.run[%d]", i), err.Error())

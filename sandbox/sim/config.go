@@ -256,6 +256,10 @@ type Config struct {
 	EventLog string `yaml:"event_log" mapstructure:"event_log" json:"event_log,omitempty"`
 	// Seed seeds ids and jitter; 0 picks one from the clock.
 	Seed uint64 `yaml:"seed" mapstructure:"seed" json:"seed,omitempty"`
+	// ScalingPolicies and Alarms are created at start-up, as the API
+	// would (policyconfig.go): the stack's scaling configuration.
+	ScalingPolicies []PolicyConfig `yaml:"scaling_policies" mapstructure:"scaling_policies" json:"scaling_policies,omitempty"`
+	Alarms          []AlarmConfig  `yaml:"alarms" mapstructure:"alarms" json:"alarms,omitempty"`
 }
 
 // withDefaults returns c with every default applied, or every problem.

@@ -93,7 +93,12 @@ func New(cfg Config) (*Region, error) {
 	r.buildGroup()
 	r.cw = newCloudWatch(r.t)
 	if err := r.buildPoliciesLocked(); err != nil {
+		r.events.close()
 		return nil, fmt.Errorf("sandbox config: group.target_requests_per_target: %w", err)
+	}
+	if err := r.buildConfiguredLocked(); err != nil {
+		r.events.close()
+		return nil, fmt.Errorf("sandbox config: %w", err)
 	}
 	r.building = false
 	r.refreshRoutesLocked()

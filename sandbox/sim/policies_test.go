@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gameday-dev/gameday/internal/testutil"
+)
+
+func f64(v float64) *float64 { return &v }
+
+// TestConfiguredStepScalingOutAndIn: the reference architecture's pair of
+// step policies (out on CPU > 70% for 3 periods, in on CPU < 30% for 5),
+// configured at start-up, follow the load out and back in; CPU comes from
+// the workers' busy time.
+func TestConfiguredStepScalingOutAndIn(t *testing.T) {
+	cfg := testConfig()
+	cfg.Group = GroupConfig{Min: 1, Desired: 1, Max: 3}
+	cfg.Instance = InstanceConfig{Concurrency: 2, ServiceTime: 20 * time.Millisecond}
+	warm := int32(60)
+	cfg.ScalingPolicies = []PolicyConfig{
+		{Name: "out", Steps: []StepConfig{{Lower: f64(0), Adjustment: 1}}, EstimatedInstanceWarmup: &warm},
+		{Name: "in", Steps: []StepConfig{{Upper: f64(0), Adjustment: -1}}},
+	}
+	cfg.Alarms = []AlarmConfig{
+		{Name: "cpu-high", Namespace: "AWS/EC2", Metric: "CPUUtilization", EvaluationPeriods: 3, Threshold: 70, Comparison: "GreaterThanThreshold", Policies: []string{"out"}},
+		{Name: "cpu-low", Namespace: "AWS/EC2", Metric: "CPUUtilization", EvaluationPeriods: 5, Threshold: 30, Comparison: "LessThanThreshold", Policies: []string{"in"}},
+	}
+	r := startRegion(t, cfg)
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	load := startLoad(c, "GET", nodeURL(r, 0, "/"), 3, 0) // 3 clients on 2 workers
+	testutil.Eventually(t, 10*time.Second, "scale-out", func() bool { return r.AutoScalingGroups()[0].Desired >= 2 })
+	load.halt()
+	var cause string
+	for _, a := range r.ScalingActivities("gameday-web") {
+		if strings.Contains(a.Cause, "cpu-high") {
+			cause = a.Cause
+		}
+	}
+	if !strings.Contains(cause, "a monitor alarm cpu-high in state ALARM triggered policy out changing the desired capacity from 1 to 2.") {
+		t.Errorf("scale-out cause %q", cause)
+	}
+	for _, a := range r.Alarms() {
+		if a.Name == "cpu-high" && (a.Dimensions[0] != Dimension{"AutoScalingGroupName", "gameday-web"} || a.Period != 60) {
+			t.Errorf("configured alarm %+v", a)
+		}
+	}
+	// Without load CPU falls to 0: five low periods, then one step in at a
+	// time (no instance warming up), down to the minimum.
+	testutil.Eventually(t, 15*time.Second, "scale-in to min", func() bool { return r.AutoScalingGroups()[0].Desired == 1 })
+	in := 0
+	for _, e := range r.Events() {
+		if e.Kind == "asg-capacity" && strings.Contains(e.Detail, "policy in:") {
+			in++
+		}
+	}
+	if in == 0 {
+		t.Errorf("no scale-in by policy in the ground truth")
+	}
+}
+
+// TestConfigErrorsNameTheField: a bad start-up alarm or policy is refused
+// by New, naming the list entry and field.
+func TestConfigErrorsNameTheField(t *testing.T) {
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) {
+			c.Alarms = []AlarmConfig{{Name: "a", Namespace: "AWS/EC2", Metric: "CPUUtilization", EvaluationPeriods: 1, Period: 45, Comparison: "GreaterThanThreshold"}}
+		}, "alarms[0] (a): period: 10, 20, 30 or a multiple of 60"},
+		{func(c *Config) {
+			c.Alarms = []AlarmConfig{{Name: "a", Namespace: "AWS/EC2", Metric: "CPUUtilization", EvaluationPeriods: 1, Comparison: "GreaterThanThreshold", Policies: []string{"nope"}}}
+		}, `alarms[0] (a): policies: "nope" is not in scaling_policies`},
+		{func(c *Config) {
+			c.ScalingPolicies = []PolicyConfig{{Name: "p", Steps: []StepConfig{{Lower: f64(0), Upper: f64(10), Adjustment: 1}, {Lower: f64(20), Adjustment: 2}}}}
+		}, "scaling_policies[0] (p): ValidationError: Step adjustments must not overlap or leave gaps"},
+		{func(c *Config) {
+			c.ScalingPolicies = []PolicyConfig{{Name: "p", Type: "TargetTrackingScaling", Metric: "ASGAverageNetworkIn", Target: 1}}
+		}, "scaling_policies[0] (p): ValidationError: The sandbox supports PredefinedMetricType"},
+	} {
+		cfg := testConfig()
+		tc.mod(&cfg)
+		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
