@@ -15,15 +15,15 @@ type Experiment struct {
 	Name        string `mapstructure:"name" json:"name"`
 	Description string `mapstructure:"description" json:"description,omitempty"`
 
-	Target         Target         `mapstructure:"target" json:"target"`
-	Load           Load           `mapstructure:"load" json:"load"`
-	SteadyState    SteadyState    `mapstructure:"steady_state" json:"steady_state"`
-	Faults         []Fault        `mapstructure:"faults" json:"faults"`
-	Probes         []Probe        `mapstructure:"probes" json:"probes,omitempty"`
+	Target         Target          `mapstructure:"target" json:"target"`
+	Load           Load            `mapstructure:"load" json:"load"`
+	SteadyState    SteadyState     `mapstructure:"steady_state" json:"steady_state"`
+	Faults         []Fault         `mapstructure:"faults" json:"faults"`
+	Probes         []Probe         `mapstructure:"probes" json:"probes,omitempty"`
 	StopConditions []StopCondition `mapstructure:"stop_conditions" json:"stop_conditions,omitempty"`
-	Gates          Gates          `mapstructure:"gates" json:"gates"`
-	Guards         Guards         `mapstructure:"guards" json:"guards"`
-	Report         ReportSettings `mapstructure:"report" json:"report,omitempty"`
+	Gates          Gates           `mapstructure:"gates" json:"gates"`
+	Guards         Guards          `mapstructure:"guards" json:"guards"`
+	Report         ReportSettings  `mapstructure:"report" json:"report,omitempty"`
 }
 
 // Target says where the stack under test lives and how to find its parts.

@@ -57,7 +57,7 @@ type Compiled struct {
 	StopConditions []Expr
 	// StopAlarms are the CloudWatch alarms of stop_conditions ({alarm:
 	// NAME}): the run stops when one is in ALARM.
-	StopAlarms []string
+	StopAlarms     []string
 	RunGates       []Expr
 	EachFaultGates []Expr
 	FaultGates     map[string][]Expr
