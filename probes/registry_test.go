@@ -11,7 +11,7 @@ import (
 
 func TestRegistryKinds(t *testing.T) {
 	got := strings.Join(KindNames(), ", ")
-	if want := "http, target-health, asg-capacity, db-writer"; got != want {
+	if want := "http, target-health, asg-capacity, db-writer, cloudwatch-metric, alarm, scaling-policy"; got != want {
 		t.Errorf("KindNames = %s, want %s", got, want)
 	}
 	for _, k := range Kinds() {
@@ -69,7 +69,7 @@ func TestHealthyDispatch(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	msg := func(errs []error) string { return errors.Join(errs...).Error() }
-	if errs := Validate(experiments.Probe{Kind: "nope"}); len(errs) != 1 || msg(errs) != `unknown kind "nope" (http, target-health, asg-capacity, db-writer)` {
+	if errs := Validate(experiments.Probe{Kind: "nope"}); len(errs) != 1 || msg(errs) != `unknown kind "nope" (http, target-health, asg-capacity, db-writer, cloudwatch-metric, alarm, scaling-policy)` {
 		t.Errorf("unknown kind: %v", errs)
 	}
 	if errs := Validate(experiments.Probe{Kind: KindHTTP}); len(errs) != 1 || !strings.Contains(msg(errs), "url is required") {
@@ -89,7 +89,12 @@ func TestValidate(t *testing.T) {
 func TestExperimentsAgreesWithRegistry(t *testing.T) {
 	dir := t.TempDir()
 	write := func(kind string) string {
-		y := "name: x\ntarget:\n  kind: sandbox\nload:\n  rate: 5\n  duration: 2s\nsteady_state:\n  thresholds: [\"success_ratio >= 0.99\"]\nprobes:\n  - kind: " + kind + "\n    url: http://127.0.0.1:1/\n"
+		// The fields a kind requires (the others ignore them).
+		extra := map[string]string{
+			KindCloudWatchMetric: "    namespace: AWS/EC2\n    metric: CPUUtilization\n",
+			KindAlarm:            "    alarm: web-cpu-high\n",
+		}[kind]
+		y := "name: x\ntarget:\n  kind: sandbox\nload:\n  rate: 5\n  duration: 2s\nsteady_state:\n  thresholds: [\"success_ratio >= 0.99\"]\nprobes:\n  - kind: " + kind + "\n    url: http://127.0.0.1:1/\n" + extra
 		p := dir + "/" + kind + ".yaml"
 		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 			t.Fatal(err)

@@ -121,6 +121,9 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 	if err := p.preflight(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.checkStopAlarms(ctx); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -220,6 +223,9 @@ func (p *Prepared) PlanText() string {
 	}
 	for _, e := range p.C.StopConditions {
 		fmt.Fprintf(&b, "stop if     %s\n", e.Source)
+	}
+	for _, a := range p.C.StopAlarms {
+		fmt.Fprintf(&b, "stop if     CloudWatch alarm %s is in ALARM\n", a)
 	}
 	for _, e := range p.C.RunGates {
 		fmt.Fprintf(&b, "gate        run: %s\n", e.Source)

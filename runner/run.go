@@ -203,6 +203,11 @@ func (r *run) execute(ctx context.Context) {
 					for _, s := range ss {
 						r.tl.AddSample(name+"/"+s.Series, t, s.Value)
 					}
+					if es, ok := pr.(probes.EventSource); ok {
+						for _, e := range es.Events() {
+							r.tl.AddEvent(e.Time, e.Kind, name, e.Detail)
+						}
+					}
 				})
 			})
 		}()
@@ -215,6 +220,11 @@ func (r *run) execute(ctx context.Context) {
 	go func() {
 		defer wg.Done()
 		guard("the monitor", crash, func() { r.monitor(monCtx, start, &active, abort) })
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		guard("the stop-condition alarms", crash, func() { r.watchStopAlarms(monCtx, abort) })
 	}()
 
 	// Schedule faults. A panic while applying (a bug in a fault) must

@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// Stop conditions on CloudWatch alarms (stop_conditions: [{alarm: NAME}]),
+// as AWS FIS has them: the run refuses to start when an alarm does not
+// exist or is already in ALARM, and stops, rolling every fault back, when
+// one goes into ALARM while it runs.
+
+// stopAlarmInterval is how often the alarms are read during a run. On AWS
+// an alarm changes state at most once per period (a minute for AWS
+// metrics), so a second is prompt; DescribeAlarms is not a billed call.
+const stopAlarmInterval = time.Second
+
+func (p *Prepared) describeStopAlarms(ctx context.Context) ([]cwtypes.MetricAlarm, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := p.Clients.CW.DescribeAlarms(cctx, &cloudwatch.DescribeAlarmsInput{
+		AlarmNames: p.C.StopAlarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stop conditions: cloudwatch DescribeAlarms: %w", err)
+	}
+	return out.MetricAlarms, nil
+}
+
+// checkStopAlarms is the preflight of the alarm stop conditions: every
+// alarm exists, and none is in ALARM (the run would stop at once).
+func (p *Prepared) checkStopAlarms(ctx context.Context) error {
+	if len(p.C.StopAlarms) == 0 {
+		return nil
+	}
+	if len(p.C.StopAlarms) > 100 {
+		return &InputError{Err: fmt.Errorf("%s: stop_conditions: at most 100 alarms", p.X.File)}
+	}
+	alarms, err := p.describeStopAlarms(ctx)
+	if err != nil {
+		return err
+	}
+	var missing, firing []string
+	for _, name := range p.C.StopAlarms {
+		i := slices.IndexFunc(alarms, func(a cwtypes.MetricAlarm) bool { return aws.ToString(a.AlarmName) == name })
+		switch {
+		case i < 0:
+			missing = append(missing, name)
+		case alarms[i].StateValue == cwtypes.StateValueAlarm:
+			firing = append(firing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return &InputError{Err: fmt.Errorf("%s: stop_conditions: CloudWatch alarm %s does not exist in %s/%s (nothing was injected)",
+			p.X.File, strings.Join(missing, ", "), p.Account, p.Region)}
+	}
+	if len(firing) > 0 {
+		return &GuardError{Field: "stop_conditions", Msg: fmt.Sprintf("CloudWatch alarm %s is already in ALARM: the run would stop at once (nothing was injected)", strings.Join(firing, ", "))}
+	}
+	return nil
+}
+
+// watchStopAlarms reads the stop-condition alarms every stopAlarmInterval
+// and aborts the run when one is in ALARM. A failed read is recorded as
+// an event and tried again.
+func (r *run) watchStopAlarms(ctx context.Context, abort func(string)) {
+	if len(r.p.C.StopAlarms) == 0 {
+		return
+	}
+	tk := time.NewTicker(stopAlarmInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tk.C:
+			alarms, err := r.p.describeStopAlarms(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				r.event(now, "stop-alarm-error", "stop_conditions", err.Error())
+				continue
+			}
+			for _, a := range alarms {
+				if a.StateValue != cwtypes.StateValueAlarm {
+					continue
+				}
+				name := aws.ToString(a.AlarmName)
+				r.event(now, "abort", "stop-condition", "alarm "+name+" in ALARM: "+aws.ToString(a.StateReason))
+				abort("stop condition met: CloudWatch alarm " + name + " is in ALARM")
+				return
+			}
+		}
+	}
+}
