@@ -63,8 +63,8 @@ func TestStopAlarmAbortsRun(t *testing.T) {
 	before := associations(p)
 	start := time.Now()
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
-	if rec.Status != "aborted" || !strings.Contains(rec.Message, "CloudWatch alarm hosts-low is in ALARM") {
-		t.Fatalf("status %s: %s; want aborted by the alarm", rec.Status, rec.Message)
+	if rec.Status != "aborted" || rec.ExitCode != ExitAborted || !strings.Contains(rec.Message, "CloudWatch alarm hosts-low is in ALARM") {
+		t.Fatalf("status %s, exit %d: %s; want aborted (exit %d) by the alarm", rec.Status, rec.ExitCode, rec.Message, ExitAborted)
 	}
 	if d := time.Since(start); d > 14*time.Second {
 		t.Errorf("the run took %s: it did not stop at the alarm", d)
