@@ -88,3 +88,37 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetTrackingCPU: a target-tracking policy on the group's average
+// CPU scales out in proportion to the load (ceil(in service × CPU /
+// target)) through its AlarmHigh, and back in through its AlarmLow once
+// the load stops and the cooldown has passed.
+func TestTargetTrackingCPU(t *testing.T) {
+	cfg := testConfig()
+	cfg.Timings.ScaleCooldown = 2 * time.Second
+	cfg.Group = GroupConfig{Min: 1, Desired: 1, Max: 4}
+	cfg.Instance = InstanceConfig{Concurrency: 2, ServiceTime: 20 * time.Millisecond}
+	cfg.ScalingPolicies = []PolicyConfig{{Name: "cpu40", Type: PolicyTargetTracking, Metric: "ASGAverageCPUUtilization", Target: 40}}
+	r := startRegion(t, cfg)
+	ps := r.Policies("gameday-web", nil, nil)
+	if len(ps) != 1 || len(ps[0].Alarms) != 2 {
+		t.Fatalf("policies %+v", ps)
+	}
+	c := newClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	load := startLoad(c, "GET", nodeURL(r, 0, "/"), 4, 0) // 4 clients on 2 workers: 100% CPU
+	// 100% on one instance over a 40% target: ceil(1 × 100 / 40) = 3.
+	testutil.Eventually(t, 10*time.Second, "scale-out", func() bool { return r.AutoScalingGroups()[0].Desired >= 3 })
+	load.halt()
+	var cause string
+	for _, a := range r.ScalingActivities("gameday-web") {
+		if strings.Contains(a.Cause, "-AlarmHigh-") {
+			cause = a.Cause
+		}
+	}
+	if !strings.Contains(cause, "a monitor alarm TargetTracking-gameday-web-AlarmHigh-") || !strings.Contains(cause, "triggered policy cpu40 changing the desired capacity from 1 to 3.") {
+		t.Errorf("scale-out cause %q", cause)
+	}
+	// Idle: 15 periods under 36%, then back to the minimum.
+	testutil.Eventually(t, 30*time.Second, "scale-in", func() bool { return r.AutoScalingGroups()[0].Desired == 1 })
+}
