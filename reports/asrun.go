@@ -50,6 +50,9 @@ func specText(spec any) string {
 // yamlNode builds a YAML node from a value using its mapstructure tags (the
 // experiment file's keys); zero values give nil and are left out.
 func yamlNode(v reflect.Value) *yaml.Node {
+	if sc, ok := v.Interface().(experiments.StopCondition); ok && sc.Alarm == "" {
+		return str(sc.Expr) // an expression is written as the plain string it was
+	}
 	if v.Type() == durationType {
 		if v.Int() == 0 {
 			return nil
