@@ -76,8 +76,9 @@ type handler struct {
 }
 
 // NewHandler returns the control plane's http.Handler: POST form-encoded (or
-// GET query-string) AWS query API calls for EC2, Auto Scaling, ELBv2, RDS and
-// STS, served from b.
+// GET query-string) AWS query API calls for EC2, Auto Scaling, ELBv2, RDS,
+// STS and CloudWatch, and CloudWatch's Smithy RPC v2 CBOR calls, served
+// from b.
 func NewHandler(b Backend, opts ...Option) http.Handler {
 	h := &handler{b: b, now: time.Now}
 	for _, o := range opts {

@@ -11,6 +11,12 @@
 // which are labels only and never dialled: denied packets are dropped, so the
 // connections they belong to hang until a timeout, as on AWS.
 //
+// CloudWatch runs on the same model (metrics.go, cloudwatch.go): metrics
+// sampled from the data plane (an instance's CPU is its workers' busy time),
+// alarms evaluated as CloudWatch does on a clock scaled by
+// Timings.MetricMinute, and Auto Scaling policies (policies.go) that the
+// alarms run.
+//
 // *Region implements awsapi.Backend (the control plane reads and mutates the
 // model through it) and records every state change as a ground-truth Event.
 // Region owns all its goroutines: Start starts them, Close stops and waits
