@@ -53,7 +53,6 @@ type MetricAlarm struct {
 type alarm struct {
 	m        MetricAlarm
 	lastEval int64 // bucket index of the end of the last evaluated window
-	lastAct  int64 // same, when the ALARM actions last ran
 	// lastValue is the newest datapoint of the last evaluation.
 	lastValue float64
 	hasValue  bool
@@ -201,7 +200,6 @@ func (r *Region) alarmActionsLocked(a *alarm, now time.Time) {
 	switch a.m.StateValue {
 	case AlarmAlarm:
 		arns = a.m.AlarmActions
-		a.lastAct = r.cw.store.index(now)
 	case AlarmOK:
 		arns = a.m.OKActions
 	default:
@@ -311,8 +309,8 @@ func (r *Region) evaluateLocked(a *alarm, now time.Time) {
 	if state == a.m.StateValue {
 		a.m.StateReason, a.m.StateReasonData = reason, reasonData(a, pts, now)
 		// Auto Scaling actions repeat every period the alarm stays in ALARM
-		// (CloudWatch User Guide, "Alarm actions").
-		if state == AlarmAlarm && end != a.lastAct {
+		// (CloudWatch User Guide, "Alarm actions"); this runs once a period.
+		if state == AlarmAlarm {
 			r.alarmActionsLocked(a, now)
 		}
 		return
