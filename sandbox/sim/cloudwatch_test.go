@@ -37,9 +37,9 @@ func TestAlarmEvaluation(t *testing.T) {
 		want     string
 		inReason string
 	}{
-		{"3 of 3", 3, 3, "", AlarmOK, "1 out of the last 3 datapoints"},       // 90, 10, 95: 10 is not > 70
+		{"3 of 3", 3, 3, "", AlarmOK, "1 out of the last 3 datapoints"},          // 90, 10, 95: 10 is not > 70
 		{"2 of 3", 3, 2, "", AlarmAlarm, "2 out of the last 3 datapoints [95.0"}, // newest first
-		{"4 of 5, missing ignored", 5, 4, "missing", AlarmOK, ""},                     // 4 present, 3 breaching
+		{"4 of 5, missing ignored", 5, 4, "missing", AlarmOK, ""},                // 4 present, 3 breaching
 		{"4 of 5, missing breaches", 5, 4, "breaching", AlarmAlarm, "4 out of the last 5"},
 		{"4 of 5, missing does not breach", 5, 4, "notBreaching", AlarmOK, ""},
 	} {
