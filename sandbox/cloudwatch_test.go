@@ -214,7 +214,7 @@ func TestCloudWatchAlarmLifecycle(t *testing.T) {
 		Statistic: cwtypes.StatisticAverage, Period: aws.Int32(45), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
 		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
 	})
-	wantAPIError(t, err, "InvalidParameterValue", 400)
+	wantAPIError(t, err, "ValidationError", 400)
 }
 
 // TestStepScalingFromAlarm: a step policy put through the Auto Scaling API,

@@ -470,7 +470,9 @@ func (h *handler) cwPutMetricAlarm(r *request) (any, error) {
 		return nil, cwMissing("Period")
 	}
 	if err != nil || !validAlarmPeriod(period) {
-		return nil, cwInvalid("Period", r.p.get("Period"), "must be 10, 20, 30 or a multiple of 60")
+		// What CloudWatch answers (HTTP 400, ValidationError, not a modeled
+		// error); 20 s periods are allowed since 2024.
+		return nil, cwErr("ValidationError", "Period must be 10, 20, 30 or a multiple of 60")
 	}
 	a.Period = period
 	ev, ok, err := r.p.int32("EvaluationPeriods")

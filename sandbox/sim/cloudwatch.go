@@ -67,12 +67,16 @@ type cloudWatch struct {
 	col      collector
 	alarms   map[string]*alarm
 	policies []*policy
+	// builtAt is when the initial stack was built: its instances are
+	// already warm (an existing stack), whatever their in-service time.
+	builtAt time.Time
 }
 
 func newCloudWatch(t Timings) *cloudWatch {
 	return &cloudWatch{
-		store:  metricStore{res: t.MetricMinute / 6, series: map[string]*series{}},
-		alarms: map[string]*alarm{},
+		store:   metricStore{res: t.MetricMinute / 6, series: map[string]*series{}},
+		alarms:  map[string]*alarm{},
+		builtAt: time.Now(),
 	}
 }
 
@@ -173,6 +177,9 @@ func (r *Region) SetAlarmState(name, state, reason, reasonData string) error {
 	if a == nil {
 		return apiErr(404, "ResourceNotFound", "Alarm %s does not exist", name)
 	}
+	// A state set by hand carries no datapoint: a policy it runs acts as on
+	// a value just past the threshold (policies.go).
+	a.hasValue = false
 	r.setAlarmStateLocked(a, state, reason, reasonData, time.Now())
 	return nil
 }

@@ -379,7 +379,7 @@ func (r *Region) capacityLocked(now time.Time, warmup time.Duration) (active, in
 		if m.lifecycle == lifeInService {
 			inService++
 		}
-		if m.lifecycle == lifePending || now.Sub(m.inService) < warmup {
+		if m.lifecycle == lifePending || (m.inService.After(r.cw.builtAt) && now.Sub(m.inService) < warmup) {
 			warming++
 		}
 	}
@@ -398,7 +398,15 @@ func (r *Region) runPolicyLocked(p *policy, a *alarm, now time.Time) {
 	}
 	v, ok := r.latestValueLocked(a)
 	if !ok {
-		v = a.m.Threshold // SetAlarmState without data: act on the threshold itself
+		// SetAlarmState, no datapoint: a value just past the threshold on
+		// the breaching side, so the step that starts at the threshold runs.
+		v = a.m.Threshold
+		switch a.m.ComparisonOperator {
+		case "GreaterThanThreshold":
+			v = math.Nextafter(v, math.Inf(1))
+		case "LessThanThreshold", "LessThanOrEqualToThreshold":
+			v = math.Nextafter(v, math.Inf(-1))
+		}
 	}
 	warmup := r.warmupLocked(p)
 	active, inService, warming := r.capacityLocked(now, warmup)
@@ -422,14 +430,24 @@ func (r *Region) runPolicyLocked(p *policy, a *alarm, now time.Time) {
 	case PolicyStep:
 		delta := v - a.m.Threshold
 		var adj *StepAdjustment
+		// Above the threshold a step's lower bound is inclusive and its
+		// upper exclusive; below it the other way round (Auto Scaling User
+		// Guide, "Step adjustments for step scaling").
 		for i := range p.m.StepAdjustments {
 			s := &p.m.StepAdjustments[i]
-			if (s.Lower == nil || delta >= *s.Lower) && (s.Upper == nil || delta < *s.Upper) {
+			var in bool
+			if delta >= 0 {
+				in = (s.Lower == nil || delta >= *s.Lower) && (s.Upper == nil || delta < *s.Upper)
+			} else {
+				in = (s.Lower == nil || delta > *s.Lower) && (s.Upper == nil || delta <= *s.Upper)
+			}
+			if in {
 				adj = s
 				break
 			}
 		}
 		if adj == nil {
+			r.emit("scaling-policy", p.m.Name, "", "", "no step", fmt.Sprintf("no step adjustment found for metric value %s and breach threshold %s (alarm %s)", fmtValue(v), fmtValue(a.m.Threshold), a.m.Name))
 			return
 		}
 		if adj.ScalingAdjustment >= 0 || p.m.AdjustmentType == "ExactCapacity" {

@@ -122,3 +122,47 @@ func TestTargetTrackingCPU(t *testing.T) {
 	// Idle: 15 periods under 36%, then back to the minimum.
 	testutil.Eventually(t, 30*time.Second, "scale-in", func() bool { return r.AutoScalingGroups()[0].Desired == 1 })
 }
+
+// TestSetAlarmStateRunsSteps: an alarm set to ALARM by hand (no datapoint)
+// runs the step that starts at the threshold on its breaching side: the
+// out step [0, ∞) of a "greater than" alarm, the in step (-∞, 0] of a
+// "less than" one.
+func TestSetAlarmStateRunsSteps(t *testing.T) {
+	cfg := testConfig()
+	cfg.Group = GroupConfig{Min: 1, Desired: 2, Max: 4}
+	cfg.ScalingPolicies = []PolicyConfig{
+		{Name: "out", Steps: []StepConfig{{Lower: f64(0), Upper: f64(10), Adjustment: 1}, {Lower: f64(10), Adjustment: 2}}},
+		{Name: "in", Steps: []StepConfig{{Upper: f64(0), Adjustment: -1}}},
+	}
+	cfg.Alarms = []AlarmConfig{
+		{Name: "high", Namespace: "AWS/EC2", Metric: "CPUUtilization", Period: 3600, EvaluationPeriods: 1, Threshold: 70, Comparison: "GreaterThanThreshold", Policies: []string{"out"}},
+		{Name: "low", Namespace: "AWS/EC2", Metric: "CPUUtilization", Period: 3600, EvaluationPeriods: 1, Threshold: 30, Comparison: "LessThanThreshold", Policies: []string{"in"}},
+	}
+	r := startRegion(t, cfg)
+	if err := r.SetAlarmState("high", AlarmAlarm, "drill", ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := r.AutoScalingGroups()[0].Desired; d != 3 {
+		t.Fatalf("after high: desired %d, want 3 (one step of +1)", d)
+	}
+	if err := r.SetAlarmState("low", AlarmAlarm, "drill", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Scale-in waits for the instance still warming up (launched just now).
+	if d := r.AutoScalingGroups()[0].Desired; d != 3 {
+		t.Fatalf("after low with an instance warming up: desired %d, want 3", d)
+	}
+	if err := r.SetAlarmState("low", AlarmOK, "reset", ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(r.Timings().ScaleWarmup + r.Timings().BootDelay + 500*time.Millisecond)
+	if err := r.SetAlarmState("low", AlarmAlarm, "drill", ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := r.AutoScalingGroups()[0].Desired; d != 2 {
+		t.Fatalf("after low: desired %d, want 2", d)
+	}
+	if err := r.SetAlarmState("nope", AlarmAlarm, "x", ""); err == nil || !strings.Contains(err.Error(), "ResourceNotFound") {
+		t.Errorf("unknown alarm: %v", err)
+	}
+}

@@ -76,7 +76,7 @@ check(code == "InvalidParameterCombination" and status == 400, "AlarmNames with 
 code, status, _ = error_of(cw.put_metric_alarm, AlarmName="bad", Namespace="AWS/EC2", MetricName="CPUUtilization",
                            Statistic="Average", Period=45, EvaluationPeriods=1, Threshold=1.0,
                            ComparisonOperator="GreaterThanThreshold")
-check(code == "InvalidParameterValue" and status == 400, "a 45 s period is refused (got %s %s)" % (code, status))
+check(code == "ValidationError" and status == 400, "a 45 s period is refused as CloudWatch does (got %s %s)" % (code, status))
 
 # SetAlarmState runs the alarm's Auto Scaling action.
 desired = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["DesiredCapacity"]
