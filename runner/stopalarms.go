@@ -22,16 +22,31 @@ import (
 // metrics), so a second is prompt; DescribeAlarms is not a billed call.
 const stopAlarmInterval = time.Second
 
-func (p *Prepared) describeStopAlarms(ctx context.Context) ([]cwtypes.MetricAlarm, error) {
+// stopAlarm is one alarm's state: a metric or a composite alarm (FIS
+// takes either).
+type stopAlarm struct {
+	name   string
+	state  cwtypes.StateValue
+	reason string
+}
+
+func (p *Prepared) describeStopAlarms(ctx context.Context) ([]stopAlarm, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := p.Clients.CW.DescribeAlarms(cctx, &cloudwatch.DescribeAlarmsInput{
-		AlarmNames: p.C.StopAlarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm},
+		AlarmNames: p.C.StopAlarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stop conditions: cloudwatch DescribeAlarms: %w", err)
 	}
-	return out.MetricAlarms, nil
+	var as []stopAlarm
+	for _, a := range out.MetricAlarms {
+		as = append(as, stopAlarm{aws.ToString(a.AlarmName), a.StateValue, aws.ToString(a.StateReason)})
+	}
+	for _, a := range out.CompositeAlarms {
+		as = append(as, stopAlarm{aws.ToString(a.AlarmName), a.StateValue, aws.ToString(a.StateReason)})
+	}
+	return as, nil
 }
 
 // checkStopAlarms is the preflight of the alarm stop conditions: every
@@ -49,11 +64,11 @@ func (p *Prepared) checkStopAlarms(ctx context.Context) error {
 	}
 	var missing, firing []string
 	for _, name := range p.C.StopAlarms {
-		i := slices.IndexFunc(alarms, func(a cwtypes.MetricAlarm) bool { return aws.ToString(a.AlarmName) == name })
+		i := slices.IndexFunc(alarms, func(a stopAlarm) bool { return a.name == name })
 		switch {
 		case i < 0:
 			missing = append(missing, name)
-		case alarms[i].StateValue == cwtypes.StateValueAlarm:
+		case alarms[i].state == cwtypes.StateValueAlarm:
 			firing = append(firing, name)
 		}
 	}
@@ -90,12 +105,11 @@ func (r *run) watchStopAlarms(ctx context.Context, abort func(string)) {
 				continue
 			}
 			for _, a := range alarms {
-				if a.StateValue != cwtypes.StateValueAlarm {
+				if a.state != cwtypes.StateValueAlarm {
 					continue
 				}
-				name := aws.ToString(a.AlarmName)
-				r.event(now, "abort", "stop-condition", "alarm "+name+" in ALARM: "+aws.ToString(a.StateReason))
-				abort("stop condition met: CloudWatch alarm " + name + " is in ALARM")
+				r.event(now, "abort", "stop-condition", "alarm "+a.name+" in ALARM: "+a.reason)
+				abort("stop condition met: CloudWatch alarm " + a.name + " is in ALARM")
 				return
 			}
 		}
