@@ -417,11 +417,10 @@ func (r *Region) datapointsLocked(q MetricQuery, start, end time.Time) []Datapoi
 	return dps
 }
 
-// ListMetrics lists the metrics with data in the last three CloudWatch
-// hours (as ListMetrics, which lists metrics that had data in the past two
-// weeks; the sandbox keeps one CloudWatch day), matching namespace, name
-// and the dimension filters (a filter with an empty value matches any
-// value), sorted by namespace, name and dimensions.
+// ListMetrics lists the metrics with data in the sandbox's retention (one
+// CloudWatch day; AWS lists those with data in the past two weeks),
+// matching namespace, name and the dimension filters (a filter with an
+// empty value matches any value), sorted by namespace, name and dimensions.
 func (r *Region) ListMetrics(namespace, name string, filters []Dimension) []Metric {
 	r.mu.Lock()
 	defer r.mu.Unlock()
