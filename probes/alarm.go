@@ -22,9 +22,10 @@ const (
 
 func init() {
 	Register(Kind{
-		Name:  KindAlarm,
-		Order: 6,
-		Doc:   "a CloudWatch alarm's state (" + SeriesInAlarm + ", " + SeriesInsufficientData + ": 1 or 0); healthy when not in ALARM",
+		Name:   KindAlarm,
+		Order:  6,
+		Fields: []string{"alarm"},
+		Doc:    "a CloudWatch alarm's state (" + SeriesInAlarm + ", " + SeriesInsufficientData + ": 1 or 0); healthy when not in ALARM",
 		Check: func(pr *experiments.Probe, add func(field, msg string)) {
 			if pr.Alarm == "" || len(pr.Alarm) > 255 {
 				add("alarm", "is required: the alarm's name (1 to 255 characters)")

@@ -15,7 +15,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindCloudWatchMetric samples one statistic of one CloudWatch metric.
@@ -43,8 +43,9 @@ var (
 
 func init() {
 	Register(Kind{
-		Name:  KindCloudWatchMetric,
-		Order: 5,
+		Name:   KindCloudWatchMetric,
+		Order:  5,
+		Fields: []string{"namespace", "metric", "dimensions", "stat", "period"},
 		Doc: "the newest datapoint of one CloudWatch metric's statistic (" + SeriesMetricValue + "): namespace, metric, dimensions (default: the stack's group, load balancer or DB instance), stat (default Average), period (seconds, default 60); " +
 			"informational (never holds recovery back). On AWS: 1-minute granularity and one billed GetMetricData per sample",
 		Check: func(pr *experiments.Probe, add func(field, msg string)) {
@@ -118,7 +119,7 @@ func checkMetricSpec(s experiments.Probe) [][2]string {
 }
 
 // defaultDimensions are the stack's dimensions for AWS's namespaces.
-func defaultDimensions(t *targets.Topology, ns, metric string) map[string]string {
+func defaultDimensions(t *topology.Topology, ns, metric string) map[string]string {
 	if t == nil {
 		return nil
 	}

@@ -34,7 +34,7 @@ func (p *Prepared) describeStopAlarms(ctx context.Context) ([]stopAlarm, error) 
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	out, err := p.Clients.CW.DescribeAlarms(cctx, &cloudwatch.DescribeAlarmsInput{
-		AlarmNames: p.C.StopAlarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
+		AlarmNames: p.Compiled.StopAlarms, AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stop conditions: cloudwatch DescribeAlarms: %w", err)
@@ -52,18 +52,18 @@ func (p *Prepared) describeStopAlarms(ctx context.Context) ([]stopAlarm, error) 
 // checkStopAlarms is the preflight of the alarm stop conditions: every
 // alarm exists, and none is in ALARM (the run would stop at once).
 func (p *Prepared) checkStopAlarms(ctx context.Context) error {
-	if len(p.C.StopAlarms) == 0 {
+	if len(p.Compiled.StopAlarms) == 0 {
 		return nil
 	}
-	if len(p.C.StopAlarms) > 100 {
-		return &InputError{Err: fmt.Errorf("%s: stop_conditions: at most 100 alarms", p.X.File)}
+	if len(p.Compiled.StopAlarms) > 100 {
+		return &InputError{Err: fmt.Errorf("%s: stop_conditions: at most 100 alarms", p.Experiment.File)}
 	}
 	alarms, err := p.describeStopAlarms(ctx)
 	if err != nil {
 		return err
 	}
 	var missing, firing []string
-	for _, name := range p.C.StopAlarms {
+	for _, name := range p.Compiled.StopAlarms {
 		i := slices.IndexFunc(alarms, func(a stopAlarm) bool { return a.name == name })
 		switch {
 		case i < 0:
@@ -74,7 +74,7 @@ func (p *Prepared) checkStopAlarms(ctx context.Context) error {
 	}
 	if len(missing) > 0 {
 		return &InputError{Err: fmt.Errorf("%s: stop_conditions: CloudWatch alarm %s does not exist in %s/%s (nothing was injected)",
-			p.X.File, strings.Join(missing, ", "), p.Account, p.Region)}
+			p.Experiment.File, strings.Join(missing, ", "), p.Account, p.Region)}
 	}
 	if len(firing) > 0 {
 		return &GuardError{Field: "stop_conditions", Msg: fmt.Sprintf("CloudWatch alarm %s is already in ALARM: the run would stop at once (nothing was injected)", strings.Join(firing, ", "))}
@@ -86,7 +86,7 @@ func (p *Prepared) checkStopAlarms(ctx context.Context) error {
 // and aborts the run when one is in ALARM. A failed read is recorded as
 // an event and tried again.
 func (r *run) watchStopAlarms(ctx context.Context, abort func(string)) {
-	if len(r.p.C.StopAlarms) == 0 {
+	if len(r.p.Compiled.StopAlarms) == 0 {
 		return
 	}
 	tk := time.NewTicker(stopAlarmInterval)

@@ -101,7 +101,7 @@ func TestStopAlarmPreflight(t *testing.T) {
 	if plan := p.PlanText(); !strings.Contains(plan, "stop if     CloudWatch alarm hosts-low is in ALARM") {
 		t.Errorf("plan:\n%s", plan)
 	}
-	p.C.StopAlarms = []string{"hosts-low", "never-data"}
+	p.Compiled.StopAlarms = []string{"hosts-low", "never-data"}
 	deadline := time.Now().Add(5 * time.Second)
 	for inProcess(p).Region().Alarms()[1].StateValue != "ALARM" && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
