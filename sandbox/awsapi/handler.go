@@ -105,6 +105,20 @@ type actionDef struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	reqID := newRequestID()
+	region, scoped := credentialScope(hr)
+	if scoped != "" && serviceVersion[scoped] == "" {
+		h.notImplemented(w, hr, scoped, reqID)
+		return
+	}
+	if scoped == "" && hr.Header.Get("X-Amz-Target") != "" {
+		h.notImplemented(w, hr, "unknown", reqID)
+		return
+	}
+	if region != "" && region != h.b.RegionName() {
+		h.b.RecordAPICall(scoped, hr.URL.Query().Get("Action"), false)
+		writeError(w, scoped, reqID, errWrongRegion(region))
+		return
+	}
 	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		writeQueryError(w, ServiceSTS, reqID, &sim.APIError{Code: "InvalidHttpRequest", Message: "The requested HTTP method is not supported", Status: http.StatusMethodNotAllowed})
@@ -155,7 +169,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	dryRun := isDryRun(service, params{form})
 	h.b.RecordAPICall(service, action, known && def.mutating && !dryRun)
 	if !known {
-		writeError(w, service, reqID, &sim.APIError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action), Status: http.StatusBadRequest})
+		writeError(w, service, reqID, errUnknownAction(service, action))
 		return
 	}
 	if err := h.faults.check(service, action); err != nil {
