@@ -74,6 +74,10 @@ type ec2Instance struct {
 	Hypervisor         string          `xml:"hypervisor"`
 	EbsOptimized       bool            `xml:"ebsOptimized"`
 	Tags               []ec2Tag        `xml:"tagSet>item"`
+	// ec2more_shapes.go: derived from the instance while it is not terminated.
+	SecurityGroups      []ec2GroupRef    `xml:"groupSet>item"`
+	NetworkInterfaces   []ec2InstanceENI `xml:"networkInterfaceSet>item"`
+	BlockDeviceMappings []ec2InstanceBDM `xml:"blockDeviceMapping>item"`
 }
 
 type ec2Reservation struct {
@@ -282,6 +286,9 @@ func (h *handler) ec2InstanceXML(i sim.Instance, azIDs map[string]string) ec2Ins
 		if i.State == sim.StateTerminated {
 			out.SubnetID, out.VpcID, out.PrivateIPAddress = "", "", ""
 		}
+	}
+	if i.State != sim.StateTerminated {
+		h.addInstanceAttachments(&out, i)
 	}
 	if i.StateReason != "" {
 		msg := stateReasonMessages[i.StateReason]

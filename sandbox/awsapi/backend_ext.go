@@ -1,0 +1,50 @@
+package awsapi
+
+import (
+	"strconv"
+
+	"github.com/gameday-dev/gameday/sandbox/sim"
+)
+
+// rehearsalBackend is what the runbook actions beyond gameday's own (issue
+// 14: ACL entry edits, Auto Scaling administration) need from the region
+// model; Backend embeds it. *sim.Region implements it.
+type rehearsalBackend interface {
+	// DeleteNetworkACLEntry removes rule ruleNumber (ingress or egress).
+	DeleteNetworkACLEntry(aclID string, ruleNumber int32, egress bool) error
+	// ReplaceNetworkACLEntry replaces the rule of e's number and direction.
+	ReplaceNetworkACLEntry(aclID string, e sim.ACLEntry) error
+}
+
+func (d dryBackend) aclEntry(aclID string, ruleNumber int32, egress bool) error {
+	a, ok := d.acl(aclID)
+	if !ok {
+		return notFound("InvalidNetworkAclID.NotFound", "network ACL", aclID)
+	}
+	if ruleNumber < 1 || ruleNumber > 32766 {
+		return errInvalid(ServiceEC2, "RuleNumber", strconv.Itoa(int(ruleNumber)), "must be between 1 and 32766")
+	}
+	for _, x := range a.Entries {
+		if x.RuleNumber == ruleNumber && x.Egress == egress {
+			return nil
+		}
+	}
+	return &sim.APIError{Code: "InvalidNetworkAclEntry.NotFound", Message: "The network acl entry identified by " + strconv.Itoa(int(ruleNumber)) + " does not exist in " + aclID + ".", Status: 400}
+}
+
+func (d dryBackend) DeleteNetworkACLEntry(aclID string, ruleNumber int32, egress bool) error {
+	if err := d.aclEntry(aclID, ruleNumber, egress); err != nil {
+		return err
+	}
+	return errDryRun
+}
+
+func (d dryBackend) ReplaceNetworkACLEntry(aclID string, e sim.ACLEntry) error {
+	if err := d.aclEntry(aclID, e.RuleNumber, e.Egress); err != nil {
+		return err
+	}
+	if err := sim.ValidateACLEntry(e); err != nil {
+		return err
+	}
+	return errDryRun
+}
