@@ -252,7 +252,10 @@ func TestInstanceStatus(t *testing.T) {
 			t.Errorf("%s: %+v", aws.ToString(x.InstanceId), x)
 		}
 	}
-	if err := ec2.NewInstanceStatusOkWaiter(c, func(o *ec2.InstanceStatusOkWaiterOptions) { o.MinDelay = 10 * time.Millisecond; o.MaxDelay = 50 * time.Millisecond }).Wait(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: sum.Instances}, 5*time.Second); err != nil {
+	if err := ec2.NewInstanceStatusOkWaiter(c, func(o *ec2.InstanceStatusOkWaiterOptions) {
+		o.MinDelay = 10 * time.Millisecond
+		o.MaxDelay = 50 * time.Millisecond
+	}).Wait(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: sum.Instances}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	victim := sum.Instances[0]
