@@ -275,3 +275,33 @@ func TestInstanceStatus(t *testing.T) {
 	_, err = c.DescribeInstanceStatus(ctx, &ec2.DescribeInstanceStatusInput{InstanceIds: []string{"i-00000000000000000"}})
 	wantAPIError(t, err, "InvalidInstanceID.NotFound", 400)
 }
+
+// TestStateReasonSplit: after a stop and a terminate, StateReason.Code is
+// the code alone and Message repeats it with the text, as EC2 sends them.
+func TestStateReasonSplit(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	sum := s.Summary()
+	c := ec2.NewFromConfig(cfg)
+	if _, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: sum.Instances[:1]}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: sum.Instances[1:2]}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: sum.Instances[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range d.Reservations {
+		in := r.Instances[0]
+		sr := in.StateReason
+		if sr == nil {
+			t.Errorf("%s (%s): no state reason", aws.ToString(in.InstanceId), in.State.Name)
+			continue
+		}
+		if || aws.ToString(sr.Code) != "Client.UserInitiatedShutdown" || aws.ToString(sr.Message) != "Client.UserInitiatedShutdown: User initiated shutdown" {
+			t.Errorf("%s (%s): state reason code %q message %q", aws.ToString(in.InstanceId), in.State.Name, aws.ToString(sr.Code), aws.ToString(sr.Message))
+		}
+	}
+}

@@ -260,6 +260,19 @@ var stateReasonMessages = map[string]string{
 	"Server.InsufficientInstanceCapacity": "Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy launch request",
 }
 
+// splitStateReason returns StateReason's Code and Message as EC2 splits
+// them: the code alone ("Client.UserInitiatedShutdown") and the message
+// that repeats it ("Client.UserInitiatedShutdown: User initiated
+// shutdown"; EC2 API reference, StateReason). The model may hold either.
+func splitStateReason(reason string) (code, msg string) {
+	code, _, _ = strings.Cut(reason, ": ")
+	msg = stateReasonMessages[code]
+	if msg == "" {
+		msg = reason
+	}
+	return code, msg
+}
+
 func (h *handler) ec2InstanceXML(i sim.Instance, azIDs map[string]string) ec2Instance {
 	out := ec2Instance{
 		InstanceID:         i.ID,
@@ -291,11 +304,8 @@ func (h *handler) ec2InstanceXML(i sim.Instance, azIDs map[string]string) ec2Ins
 		h.addInstanceAttachments(&out, i)
 	}
 	if i.StateReason != "" {
-		msg := stateReasonMessages[i.StateReason]
-		if msg == "" {
-			msg = i.StateReason
-		}
-		out.StateReason = &ec2StateReason{Code: i.StateReason, Message: msg}
+		code, msg := splitStateReason(i.StateReason)
+		out.StateReason = &ec2StateReason{Code: code, Message: msg}
 		if strings.Contains(i.StateReason, "UserInitiated") {
 			out.Reason = "User initiated"
 		}
