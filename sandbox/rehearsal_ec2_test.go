@@ -300,7 +300,7 @@ func TestStateReasonSplit(t *testing.T) {
 			t.Errorf("%s (%s): no state reason", aws.ToString(in.InstanceId), in.State.Name)
 			continue
 		}
-		if || aws.ToString(sr.Code) != "Client.UserInitiatedShutdown" || aws.ToString(sr.Message) != "Client.UserInitiatedShutdown: User initiated shutdown" {
+		if aws.ToString(sr.Code) != "Client.UserInitiatedShutdown" || aws.ToString(sr.Message) != "Client.UserInitiatedShutdown: User initiated shutdown" {
 			t.Errorf("%s (%s): state reason code %q message %q", aws.ToString(in.InstanceId), in.State.Name, aws.ToString(sr.Code), aws.ToString(sr.Message))
 		}
 	}
