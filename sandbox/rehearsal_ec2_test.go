@@ -305,3 +305,45 @@ func TestStateReasonSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestClientTokenIdempotency: CreateNetworkAcl retried with its ClientToken
+// creates one ACL; the token with other parameters is refused.
+func TestClientTokenIdempotency(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	sum := s.Summary()
+	c := ec2.NewFromConfig(cfg)
+	before, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ec2.CreateNetworkAclInput{VpcId: aws.String(sum.VPCID), ClientToken: aws.String("runbook-step-3")}
+	a, err := c.CreateNetworkAcl(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateNetworkAcl(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(a.NetworkAcl.NetworkAclId) != aws.ToString(b.NetworkAcl.NetworkAclId) || aws.ToString(b.ClientToken) != "runbook-step-3" {
+		t.Fatalf("retry created %s, first %s", aws.ToString(b.NetworkAcl.NetworkAclId), aws.ToString(a.NetworkAcl.NetworkAclId))
+	}
+	after, err := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
+	if err != nil || len(after.NetworkAcls) != len(before.NetworkAcls)+1 {
+		t.Fatalf("%d ACLs after two calls with one token, %d before", len(after.NetworkAcls), len(before.NetworkAcls))
+	}
+	_, err = c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(sum.VPCID), ClientToken: aws.String("runbook-step-3"),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeNetworkAcl, Tags: []ec2types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}})
+	wantAPIError(t, err, "IdempotentParameterMismatch", 400)
+	_, err = c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(sum.VPCID), ClientToken: aws.String(strings.Repeat("x", 65))})
+	wantAPIError(t, err, "InvalidParameterValue", 400)
+	// Without a token every call creates.
+	if _, err := c.CreateNetworkAcl(ctx, &ec2.CreateNetworkAclInput{VpcId: aws.String(sum.VPCID)}); err != nil {
+		t.Fatal(err)
+	}
+	last, _ := c.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{})
+	if len(last.NetworkAcls) != len(before.NetworkAcls)+2 {
+		t.Fatalf("%d ACLs, want %d", len(last.NetworkAcls), len(before.NetworkAcls)+2)
+	}
+}

@@ -637,15 +637,17 @@ func (h *handler) ec2CreateNetworkAcl(r *request) (any, error) {
 	if vpc == "" {
 		return nil, errMissing(r.service, "VpcId")
 	}
-	acl, err := h.b.CreateNetworkACL(vpc, tagSpecTags(r.p, "network-acl"))
-	if err != nil {
-		return nil, err
-	}
-	type out struct {
-		ACL         ec2ACL `xml:"networkAcl"`
-		ClientToken string `xml:"clientToken,omitempty"`
-	}
-	return out{ACL: h.aclXML(acl), ClientToken: r.p.get("ClientToken")}, nil
+	return h.withClientToken(r, func() (any, error) {
+		acl, err := h.b.CreateNetworkACL(vpc, tagSpecTags(r.p, "network-acl"))
+		if err != nil {
+			return nil, err
+		}
+		type out struct {
+			ACL         ec2ACL `xml:"networkAcl"`
+			ClientToken string `xml:"clientToken,omitempty"`
+		}
+		return out{ACL: h.aclXML(acl), ClientToken: r.p.get("ClientToken")}, nil
+	})
 }
 
 // protocolNumber normalises a protocol name to the number AWS stores.

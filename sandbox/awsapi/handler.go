@@ -73,13 +73,14 @@ type handler struct {
 	b      Backend
 	faults *FaultInjector
 	now    func() time.Time
+	idem   *idempotency // ClientToken results (idempotency.go)
 }
 
 // NewHandler returns the control plane's http.Handler: POST form-encoded (or
 // GET query-string) AWS query API calls for EC2, Auto Scaling, ELBv2, RDS and
 // STS, served from b.
 func NewHandler(b Backend, opts ...Option) http.Handler {
-	h := &handler{b: b, now: time.Now}
+	h := &handler{b: b, now: time.Now, idem: &idempotency{}}
 	for _, o := range opts {
 		o(h)
 	}
