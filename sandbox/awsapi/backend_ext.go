@@ -14,6 +14,26 @@ type rehearsalBackend interface {
 	DeleteNetworkACLEntry(aclID string, ruleNumber int32, egress bool) error
 	// ReplaceNetworkACLEntry replaces the rule of e's number and direction.
 	ReplaceNetworkACLEntry(aclID string, e sim.ACLEntry) error
+
+	// Auto Scaling administration (sim/asgadmin.go).
+	UpdateAutoScalingGroup(name string, u sim.GroupUpdate) error
+	SetGroupInstanceHealth(instanceID, status string, respectGracePeriod bool) error
+	EnterStandby(group string, ids []string, decrementDesired bool) ([]sim.Activity, error)
+	ExitStandby(group string, ids []string) ([]sim.Activity, error)
+	DetachInstances(group string, ids []string, decrementDesired bool) ([]sim.Activity, error)
+}
+
+// Auto Scaling has no DryRun: these cannot be reached through a dry run.
+func (d dryBackend) UpdateAutoScalingGroup(string, sim.GroupUpdate) error { return errNotDryRunnable }
+func (d dryBackend) SetGroupInstanceHealth(string, string, bool) error    { return errNotDryRunnable }
+func (d dryBackend) EnterStandby(string, []string, bool) ([]sim.Activity, error) {
+	return nil, errNotDryRunnable
+}
+func (d dryBackend) ExitStandby(string, []string) ([]sim.Activity, error) {
+	return nil, errNotDryRunnable
+}
+func (d dryBackend) DetachInstances(string, []string, bool) ([]sim.Activity, error) {
+	return nil, errNotDryRunnable
 }
 
 func (d dryBackend) aclEntry(aclID string, ruleNumber int32, egress bool) error {
