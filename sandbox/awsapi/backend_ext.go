@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
@@ -21,7 +22,21 @@ type rehearsalBackend interface {
 	EnterStandby(group string, ids []string, decrementDesired bool) ([]sim.Activity, error)
 	ExitStandby(group string, ids []string) ([]sim.Activity, error)
 	DetachInstances(group string, ids []string, decrementDesired bool) ([]sim.Activity, error)
+
+	// Target group administration (sim/tgadmin.go).
+	ModifyTargetGroup(arn string, u sim.TargetGroupUpdate) (sim.TargetGroup, error)
+	SetDeregistrationDelay(arn string, d time.Duration) error
+	RegisterTargets(arn string, ids []string) error
+	DeregisterTargets(arn string, ids []string) error
 }
+
+// ELBv2 has no DryRun either.
+func (d dryBackend) ModifyTargetGroup(string, sim.TargetGroupUpdate) (sim.TargetGroup, error) {
+	return sim.TargetGroup{}, errNotDryRunnable
+}
+func (d dryBackend) SetDeregistrationDelay(string, time.Duration) error { return errNotDryRunnable }
+func (d dryBackend) RegisterTargets(string, []string) error             { return errNotDryRunnable }
+func (d dryBackend) DeregisterTargets(string, []string) error           { return errNotDryRunnable }
 
 // Auto Scaling has no DryRun: these cannot be reached through a dry run.
 func (d dryBackend) UpdateAutoScalingGroup(string, sim.GroupUpdate) error { return errNotDryRunnable }

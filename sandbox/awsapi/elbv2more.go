@@ -1,10 +1,12 @@
 package awsapi
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
@@ -18,6 +20,10 @@ func init() {
 		"DescribeLoadBalancerAttributes": {fn: (*handler).elbDescribeLoadBalancerAttributes},
 		"DescribeRules":                  {fn: (*handler).elbDescribeRules},
 		"DescribeTargetGroupAttributes":  {fn: (*handler).elbDescribeTargetGroupAttributes},
+		"ModifyTargetGroupAttributes":    {fn: (*handler).elbModifyTargetGroupAttributes, mutating: true},
+		"ModifyTargetGroup":              {fn: (*handler).elbModifyTargetGroup, mutating: true},
+		"RegisterTargets":                {fn: (*handler).elbRegisterTargets, mutating: true},
+		"DeregisterTargets":              {fn: (*handler).elbDeregisterTargets, mutating: true},
 	} {
 		elbv2Actions[name] = def
 	}
@@ -26,6 +32,10 @@ func init() {
 		"DescribeTags":                   "Load balancer, target group and listener ARNs (at most 20); the sandbox's ELB resources carry no tags, so each answers an empty tag list. An unknown ARN is LoadBalancerNotFound/TargetGroupNotFound/ListenerNotFound.",
 		"DescribeLoadBalancerAttributes": "AWS's defaults for an application load balancer (deletion protection off, idle timeout 60 s, HTTP/2 on, cross-zone on), read only.",
 		"DescribeRules":                  "Each listener's default rule (forward to the target group); no other rules exist.",
+		"ModifyTargetGroupAttributes":    "deregistration_delay.timeout_seconds (0-3600) takes effect for targets deregistered afterwards; the other attributes are refused (not modelled), never silently ignored.",
+		"ModifyTargetGroup":              "HealthCheckIntervalSeconds (5-300), HealthCheckTimeoutSeconds (2-120, below the interval), Healthy/UnhealthyThresholdCount (2-10), HealthCheckPath, Matcher.HttpCode: the health checker uses them from its next round. Protocol/port changes are refused.",
+		"RegisterTargets":                "Instances (running, pending or stopped) start in initial and are routed to once healthy; the target group's port only.",
+		"DeregisterTargets":              "Targets drain for the deregistration delay, then are removed; an unregistered instance is left as it is.",
 		"DescribeTargetGroupAttributes":  "deregistration_delay.timeout_seconds is the delay the model applies to draining targets; the others are AWS's defaults (no stickiness, round robin, no slow start).",
 	} {
 		actionNotes[ServiceELBv2][name] = note
@@ -214,4 +224,167 @@ func (h *handler) elbDescribeTargetGroupAttributes(r *request) (any, error) {
 		Attributes []elbAttribute `xml:"Attributes>member"`
 	}
 	return out{tgAttributes(tg)}, nil
+}
+
+// tgXML is a target group as DescribeTargetGroups shows it.
+func tgXML(t sim.TargetGroup) elbTargetGroup {
+	matcher := t.Matcher
+	if matcher == "" {
+		matcher = "200"
+	}
+	return elbTargetGroup{
+		TargetGroupArn: t.ARN, TargetGroupName: t.Name, Protocol: t.Protocol, Port: t.Port, VpcID: t.VPCID,
+		HealthCheckProtocol: t.Protocol, HealthCheckPort: "traffic-port", HealthCheckEnabled: true,
+		HealthCheckIntervalSeconds: seconds(t.HealthCheckInterval), HealthCheckTimeoutSeconds: seconds(t.HealthCheckTimeout),
+		HealthyThresholdCount: t.HealthyThreshold, UnhealthyThresholdCount: t.UnhealthyThreshold,
+		HealthCheckPath: t.HealthCheckPath, Matcher: elbMatcher{HTTPCode: matcher},
+		LoadBalancerArns: append([]string(nil), t.LoadBalancerARNs...), TargetType: t.TargetType,
+		ProtocolVersion: "HTTP1", IPAddressType: "ipv4",
+	}
+}
+
+func (h *handler) elbModifyTargetGroupAttributes(r *request) (any, error) {
+	tg, err := h.findTG(r)
+	if err != nil {
+		return nil, err
+	}
+	idx := r.p.indexes("Attributes.member")
+	if len(idx) == 0 {
+		return nil, errMissing(r.service, "Attributes")
+	}
+	known := map[string]string{}
+	for _, a := range tgAttributes(tg) {
+		known[a.Key] = a.Value
+	}
+	var delay *time.Duration
+	for _, m := range idx {
+		k, v := r.p.get(m+".Key"), r.p.get(m+".Value")
+		def, ok := known[k]
+		switch {
+		case k == "deregistration_delay.timeout_seconds":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 3600 {
+				return nil, &sim.APIError{Code: "ValidationError", Message: fmt.Sprintf("'%s' is not a valid value for deregistration_delay.timeout_seconds: it must be an integer from 0 to 3600", v), Status: http.StatusBadRequest}
+			}
+			d := time.Duration(n) * time.Second
+			delay = &d
+		case !ok:
+			return nil, &sim.APIError{Code: "ValidationError", Message: fmt.Sprintf("Target group attribute key '%s' is not recognized", k), Status: http.StatusBadRequest}
+		case v != def:
+			return nil, &sim.APIError{Code: "ValidationError", Message: fmt.Sprintf("gameday sandbox does not model target group attribute %s other than %q", k, def), Status: http.StatusBadRequest}
+		}
+	}
+	if delay != nil {
+		if err := h.b.SetDeregistrationDelay(tg.ARN, *delay); err != nil {
+			return nil, err
+		}
+	}
+	return h.elbDescribeTargetGroupAttributes(r)
+}
+
+func (h *handler) elbModifyTargetGroup(r *request) (any, error) {
+	tg, err := h.findTG(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"HealthCheckProtocol", "HealthCheckPort", "Matcher.GrpcCode"} {
+		if v := r.p.get(k); v != "" && !(k == "HealthCheckProtocol" && v == tg.Protocol) && !(k == "HealthCheckPort" && v == "traffic-port") {
+			return nil, &sim.APIError{Code: "ValidationError", Message: fmt.Sprintf("gameday sandbox does not model %s %s (health checks use %s on the traffic port)", k, v, tg.Protocol), Status: http.StatusBadRequest}
+		}
+	}
+	if v, ok := r.p.boolean("HealthCheckEnabled"); ok && !v {
+		return nil, &sim.APIError{Code: "ValidationError", Message: "Health checks cannot be disabled for target groups with target type 'instance'", Status: http.StatusBadRequest}
+	}
+	var u sim.TargetGroupUpdate
+	num := func(key string) (*int32, error) {
+		if !r.p.has(key) {
+			return nil, nil
+		}
+		v, _, err := r.p.int32(key)
+		if err != nil {
+			return nil, errInvalid(r.service, key, r.p.get(key), "must be an integer")
+		}
+		return &v, nil
+	}
+	secs := func(key string) (*time.Duration, error) {
+		v, err := num(key)
+		if v == nil || err != nil {
+			return nil, err
+		}
+		d := time.Duration(*v) * time.Second
+		return &d, nil
+	}
+	if u.Interval, err = secs("HealthCheckIntervalSeconds"); err != nil {
+		return nil, err
+	}
+	if u.Timeout, err = secs("HealthCheckTimeoutSeconds"); err != nil {
+		return nil, err
+	}
+	if u.HealthyThreshold, err = num("HealthyThresholdCount"); err != nil {
+		return nil, err
+	}
+	if u.Unhealthy, err = num("UnhealthyThresholdCount"); err != nil {
+		return nil, err
+	}
+	if r.p.has("HealthCheckPath") {
+		v := r.p.get("HealthCheckPath")
+		u.Path = &v
+	}
+	if r.p.has("Matcher.HttpCode") {
+		v := r.p.get("Matcher.HttpCode")
+		u.Matcher = &v
+	}
+	got, err := h.b.ModifyTargetGroup(tg.ARN, u)
+	if err != nil {
+		return nil, err
+	}
+	type out struct {
+		TGs []elbTargetGroup `xml:"TargetGroups>member"`
+	}
+	return out{[]elbTargetGroup{tgXML(got)}}, nil
+}
+
+// targetIDs reads Targets.member.N.Id (and checks .Port is the group's).
+func targetIDs(r *request, tg sim.TargetGroup) ([]string, error) {
+	idx := r.p.indexes("Targets.member")
+	if len(idx) == 0 {
+		return nil, errMissing(r.service, "Targets")
+	}
+	var ids []string
+	for _, m := range idx {
+		id := r.p.get(m + ".Id")
+		if id == "" {
+			return nil, errMissing(r.service, m+".Id")
+		}
+		if p := r.p.get(m + ".Port"); p != "" && p != strconv.Itoa(int(tg.Port)) {
+			return nil, &sim.APIError{Code: "ValidationError", Message: fmt.Sprintf("gameday sandbox registers targets on the target group's port %d only, not %s", tg.Port, p), Status: http.StatusBadRequest}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func (h *handler) elbRegisterTargets(r *request) (any, error) {
+	tg, err := h.findTG(r)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := targetIDs(r, tg)
+	if err != nil {
+		return nil, err
+	}
+	// An empty RegisterTargetsResult element: the SDKs expect it.
+	return struct{}{}, h.b.RegisterTargets(tg.ARN, ids)
+}
+
+func (h *handler) elbDeregisterTargets(r *request) (any, error) {
+	tg, err := h.findTG(r)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := targetIDs(r, tg)
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, h.b.DeregisterTargets(tg.ARN, ids)
 }
