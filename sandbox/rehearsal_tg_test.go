@@ -84,7 +84,9 @@ func TestTargetGroupSettingsTakeEffect(t *testing.T) {
 	}
 	setDelay("0")
 	a, b := sum.Instances[0], sum.Instances[1]
-	target := func(id string) []elbtypes.TargetDescription { return []elbtypes.TargetDescription{{Id: aws.String(id)}} }
+	target := func(id string) []elbtypes.TargetDescription {
+		return []elbtypes.TargetDescription{{Id: aws.String(id)}}
+	}
 	if _, err := e.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: tg, Targets: target(a)}); err != nil {
 		t.Fatal(err)
 	}
