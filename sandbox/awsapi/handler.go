@@ -74,13 +74,14 @@ type handler struct {
 	faults *FaultInjector
 	now    func() time.Time
 	idem   *idempotency // ClientToken results (idempotency.go)
+	roles  *stsSessions // AssumeRole sessions (ststemp.go)
 }
 
 // NewHandler returns the control plane's http.Handler: POST form-encoded (or
 // GET query-string) AWS query API calls for EC2, Auto Scaling, ELBv2, RDS and
 // STS, served from b.
 func NewHandler(b Backend, opts ...Option) http.Handler {
-	h := &handler{b: b, now: time.Now, idem: &idempotency{}}
+	h := &handler{b: b, now: time.Now, idem: &idempotency{}, roles: &stsSessions{}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -89,10 +90,11 @@ func NewHandler(b Backend, opts ...Option) http.Handler {
 
 // request is one decoded API call.
 type request struct {
-	service string
-	action  string
-	p       params
-	id      string // request id
+	service   string
+	action    string
+	p         params
+	id        string // request id
+	accessKey string // of the SigV4 credential scope; "" when unsigned
 }
 
 // actionFunc serves one action and returns the response body (a struct
@@ -177,7 +179,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		writeError(w, service, reqID, err)
 		return
 	}
-	req := &request{service: service, action: action, p: params{form}, id: reqID}
+	req := &request{service: service, action: action, p: params{form}, id: reqID, accessKey: accessKeyOf(hr)}
 	if dryRun {
 		writeError(w, service, reqID, h.serveDryRun(def, req))
 		return
