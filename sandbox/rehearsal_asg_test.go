@@ -247,3 +247,26 @@ func TestStandbyAndDetach(t *testing.T) {
 		t.Fatalf("tags: %+v %v", tags, err)
 	}
 }
+
+// TestStandbyMemberTerminatedLeavesGroup: a standby member terminated
+// through EC2 leaves the group instead of staying Standby forever.
+func TestStandbyMemberTerminatedLeavesGroup(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	p := asgProbe{t, ctx, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+	a := p.members(astypes.LifecycleStateInService)[0]
+	if _, err := p.as.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: aws.String(p.name), InstanceIds: []string{a}, ShouldDecrementDesiredCapacity: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec2.NewFromConfig(cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{a}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "terminated standby member leaves the group", func() bool {
+		for _, i := range p.group().Instances {
+			if aws.ToString(i.InstanceId) == a {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -182,7 +182,8 @@ func (r *Region) asgStepLocked(now time.Time) {
 		}
 		keep = append(keep, m)
 		if m.lifecycle == lifeStandby {
-			continue // not health checked (asgadmin.go)
+			r.standbyStepLocked(m, now) // not health checked (asgadmin.go)
+			continue
 		}
 		var why string
 		switch st {

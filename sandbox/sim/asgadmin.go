@@ -21,6 +21,15 @@ func (m *member) inCapacity() bool {
 	return m.lifecycle != lifeTerminating && m.lifecycle != lifeStandby
 }
 
+// standbyStepLocked: a standby member is not health checked, but one that
+// was terminated (by EC2 TerminateInstances, say) leaves the group.
+func (r *Region) standbyStepLocked(m *member, now time.Time) {
+	if st := m.in.m.State; st == StateShuttingDown || st == StateTerminated {
+		cause := fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped.", awsTime(now))
+		r.terminateMemberLocked(m, cause, false)
+	}
+}
+
 // GroupUpdate is the UpdateAutoScalingGroup request; nil fields are left as
 // they are.
 type GroupUpdate struct {
