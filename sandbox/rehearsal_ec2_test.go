@@ -156,6 +156,15 @@ func TestEC2RunbookDescribes(t *testing.T) {
 	if aws.ToString(eni.PrivateIpAddress) != aws.ToString(in.PrivateIpAddress) || aws.ToString(eni.SubnetId) != aws.ToString(in.SubnetId) || aws.ToInt32(eni.Attachment.DeviceIndex) != 0 || len(eni.Groups) != 1 {
 		t.Errorf("network interface %+v", eni)
 	}
+	nis, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{aws.ToString(eni.NetworkInterfaceId)}})
+	if err != nil || len(nis.NetworkInterfaces) != 1 || aws.ToString(nis.NetworkInterfaces[0].Attachment.InstanceId) != aws.ToString(in.InstanceId) ||
+		aws.ToString(nis.NetworkInterfaces[0].PrivateIpAddress) != aws.ToString(in.PrivateIpAddress) {
+		t.Fatalf("the instance's interface by id: %+v %v", nis, err)
+	}
+	byInst, err := c.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{Filters: []ec2types.Filter{f("attachment.instance-id", aws.ToString(in.InstanceId))}})
+	if err != nil || len(byInst.NetworkInterfaces) != 1 {
+		t.Fatalf("interfaces of %s: %v", aws.ToString(in.InstanceId), err)
+	}
 	group := aws.ToString(in.SecurityGroups[0].GroupId)
 	groups, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{group}})
 	if err != nil || len(groups.SecurityGroups) != 1 || aws.ToString(groups.SecurityGroups[0].VpcId) != sum.VPCID {

@@ -182,6 +182,10 @@ type ec2ENI struct {
 	InterfaceType      string             `xml:"interfaceType"`
 	Association        *ec2ENIAssociation `xml:"association,omitempty"`
 	Tags               []ec2Tag           `xml:"tagSet>item"`
+	// Instances' interfaces (ec2more_shapes.go).
+	MacAddress string            `xml:"macAddress,omitempty"`
+	Groups     []ec2GroupRef     `xml:"groupSet>item"`
+	Attachment *ec2ENIAttachInfo `xml:"attachment,omitempty"`
 }
 
 // ---- actions ----
@@ -861,7 +865,9 @@ func assocIP(e ec2ENI) []string {
 }
 
 func (h *handler) ec2DescribeNetworkInterfaces(r *request) (any, error) {
-	enis, missing := selectByID(h.lbENIs(), r.p.list("NetworkInterfaceId"), func(e ec2ENI) string { return e.NetworkInterfaceID })
+	all := append(h.lbENIs(), h.instanceENIs()...)
+	sort.Slice(all, func(i, j int) bool { return all[i].NetworkInterfaceID < all[j].NetworkInterfaceID })
+	enis, missing := selectByID(all, r.p.list("NetworkInterfaceId"), func(e ec2ENI) string { return e.NetworkInterfaceID })
 	if len(missing) > 0 {
 		return nil, ec2NotFound("InvalidNetworkInterfaceID.NotFound", "network interface", missing)
 	}

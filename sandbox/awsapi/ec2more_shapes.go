@@ -95,3 +95,56 @@ func init() {
 	instanceFields["block-device-mapping.device-name"] = live(func(sim.Instance) string { return "/dev/xvda" })
 	actionNotes[ServiceEC2]["DescribeInstances"] = "Filters instance-id, instance-state-name/-code, availability-zone, subnet-id, vpc-id, instance-type, image-id, private-ip-address, reservation-id, instance.group-id/-name, network-interface.network-interface-id, block-device-mapping.volume-id/-device-name, tag:KEY, tag-key; terminated instances stay listed for a while. The shape carries the primary network interface, the web security group and the root volume (derived, as DescribeSecurityGroups and DescribeVolumes show them)."
 }
+
+// ec2ENIAttachInfo is NetworkInterfaceAttachment in DescribeNetworkInterfaces.
+type ec2ENIAttachInfo struct {
+	AttachmentID        string `xml:"attachmentId"`
+	InstanceID          string `xml:"instanceId"`
+	InstanceOwnerID     string `xml:"instanceOwnerId"`
+	DeviceIndex         int32  `xml:"deviceIndex"`
+	NetworkCardIndex    int32  `xml:"networkCardIndex"`
+	Status              string `xml:"status"`
+	AttachTime          string `xml:"attachTime"`
+	DeleteOnTermination bool   `xml:"deleteOnTermination"`
+}
+
+// instanceENIs are the primary interfaces of the instances that are not
+// terminated, as DescribeNetworkInterfaces lists them (the same ids the
+// instances' shapes carry).
+func (h *handler) instanceENIs() []ec2ENI {
+	azIDs := h.azIDs()
+	var out []ec2ENI
+	for _, i := range h.b.Instances() {
+		if i.State == sim.StateTerminated {
+			continue
+		}
+		id := instanceENIID(i.ID)
+		out = append(out, ec2ENI{
+			NetworkInterfaceID: id, SubnetID: i.SubnetID, VpcID: i.VPCID, AvailabilityZone: i.AZ, AvailabilityZoneID: azIDs[i.AZ],
+			OwnerID: h.b.AccountID(), RequesterManaged: false, Status: "in-use", PrivateIPAddress: i.PrivateIP, SourceDestCheck: true,
+			InterfaceType: "interface", MacAddress: macOf(i.ID), Groups: []ec2GroupRef{instanceGroup(i.VPCID)},
+			Attachment: &ec2ENIAttachInfo{AttachmentID: "eni-attach-" + shortHash(id, 17), InstanceID: i.ID, InstanceOwnerID: h.b.AccountID(),
+				Status: "attached", AttachTime: iso(i.LaunchTime), DeleteOnTermination: true},
+		})
+	}
+	return out
+}
+
+func init() {
+	eniFields["attachment.instance-id"] = func(e ec2ENI) []string {
+		if e.Attachment == nil {
+			return nil
+		}
+		return one(e.Attachment.InstanceID)
+	}
+	eniFields["group-id"] = func(e ec2ENI) []string {
+		var out []string
+		for _, g := range e.Groups {
+			out = append(out, g.GroupID)
+		}
+		return out
+	}
+	eniFields["mac-address"] = func(e ec2ENI) []string { return one(e.MacAddress) }
+	eniFields["private-ip-address"] = func(e ec2ENI) []string { return one(e.PrivateIPAddress) }
+	actionNotes[ServiceEC2]["DescribeNetworkInterfaces"] = "The load balancer nodes' interfaces (requester amazon-elb, the node's loopback IP as the public IP) and the instances' primary interfaces (the ids their DescribeInstances shape carries); filters include description, attachment.instance-id, group-id, requester-id."
+}

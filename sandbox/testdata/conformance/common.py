@@ -33,6 +33,7 @@ def _local(tag):
 NEWER_THAN_BOTOCORE = {
     "Placement": {"availabilityZoneId"},
     "SecurityGroup": {"securityGroupArn"},
+    "NetworkInterface": {"availabilityZoneId"},
 }
 
 

@@ -25,6 +25,8 @@ check(code == "InvalidParameterValue", "describe_regions of another region: %s" 
 # Instance shape: interface, group, root volume, consistent with their describes.
 check(len(inst["NetworkInterfaces"]) == 1 and inst["NetworkInterfaces"][0]["PrivateIpAddress"] == inst["PrivateIpAddress"],
       "an instance carries its primary network interface")
+eni = ec2.describe_network_interfaces(NetworkInterfaceIds=[inst["NetworkInterfaces"][0]["NetworkInterfaceId"]])["NetworkInterfaces"]
+check(len(eni) == 1 and eni[0]["Attachment"]["InstanceId"] == inst["InstanceId"], "describe_network_interfaces of the instance's interface")
 sg = inst["SecurityGroups"][0]["GroupId"]
 groups = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"]
 check(len(groups) == 1 and groups[0]["VpcId"] == vpc and groups[0]["IpPermissions"][0]["FromPort"] == 80,
