@@ -34,6 +34,9 @@ func TestDBEndpointFollowsFailover(t *testing.T) {
 		slices.Sort(ips)
 		return ips
 	}
+	if got := s.Summary().DBEndpoint; got != name {
+		t.Errorf("summary's DB endpoint %q, want %q", got, name)
+	}
 	before := resolve(name)
 	if len(before) != 1 || net.ParseIP(before[0]) == nil {
 		t.Fatalf("%s resolves to %v", name, before)
