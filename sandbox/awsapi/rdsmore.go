@@ -27,6 +27,7 @@ func init() {
 	} {
 		actionNotes[ServiceRDS][name] = note
 	}
+	actionNotes[ServiceRDS]["DescribeDBInstances"] += " Each instance names its DB subnet group and its (derived) VPC security group."
 }
 
 func (h *handler) rdsListTagsForResource(r *request) (any, error) {
@@ -126,4 +127,20 @@ func (h *handler) rdsDescribeDBSubnetGroups(r *request) (any, error) {
 		Marker string           `xml:"Marker,omitempty"`
 	}
 	return out{groups, next}, nil
+}
+
+type rdsVpcSGMember struct {
+	VpcSecurityGroupID string `xml:"VpcSecurityGroupId"`
+	Status             string `xml:"Status"`
+}
+
+// addDBPlacement fills in the DB instance's subnet group and security
+// group (Terraform's aws_db_instance reads both), as DescribeDBSubnetGroups
+// and EC2 DescribeSecurityGroups describe them.
+func (h *handler) addDBPlacement(x *rdsInstance) {
+	if gs := h.subnetGroups(); len(gs) > 0 {
+		g := gs[0]
+		x.DBSubnetGroup = &g
+		x.VpcSecurityGroups = []rdsVpcSGMember{{VpcSecurityGroupID: sgID(g.VpcID, "db"), Status: "active"}}
+	}
 }

@@ -12,3 +12,8 @@ groups = rds.describe_db_subnet_groups()["DBSubnetGroups"]
 check(len(groups) == 1 and groups[0]["VpcId"] == SUMMARY["vpc_id"] and groups[0]["Subnets"], "describe_db_subnet_groups")
 code, status, _ = error_of(rds.describe_db_subnet_groups, DBSubnetGroupName="nope")
 check(code == "DBSubnetGroupNotFoundFault" and status == 404, "an unknown subnet group: %s %s" % (status, code))
+check(db["DBSubnetGroup"]["DBSubnetGroupName"] == groups[0]["DBSubnetGroupName"] and db["VpcSecurityGroups"][0]["Status"] == "active",
+      "the DB instance names its subnet group and security group")
+ec2 = client("ec2")
+sg = ec2.describe_security_groups(GroupIds=[db["VpcSecurityGroups"][0]["VpcSecurityGroupId"]])["SecurityGroups"]
+check(len(sg) == 1 and sg[0]["IpPermissions"][0]["FromPort"] == db["Endpoint"]["Port"], "its security group admits the database port")
