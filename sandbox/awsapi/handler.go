@@ -118,7 +118,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	if region != "" && region != h.b.RegionName() {
-		h.b.RecordAPICall(scoped, hr.URL.Query().Get("Action"), false)
+		hr.Body = http.MaxBytesReader(w, hr.Body, maxBody)
+		_ = hr.ParseForm() // only to record which action was refused
+		h.b.RecordAPICall(scoped, hr.Form.Get("Action"), false)
 		writeError(w, scoped, reqID, errWrongRegion(region))
 		return
 	}
