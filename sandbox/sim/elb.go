@@ -564,7 +564,9 @@ func (r *Region) healthRound() {
 			continue
 		}
 		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep}
-		if s := t.in.m.State; s == StateStopped || s == StateStopping {
+		// Not running: ELB does not check it (unused, Target.InvalidState);
+		// pending is an instance started again after a stop.
+		if s := t.in.m.State; s == StateStopped || s == StateStopping || s == StatePending {
 			j.stopped = s
 		}
 		jobs = append(jobs, j)
@@ -658,7 +660,7 @@ func (r *Region) applyCheckLocked(j *hcJob) {
 	}
 	if j.stopped != "" {
 		t.okRun, t.fail = 0, 0
-		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the stopped state")
+		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the "+map[bool]string{true: "pending", false: "stopped"}[j.stopped == StatePending]+" state")
 		return
 	}
 	if j.addr != t.in.m.Addr {
