@@ -564,9 +564,10 @@ func (r *Region) healthRound() {
 			continue
 		}
 		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep}
-		// Not running: ELB does not check it (unused, Target.InvalidState);
-		// pending is an instance started again after a stop.
-		if s := t.in.m.State; s == StateStopped || s == StateStopping || s == StatePending {
+		// Stopped, or pending after a start: ELB does not check it (unused,
+		// Target.InvalidState). A stopping one is still checked: its OS
+		// is shutting down and the checks fail until it is stopped.
+		if s := t.in.m.State; s == StateStopped || s == StatePending {
 			j.stopped = s
 		}
 		jobs = append(jobs, j)
