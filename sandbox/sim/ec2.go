@@ -330,9 +330,17 @@ func (r *Region) StartInstances(ids []string) ([]StateChange, error) {
 		if prev == StateStopped {
 			r.setStateLocked(in, StatePending, "")
 			r.bootLocked(in)
+			// Not running: out of rotation until it boots and passes its
+			// checks, even if no health round saw it stopped (a stop and
+			// start within one interval).
+			if t := r.tg.find(in.m.ID); t != nil && t.state != TargetDraining {
+				t.okRun, t.fail = 0, 0
+				r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the pending state")
+			}
 		}
 		out = append(out, StateChange{InstanceID: in.m.ID, Previous: prev, Current: in.m.State})
 	}
+	r.refreshRoutesLocked()
 	return out, nil
 }
 

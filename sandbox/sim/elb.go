@@ -565,8 +565,14 @@ func (r *Region) healthRound() {
 		}
 		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep}
 		// Stopped, or pending after a start: ELB does not check it (unused,
-		// Target.InvalidState). A stopping one is still checked: its OS
-		// is shutting down and the checks fail until it is stopped.
+		// Target.InvalidState). A stopping one keeps the state it had
+		// until it is stopped: its OS shuts down for the shutdown delay,
+		// which on AWS (30 s or more) is shorter than the checks take to
+		// call it unhealthy (30 s x 2 by default), so requests routed to it
+		// meanwhile fail and the group's ELB check does not replace it.
+		if t.in.m.State == StateStopping {
+			continue
+		}
 		if s := t.in.m.State; s == StateStopped || s == StatePending {
 			j.stopped = s
 		}

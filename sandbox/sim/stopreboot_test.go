@@ -120,6 +120,7 @@ func TestStopCleanDrainsForceResets(t *testing.T) {
 		t.Run(map[bool]string{false: "clean", true: "force"}[force], func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Instance.ServiceTime = 300 * time.Millisecond
+			cfg.Timings.ShutdownDelay = 2 * time.Second // the drain's bound: longer than the request
 			r := startRegion(t, cfg)
 			in := r.Instances()[0]
 			detach(r, in.ID)
@@ -202,5 +203,32 @@ func TestRebootInstanceStates(t *testing.T) {
 	}
 	if err := r.RebootInstances([]string{"i-0123456789abcdef0"}); apiCode(err) != "InvalidInstanceID.NotFound" {
 		t.Fatalf("reboot unknown: %v", err)
+	}
+}
+
+// Stopped and started again before any health round saw it stopped: the
+// target still leaves rotation while the instance boots (no request goes
+// to the dead listener), and is healthy again after.
+func TestQuickStopStartLeavesRotation(t *testing.T) {
+	cfg := testConfig()
+	cfg.Timings.HealthCheckInterval = 5 * time.Second // no round in between
+	cfg.Timings.HealthCheckTimeout = time.Second
+	cfg.Timings.StoppedHealthCheckDelay = time.Minute
+	r := startRegion(t, cfg)
+	in := r.Instances()[0]
+	if _, err := r.StopInstances([]string{in.ID}, true); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 3*time.Second, "stopped", func() bool { return instanceOf(r, in.ID).State == StateStopped })
+	if _, err := r.StartInstances([]string{in.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ := targetByID(t, r, in.ID); th.State != TargetUnused || th.Reason != ReasonInvalidState {
+		t.Fatalf("target right after the start: %+v, want unused (Target.InvalidState)", th)
+	}
+	for _, rt := range r.routes.Load().healthy {
+		if rt.id == in.ID {
+			t.Fatalf("the booting instance %s is still routed", in.ID)
+		}
 	}
 }
