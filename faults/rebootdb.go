@@ -13,7 +13,7 @@ import (
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/sandbox/truth"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindRebootDB reboots a DB instance without failover (RDS
@@ -86,7 +86,7 @@ type rebootDBFault struct {
 	notes []string
 }
 
-func newRebootDB(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (fa Fault, err error) {
+func newRebootDB(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (fa Fault, err error) {
 	var s rebootDBSpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -152,7 +152,7 @@ func dbInstanceStatus(ctx context.Context, c *awsclients.Clients, id string) (st
 func (f *rebootDBFault) Name() string { return f.name }
 func (f *rebootDBFault) Kind() string { return KindRebootDB }
 
-func (f *rebootDBFault) Targets() []string {
+func (f *rebootDBFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return []string{f.st.DBInstance}
@@ -253,5 +253,5 @@ func (f *rebootDBFault) Leases() []Resource {
 
 // Touches: the DB instance it reboots.
 func (f *rebootDBFault) Touches() []Touched {
-	return []Touched{{Type: TouchDBInstance, IDs: f.Targets()}}
+	return []Touched{{Type: TouchDBInstance, IDs: f.Resources()}}
 }

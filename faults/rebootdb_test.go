@@ -30,7 +30,7 @@ func TestRebootDB(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			e := start(t, kind, nil)
 			f := mustNew(t, e, experiments.Fault{Name: "reboot", Kind: faults.KindRebootDB})
-			id := f.Targets()[0]
+			id := f.Resources()[0]
 			before := e.sb.Region().WriterAZ()
 			if d := f.Describe(); !strings.Contains(d, id) || !strings.Contains(d, "without failover") || !strings.Contains(d, before) {
 				t.Fatalf("Describe = %q", d)
@@ -82,7 +82,7 @@ func TestRebootDBSpec(t *testing.T) {
 	}
 	reader := e.topo.DBClusterID + "-instance-2"
 	f, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "r", Kind: faults.KindRebootDB, Params: map[string]any{"db_instance": reader}})
-	if err != nil || f.Targets()[0] != reader {
+	if err != nil || f.Resources()[0] != reader {
 		t.Fatalf("New with the reader: %v %v", f, err)
 	}
 	x := &experiments.Experiment{Faults: []experiments.Fault{{Kind: faults.KindRebootDB, Duration: time.Second, Params: map[string]any{"force_failover": true}}}}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindRebootInstances reboots instances of the group (EC2 RebootInstances,
@@ -72,7 +72,7 @@ type rebootFault struct {
 }
 
 // newReboot picks instances exactly as terminate-instances does.
-func newReboot(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newReboot(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	if err := DecodeParams(spec, &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func newReboot(ctx context.Context, c *awsclients.Clients, topo *targets.Topolog
 func (f *rebootFault) Name() string { return f.name }
 func (f *rebootFault) Kind() string { return KindRebootInstances }
 
-func (f *rebootFault) Targets() []string {
+func (f *rebootFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.st.Instances)
@@ -184,7 +184,7 @@ func (f *rebootFault) Rollback(ctx context.Context) error {
 
 // Touches: the instances it reboots.
 func (f *rebootFault) Touches() []Touched {
-	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+	return []Touched{{Type: TouchInstance, IDs: f.Resources()}}
 }
 
 // TakesInstances: the group's instances it reboots (out of service while

@@ -50,7 +50,7 @@ func TestRebootInstancesComesBack(t *testing.T) {
 		c.Timings.InstanceRebootTime = 1500 * time.Millisecond
 	}, nil)
 	f := mustNew(t, e, experiments.Fault{Name: "reboot", Kind: faults.KindRebootInstances, Targets: experiments.Selector{Count: 1}})
-	id := f.Targets()[0]
+	id := f.Resources()[0]
 	if d := f.Describe(); !strings.Contains(d, "reboot "+id) {
 		t.Fatalf("plan %q does not name %s", d, id)
 	}
@@ -76,7 +76,7 @@ func TestRebootInstancesComesBack(t *testing.T) {
 func TestRebootInstancesReplacedByELBCheckedGroupIsNoted(t *testing.T) {
 	e := startWith(t, "", func(c *sim.Config) { c.Timings.InstanceRebootTime = 1500 * time.Millisecond }, nil)
 	f := mustNew(t, e, experiments.Fault{Name: "reboot", Kind: faults.KindRebootInstances, Targets: experiments.Selector{Count: 1}})
-	id := f.Targets()[0]
+	id := f.Resources()[0]
 	if err := f.Apply(e.ctx); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}

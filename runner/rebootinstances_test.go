@@ -40,8 +40,8 @@ faults:
 	if len(f.RollbackNotes) != 0 {
 		t.Errorf("rollback notes %q: want none (EC2 health checks keep a rebooting member)", f.RollbackNotes)
 	}
-	if s := stateOf(p, f.Targets[0]); s != sim.StateRunning {
-		t.Errorf("after the run %s is %s, want running", f.Targets[0], s)
+	if s := stateOf(p, f.Resources[0]); s != sim.StateRunning {
+		t.Errorf("after the run %s is %s, want running", f.Resources[0], s)
 	}
 	gt := f.GroundTruth
 	t.Logf("ground truth %+v; measured %+v", *gt, f.Recovery)

@@ -53,8 +53,8 @@ faults:
 	if len(f.RollbackNotes) != 0 {
 		t.Errorf("rollback notes %q: want the instance started again", f.RollbackNotes)
 	}
-	if in := stateOf(p, f.Targets[0]); in != sim.StatePending && in != sim.StateRunning {
-		t.Errorf("after the run %s is %s, want started again", f.Targets[0], in)
+	if in := stateOf(p, f.Resources[0]); in != sim.StatePending && in != sim.StateRunning {
+		t.Errorf("after the run %s is %s, want started again", f.Resources[0], in)
 	}
 	// Ground truth within one window of the measured recovery.
 	gt := f.GroundTruth
