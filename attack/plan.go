@@ -160,7 +160,9 @@ func (p *Plan) Due(k uint64) (time.Duration, bool) {
 // from others. It sleeps itself (returning a zero wait) so that closing Done
 // stops the attack promptly even at low rates.
 type Pacer struct {
-	Plan   *Plan
+	// Plan is what the pacer paces along: a whole *Plan, or one generator's
+	// *Slice of it (then plan indexes below are the slice's own).
+	Plan   Schedule
 	MaxLag time.Duration
 	// Done, when closed, makes Pace stop the attack (also mid-sleep).
 	Done <-chan struct{}
