@@ -196,4 +196,3 @@ func (s *Slice) Share() float64 { return float64(len(s.pos)) / float64(s.lcd) }
 
 // Peak is the highest rate the slice asks for.
 func (s *Slice) Peak() float64 { return s.plan.Peak() * s.Share() }
-
