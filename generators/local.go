@@ -82,7 +82,7 @@ type localHandle struct {
 	ref    LocalRef
 }
 
-func (h *localHandle) Ref() json.RawMessage   { b, _ := json.Marshal(h.ref); return b }
+func (h *localHandle) Ref() json.RawMessage    { b, _ := json.Marshal(h.ref); return b }
 func (h *localHandle) Exited() <-chan struct{} { return h.exited }
 
 func (h *localHandle) Stop(ctx context.Context) error {
