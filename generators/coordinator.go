@@ -682,3 +682,11 @@ func (c *Coordinator) Close() error {
 	_ = c.srv.Shutdown(sctx)
 	return errors.Join(errs...)
 }
+
+// Lag is how much later a window's last counts may arrive than a local
+// generator's: one flush interval plus a network allowance.
+func (c *Coordinator) Lag() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.assign.Flush + 250*time.Millisecond
+}
