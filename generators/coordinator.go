@@ -690,3 +690,23 @@ func (c *Coordinator) Lag() time.Duration {
 	defer c.mu.Unlock()
 	return c.assign.Flush + 250*time.Millisecond
 }
+
+// Total is the merge of every worker's reported (and, for a lost worker,
+// not-sent) counts: what the run's timeline holds from the workers.
+func (c *Coordinator) Total() timeline.Counts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var t timeline.Counts
+	for _, ws := range c.order {
+		t.Merge(&ws.total)
+	}
+	return t
+}
+
+// SetEngine replaces the engine before Barrier (tests start workers from a
+// given binary).
+func (c *Coordinator) SetEngine(e Engine) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.Engine = e
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -248,5 +249,50 @@ func TestSilentWorkerIsLostAndItsShareNotSent(t *testing.T) {
 	case <-victim.handle.Exited():
 	default:
 		t.Fatal("the stopped worker is still running after Close")
+	}
+}
+
+// A worker a killed coordinator left running (journaled as started, never
+// stopped) is stopped by StopLeftovers, which marks it stopped; a second
+// pass finds nothing to do.
+func TestStopLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	jr, err := OpenJournal(filepath.Join(dir, "workers.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &Local{Command: []string{"sh", "-c", "sleep 60"}, Grace: time.Second}
+	if err := jr.Starting("r", "local", "r-w0"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := eng.Start(context.Background(), WorkerSpec{ID: "r-w0", Coordinator: "http://127.0.0.1:1", Token: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jr.Started("r", "local", "r-w0", h.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	_ = jr.Close()
+	if pend, _ := Pending(jr.Path()); len(pend) != 1 {
+		t.Fatalf("pending %v", pend)
+	}
+	var out strings.Builder
+	if err := StopLeftovers([]string{jr.Path()}, &out); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.Exited():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the leftover worker is still running")
+	}
+	if !strings.Contains(out.String(), "r-w0 (local): stopped") {
+		t.Errorf("output %q", out.String())
+	}
+	if pend, err := Pending(jr.Path()); err != nil || len(pend) != 0 {
+		t.Fatalf("still pending after StopLeftovers: %v %v", pend, err)
+	}
+	out.Reset()
+	if err := StopLeftovers([]string{jr.Path()}, &out); err != nil || out.Len() != 0 {
+		t.Fatalf("second pass: %v %q", err, out.String())
 	}
 }
