@@ -140,8 +140,8 @@ func stopLocal(ref LocalRef, grace time.Duration) (bool, error) {
 		return false, nil
 	}
 	ticks, err := startTicks(ref.PID)
-	if err != nil || (ref.StartTicks != 0 && ticks != ref.StartTicks) {
-		return false, nil // gone (or the PID was reused): nothing to stop
+	if err != nil || (ref.StartTicks != 0 && ticks != ref.StartTicks) || zombie(ref.PID) {
+		return false, nil // gone, exited, or the PID was reused: nothing to stop
 	}
 	_ = syscall.Kill(-ref.PID, syscall.SIGTERM)
 	_ = syscall.Kill(ref.PID, syscall.SIGTERM)

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +20,7 @@ import (
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/generators"
+	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/runner"
 	"github.com/gameday-dev/gameday/timeline"
@@ -187,4 +192,82 @@ func TestThreeLocalWorkersAgainstTheSandbox(t *testing.T) {
 	if pend, err := generators.Pending(filepath.Join(out, workersJournal)); err != nil || len(pend) != 0 {
 		t.Fatalf("workers not stopped: %v %v", pend, err)
 	}
+}
+
+// alive reports whether pid is a running (not zombie) process.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || len(s) <= i+2 || s[i+2] != 'Z'
+}
+
+// SIGKILL of the coordinator mid-run, then `gameday rollback`: no worker
+// process is left and the worker journal has nothing pending.
+func TestKilledCoordinatorLeavesNoWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	dir := t.TempDir()
+	exp := filepath.Join(dir, "x.yaml")
+	yaml := `name: killed
+target: {kind: sandbox}
+load: {rate: 40, duration: 60s, timeout: 1s, generators: {engine: local, count: 2}}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.9"]}
+faults:
+  - {name: outage, kind: az-blackhole, at: 40s, duration: 5s, targets: {az: local-1b}, subnets: all}
+`
+	if err := os.WriteFile(exp, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := startRun(t, exp, dir)
+	wj := filepath.Join(dir, workersJournal)
+	var pids []int
+	testutil.Eventually(t, 30*time.Second, "both workers started", func() bool {
+		pend, err := generators.Pending(wj)
+		if err != nil || len(pend) != 2 {
+			return false
+		}
+		pids = pids[:0]
+		for _, e := range pend {
+			var ref generators.LocalRef
+			if e.State != generators.WorkerStarted || json.Unmarshal(e.Ref, &ref) != nil {
+				return false
+			}
+			pids = append(pids, ref.PID)
+		}
+		return true
+	})
+	time.Sleep(2 * time.Second) // sending
+	for _, pid := range pids {
+		if !alive(pid) {
+			t.Fatalf("worker %d not running before the kill", pid)
+		}
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, 10*time.Second)
+	if pend, _ := generators.Pending(wj); len(pend) != 2 {
+		t.Fatalf("the killed coordinator's journal should still list both workers, got %v", pend)
+	}
+	code, out := rollbackCLI(t, "--journal", filepath.Join(dir, "journal.jsonl"))
+	if code != 0 {
+		t.Fatalf("gameday rollback exit %d\n%s", code, out)
+	}
+	testutil.Eventually(t, 10*time.Second, "no worker process left", func() bool {
+		for _, pid := range pids {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+	if pend, err := generators.Pending(wj); err != nil || len(pend) != 0 {
+		t.Fatalf("workers still pending after rollback: %v %v\n%s", pend, err, out)
+	}
+	t.Logf("rollback:\n%s", out)
 }
