@@ -21,10 +21,11 @@ import (
 var assets embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"secs":    secs,
-	"pct":     func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"fault":   faultRow,
-	"notSent": notSent,
+	"secs":       secs,
+	"pct":        func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"fault":      faultRow,
+	"notSent":    notSent,
+	"workerRows": workerRows,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 func asset(name string) string {
