@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -91,7 +90,7 @@ func (h *localHandle) Stop(ctx context.Context) error {
 		return nil
 	default:
 	}
-	_ = syscall.Kill(-h.ref.PID, syscall.SIGTERM)
+	terminate(h.ref.PID, false)
 	t := time.NewTimer(h.grace)
 	defer t.Stop()
 	select {
@@ -100,7 +99,7 @@ func (h *localHandle) Stop(ctx context.Context) error {
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	_ = syscall.Kill(-h.ref.PID, syscall.SIGKILL)
+	terminate(h.ref.PID, true)
 	select {
 	case <-h.exited:
 		return nil
@@ -143,8 +142,7 @@ func stopLocal(ref LocalRef, grace time.Duration) (bool, error) {
 	if err != nil || (ref.StartTicks != 0 && ticks != ref.StartTicks) || zombie(ref.PID) {
 		return false, nil // gone, exited, or the PID was reused: nothing to stop
 	}
-	_ = syscall.Kill(-ref.PID, syscall.SIGTERM)
-	_ = syscall.Kill(ref.PID, syscall.SIGTERM)
+	terminate(ref.PID, false)
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
 		if t, err := startTicks(ref.PID); err != nil || t != ticks || zombie(ref.PID) {
@@ -152,8 +150,7 @@ func stopLocal(ref LocalRef, grace time.Duration) (bool, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = syscall.Kill(-ref.PID, syscall.SIGKILL)
-	_ = syscall.Kill(ref.PID, syscall.SIGKILL)
+	terminate(ref.PID, true)
 	return true, nil
 }
 
