@@ -296,3 +296,77 @@ func TestStopLeftovers(t *testing.T) {
 		t.Fatalf("second pass: %v %q", err, out.String())
 	}
 }
+
+// An idle stretch of the plan longer than the silence timeout does not lose
+// the workers: they send heartbeats.
+func TestIdleStageIsNotSilence(t *testing.T) {
+	srv, _ := target(t)
+	c, err := New(Config{Engine: testEngine(), Count: 2, RunID: "run3", Silence: 500 * time.Millisecond, JoinTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+		Stages: []attack.Stage{{Duration: 500 * time.Millisecond, From: 100, To: 100}, {Duration: 2 * time.Second}, {Duration: 500 * time.Millisecond, From: 100, To: 100}}}
+	plan, _ := attack.NewPlan(cfg.Stages)
+	start, err := c.Barrier(context.Background(), cfg, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := timeline.New(start, 200*time.Millisecond)
+	m := &merged{tl: tl}
+	sum, err := c.Run(context.Background(), m.merge, func(why string) { t.Errorf("abort: %s", why) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ws := range c.order {
+		if ws.lost != "" {
+			t.Errorf("worker %s lost during an idle stage: %s", ws.id, ws.lost)
+		}
+	}
+	if sum.Asked != plan.Total() || tl.Total().Requests != plan.Total() {
+		t.Fatalf("asked %d, merged %d, plan %d", sum.Asked, tl.Total().Requests, plan.Total())
+	}
+}
+
+// A worker that cannot start fails the barrier, naming it; Close leaves
+// nothing running.
+func TestBarrierFailsWhenAWorkerCannotStart(t *testing.T) {
+	c, err := New(Config{Engine: &Local{Command: []string{"false"}}, Count: 2, RunID: "run4", JoinTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := attack.Config{Targets: []attack.Target{{URL: "http://127.0.0.1:1/"}}, Stages: []attack.Stage{{Duration: time.Second, From: 1, To: 1}}}
+	_, err = c.Barrier(context.Background(), cfg, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "exited before the start") {
+		t.Fatalf("barrier: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The coordinator refuses another protocol version and a wrong token.
+func TestCoordinatorRefusesBadCallers(t *testing.T) {
+	c, err := New(Config{Engine: testEngine(), Count: 1, RunID: "run5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct {
+		proto, token string
+		code         int
+	}{{"2", c.Token(), 400}, {"1", "wrong", 401}, {"1", c.Token(), 404}} {
+		req, _ := http.NewRequest(http.MethodPost, c.URL()+"/v1/hello", strings.NewReader(`{"worker":"nobody"}`))
+		req.Header.Set(ProtocolHeader, tc.proto)
+		req.Header.Set("Authorization", "Bearer "+tc.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("protocol %s token %s: %d, want %d", tc.proto, tc.token, resp.StatusCode, tc.code)
+		}
+	}
+}

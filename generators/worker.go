@@ -234,7 +234,11 @@ func (s *stream) loop(ctx context.Context, every, giveUp time.Duration, stop fun
 		}
 		b := s.take()
 		if b == nil {
-			continue
+			// A heartbeat: nothing new (an idle stretch of the plan), but
+			// the coordinator must hear from the worker, and may answer
+			// stop. Its sequence number is the last one sent, so it merges
+			// nothing.
+			b = &Batch{Worker: s.worker, Seq: s.seq}
 		}
 		sctx, cancel := context.WithTimeout(ctx, giveUp)
 		halt, err := s.send(sctx, b)
