@@ -710,3 +710,19 @@ func (c *Coordinator) SetEngine(e Engine) {
 	defer c.mu.Unlock()
 	c.cfg.Engine = e
 }
+
+// KillWorker ends worker i's process or task at once, as a crash would (for
+// exit-path tests and chaos on the load generators themselves).
+func (c *Coordinator) KillWorker(i int) error {
+	c.mu.Lock()
+	if i < 0 || i >= len(c.order) || c.order[i].handle == nil {
+		c.mu.Unlock()
+		return fmt.Errorf("no worker %d", i)
+	}
+	h := c.order[i].handle
+	c.mu.Unlock()
+	if k, ok := h.(interface{ Kill() error }); ok {
+		return k.Kill()
+	}
+	return h.Stop(context.Background())
+}

@@ -163,3 +163,9 @@ func zombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
+
+// Kill sends SIGKILL (a crash, not a stop).
+func (h *localHandle) Kill() error {
+	terminate(h.ref.PID, true)
+	return nil
+}

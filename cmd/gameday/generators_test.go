@@ -38,6 +38,13 @@ faults:
 
 func runDistributed(t *testing.T, yaml string, workers int) (*record.Run, *generators.Coordinator, string) {
 	t.Helper()
+	return runDistributedWith(t, context.Background(), yaml, workers, nil)
+}
+
+// runDistributedWith is runDistributed with a context and a function called
+// once the workers are at the start (with the coordinator).
+func runDistributedWith(t *testing.T, ctx context.Context, yaml string, workers int, started func(*generators.Coordinator)) (*record.Run, *generators.Coordinator, string) {
+	t.Helper()
 	x, c, err := experiments.Parse("distributed.yaml", []byte(yaml), nil, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +52,6 @@ func runDistributed(t *testing.T, yaml string, workers int) (*record.Run, *gener
 	if workers > 0 {
 		x.Load.Generators = &experiments.Generators{Engine: "local", Count: workers}
 	}
-	ctx := context.Background()
 	p, err := prepare(ctx, x, c, "")
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +69,9 @@ func runDistributed(t *testing.T, yaml string, workers int) (*record.Run, *gener
 		coord.SetEngine(&generators.Local{Command: []string{gamedayBinary(t), "worker"}, Output: os.Stderr})
 		defer coord.Close()
 		opts.Remote = coord
+		if started != nil {
+			opts.Remote = startedHook{coord, started}
+		}
 	}
 	return p.Run(ctx, opts), coord, out
 }
@@ -270,4 +279,88 @@ faults:
 		t.Fatalf("workers still pending after rollback: %v %v\n%s", pend, err, out)
 	}
 	t.Logf("rollback:\n%s", out)
+}
+
+// startedHook calls fn once the barrier has passed.
+type startedHook struct {
+	*generators.Coordinator
+	fn func(*generators.Coordinator)
+}
+
+func (h startedHook) Barrier(ctx context.Context, cfg attack.Config, width time.Duration) (time.Time, error) {
+	start, err := h.Coordinator.Barrier(ctx, cfg, width)
+	if err == nil {
+		go func() {
+			time.Sleep(time.Until(start))
+			h.fn(h.Coordinator)
+		}()
+	}
+	return start, err
+}
+
+// The run's exit paths with workers: a signal mid-run (ctx cancelled) and a
+// worker killed mid-run with on_worker_loss fail. Either way the fault is
+// rolled back, the workers are stopped and journaled so, and the record
+// says what happened (the lost worker by name).
+func TestWorkersExitPaths(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs workers against the sandbox")
+	}
+	const yaml = `name: exits
+target: {kind: sandbox}
+load: {rate: 30, duration: 30s, timeout: 1s}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.5"], stable_for: 2, baseline: 2s, verify: 2s}
+faults:
+  - {name: outage, kind: az-blackhole, at: 3s, duration: 20s, targets: {az: local-1b}, subnets: all}
+`
+	check := func(t *testing.T, rec *record.Run, out string) {
+		t.Helper()
+		if len(rec.Faults) != 1 || !rec.Faults[0].Injected || !rec.Faults[0].RolledBack {
+			t.Fatalf("fault not injected and rolled back: %+v", rec.Faults)
+		}
+		if pend, err := generators.Pending(filepath.Join(out, workersJournal)); err != nil || len(pend) != 0 {
+			t.Fatalf("workers not stopped: %v %v", pend, err)
+		}
+		if len(rec.Workers) != 2 {
+			t.Fatalf("%d workers in the record", len(rec.Workers))
+		}
+	}
+	t.Run("signal", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rec, _, out := runDistributedWith(t, ctx, yaml, 2, func(*generators.Coordinator) {
+			time.Sleep(5 * time.Second)
+			cancel()
+		})
+		if rec.Status != "interrupted" {
+			t.Fatalf("status %s: %s", rec.Status, rec.Message)
+		}
+		check(t, rec, out)
+	})
+	t.Run("worker killed", func(t *testing.T) {
+		rec, coord, out := runDistributedWith(t, context.Background(), yaml, 2, func(c *generators.Coordinator) {
+			time.Sleep(5 * time.Second)
+			if err := c.KillWorker(1); err != nil {
+				t.Error(err)
+			}
+		})
+		_ = coord
+		if rec.Status != "aborted" || !strings.Contains(rec.Message, "load generator lost") || !strings.Contains(rec.Message, "-w1") {
+			t.Fatalf("status %s: %s", rec.Status, rec.Message)
+		}
+		check(t, rec, out)
+		if rec.Workers[1].Lost == "" || rec.Workers[0].Lost != "" {
+			t.Fatalf("workers %+v", rec.Workers)
+		}
+		named := false
+		for _, n := range rec.Notes {
+			named = named || strings.Contains(n, rec.Workers[1].ID+" was lost")
+		}
+		if !named {
+			t.Errorf("no note names the lost worker: %q", rec.Notes)
+		}
+		if rec.Load.NotSent == 0 {
+			t.Error("the lost worker's share is not counted as not sent")
+		}
+	})
 }
