@@ -621,7 +621,10 @@ func (c *Coordinator) Record(rec *record.Run) {
 			for _, n := range ws.got {
 				got += n
 			}
-			rw.Sent = got - min(got, ws.total.Classes.Get(timeline.ClassNotSent))
+			// Reported hits minus the reported not-sent ones (NotSent
+			// also holds the missing hits counted on its behalf).
+			reportedNotSent := rw.NotSent - min(rw.NotSent, ws.missing)
+			rw.Sent = got - min(got, reportedNotSent)
 			rw.Asked = rw.Sent + rw.NotSent
 		}
 		rec.Workers = append(rec.Workers, rw)

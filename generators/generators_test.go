@@ -21,6 +21,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gameday-dev/gameday/attack"
+	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/timeline"
 )
 
@@ -368,5 +369,31 @@ func TestCoordinatorRefusesBadCallers(t *testing.T) {
 		if resp.StatusCode != tc.code {
 			t.Errorf("protocol %s token %s: %d, want %d", tc.proto, tc.token, resp.StatusCode, tc.code)
 		}
+	}
+}
+
+// A clock offset over a quarter window is a warning in the record; a lost
+// worker is named with what was counted on its behalf.
+func TestRecordWarnsOfClockOffsetAndNamesLostWorkers(t *testing.T) {
+	c := &Coordinator{cfg: Config{Engine: &Local{}}, assign: Assignment{Window: time.Second}}
+	c.order = []*workerState{
+		{id: "r-w0", index: 0, offset: 300 * time.Millisecond, done: &Done{Asked: 10, Sent: 10}},
+		{id: "r-w1", index: 1, offset: -240 * time.Millisecond, done: &Done{Asked: 10, Sent: 10}},
+		{id: "r-w2", index: 2, lost: "silent for 5s", missing: 7, got: map[int]uint64{0: 3}},
+	}
+	c.order[2].total.Requests = 10
+	c.order[2].total.Classes.Add(timeline.ClassOK, 3)
+	c.order[2].total.Classes.Add(timeline.ClassNotSent, 7)
+	var rec record.Run
+	c.Record(&rec)
+	notes := strings.Join(rec.Notes, "\n")
+	if !strings.Contains(notes, "r-w0's clock is 300ms off") || strings.Contains(notes, "r-w1's clock") {
+		t.Errorf("clock warnings:\n%s", notes)
+	}
+	if !strings.Contains(notes, "r-w2 was lost (silent for 5s): the 7 hits") {
+		t.Errorf("lost worker note:\n%s", notes)
+	}
+	if w := rec.Workers[2]; w.Lost == "" || w.Sent != 3 || w.NotSent != 7 || w.Asked != 10 {
+		t.Errorf("lost worker row %+v", w)
 	}
 }
