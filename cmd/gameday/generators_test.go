@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -61,6 +62,9 @@ func runDistributedWith(t *testing.T, ctx context.Context, yaml string, workers 
 	opts := runner.Options{JournalPath: filepath.Join(out, "journal.jsonl"), RunID: runner.NewRunID(x.Name, time.Now())}
 	var coord *generators.Coordinator
 	if workers > 0 {
+		if want := fmt.Sprintf("from %d load generators (engine local)", workers); !strings.Contains(p.PlanText(), want) {
+			t.Errorf("the plan does not say %q:\n%s", want, p.PlanText())
+		}
 		coord, err = newCoordinator(x, p, out, opts.RunID, true, io.Discard)
 		if err != nil {
 			t.Fatal(err)
