@@ -66,6 +66,7 @@ type workerState struct {
 	seen    time.Time
 	seq     uint64
 	got     map[int]uint64 // hits it reported per window
+	sent    map[int]uint64 // of which it started (not not_sent)
 	total   timeline.Counts
 	done    *Done
 	lost    string
@@ -287,6 +288,10 @@ func (c *Coordinator) windows(_ context.Context, body []byte) (any, int, error) 
 	for i := range b.Windows {
 		w := &b.Windows[i]
 		ws.got[w.Index] += w.Counts.Requests + w.Counts.Classes.Get(timeline.ClassAborted)
+		if ws.sent == nil {
+			ws.sent = map[int]uint64{}
+		}
+		ws.sent[w.Index] += w.Counts.Requests + w.Counts.Classes.Get(timeline.ClassAborted) - w.Counts.Classes.Get(timeline.ClassNotSent)
 		ws.total.Merge(&w.Counts)
 	}
 	if c.merge == nil {
@@ -626,6 +631,16 @@ func (c *Coordinator) Record(rec *record.Run) {
 			reportedNotSent := rw.NotSent - min(rw.NotSent, ws.missing)
 			rw.Sent = got - min(got, reportedNotSent)
 			rw.Asked = rw.Sent + rw.NotSent
+		}
+		last := -1
+		for i := range ws.sent {
+			last = max(last, i)
+		}
+		if last >= 0 && last < timeline.MaxWindows {
+			rw.SentPerWindow = make([]uint64, last+1)
+			for i, n := range ws.sent {
+				rw.SentPerWindow[i] = n
+			}
 		}
 		rec.Workers = append(rec.Workers, rw)
 		if ws.lost != "" {

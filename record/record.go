@@ -64,6 +64,9 @@ type Worker struct {
 	Lost string `json:"lost,omitempty"`
 	// Raw is the file of its raw results, on its machine.
 	Raw string `json:"raw,omitempty"`
+	// SentPerWindow is how many requests it started per window (index =
+	// window), for the per-worker rate lines of the HTML report.
+	SentPerWindow []uint64 `json:"sent_per_window,omitempty"`
 }
 
 // Load summarises the load generator's own account of the run.

@@ -23,7 +23,7 @@ func TestWorkersTable(t *testing.T) {
 		}
 	}
 	r.Workers = []record.Worker{
-		{ID: "run-w0", Engine: "local", Segment: 0, Asked: 320, Sent: 319, NotSent: 1, P99S: 0.0123, OffsetS: 0.000014},
+		{ID: "run-w0", Engine: "local", Segment: 0, Asked: 320, Sent: 319, NotSent: 1, P99S: 0.0123, OffsetS: 0.000014, SentPerWindow: []uint64{0, 0, 0, 7}},
 		{ID: "run-w1<script>", Engine: "local", Segment: 1, Asked: 320, Sent: 100, NotSent: 220, P99S: 0.02, OffsetS: -0.3, Lost: "silent for 5s"},
 	}
 	table := string(render(t, func(b *bytes.Buffer) error { return Table(b, r) }))
@@ -38,6 +38,14 @@ func TestWorkersTable(t *testing.T) {
 	}
 	if err := tablesConsistent(md); err != nil {
 		t.Error(err)
+	}
+	// One sent-rate line per worker on the rate chart.
+	d := chartData(r)
+	if len(d.Workers) != 2 || len(d.Workers[0].Values) != len(d.X) {
+		t.Fatalf("chart workers %+v", d.Workers)
+	}
+	if i := 4; d.Workers[0].Values[i] == nil || *d.Workers[0].Values[i] != 7/r.WindowS {
+		t.Errorf("worker 0's rate in window 3: %v, want %v", d.Workers[0].Values[i], 7/r.WindowS)
 	}
 	html := string(render(t, func(b *bytes.Buffer) error { return HTML(b, r) }))
 	if !strings.Contains(html, `<section id="workers">`) || !strings.Contains(html, "run-w1&lt;script&gt;") || strings.Contains(html, "run-w1<script>") {

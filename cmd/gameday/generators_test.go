@@ -149,6 +149,13 @@ func TestThreeLocalWorkersAgainstTheSandbox(t *testing.T) {
 		asked += w.Asked
 		sent += w.Sent
 		notSent += w.NotSent
+		var perWindow uint64
+		for _, n := range w.SentPerWindow {
+			perWindow += n
+		}
+		if perWindow != w.Sent {
+			t.Errorf("worker %s: %d sent per window in all, %d sent", w.ID, perWindow, w.Sent)
+		}
 		raw := rawResults(t, w.Raw)
 		if uint64(len(raw)) != w.Sent {
 			t.Errorf("worker %s: %d raw results, it sent %d", w.ID, len(raw), w.Sent)
