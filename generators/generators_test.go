@@ -397,3 +397,56 @@ func TestRecordWarnsOfClockOffsetAndNamesLostWorkers(t *testing.T) {
 		t.Errorf("lost worker row %+v", w)
 	}
 }
+
+// A batch whose answer is lost after the coordinator merged it is sent
+// again by the worker and merged once: the merged windows still hold the
+// plan exactly, no hit twice.
+func TestLostAnswerIsNotMergedTwice(t *testing.T) {
+	srv, _ := target(t)
+	var lost atomic.Int32
+	var coordURL atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), r.Method, coordURL.Load().(string)+r.URL.Path, r.Body)
+		req.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		// Every 3rd batch: merged by the coordinator, answer lost.
+		if r.URL.Path == "/v1/windows" && resp.StatusCode == 200 && lost.Add(1)%3 == 0 {
+			http.Error(w, "answer lost", http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(body)
+	}))
+	defer proxy.Close()
+	c, err := New(Config{Engine: testEngine(), Count: 2, RunID: "run6", Advertise: proxy.URL, JoinTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	coordURL.Store("http://" + c.ln.Addr().String())
+	cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+		Stages: []attack.Stage{{Duration: 2 * time.Second, From: 200, To: 200}}}
+	plan, _ := attack.NewPlan(cfg.Stages)
+	start, err := c.Barrier(context.Background(), cfg, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := timeline.New(start, 200*time.Millisecond)
+	m := &merged{tl: tl}
+	sum, err := c.Run(context.Background(), m.merge, func(why string) { t.Errorf("abort: %s", why) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost.Load() < 3 {
+		t.Fatalf("only %d batches went through the proxy; the test proves nothing", lost.Load())
+	}
+	if total := tl.Total(); sum.Asked != plan.Total() || total.Requests != plan.Total() {
+		t.Fatalf("asked %d, merged %d, plan %d (%d batches, every 3rd answer lost)", sum.Asked, total.Requests, plan.Total(), lost.Load())
+	}
+}
