@@ -162,7 +162,7 @@ func TestSegmentsValidate(t *testing.T) {
 			t.Errorf("NewSlice(%v, %d) accepted", c.segs, c.i)
 		}
 	}
-	if _, _, err := (Config{Targets: []Target{{URL: "http://127.0.0.1:1/"}}, Stages: []Stage{{Duration: time.Second, From: 1, To: 1}},
+	if _, _, err := (Config{Requests: []Request{{URL: "http://127.0.0.1:1/"}}, Stages: []Stage{{Duration: time.Second, From: 1, To: 1}},
 		Segments: Equal(2), Segment: 5}).withDefaults(); err == nil {
 		t.Error("config with segment 5 of 2 accepted")
 	}

@@ -37,7 +37,7 @@ func BenchmarkLocalWorkers(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: 2 * time.Second, KeepAlive: true,
+				cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: 2 * time.Second, KeepAlive: true,
 					MaxWorkers: 512, Stages: []attack.Stage{{Duration: dur, From: rps, To: rps}}}
 				start, err := c.Barrier(context.Background(), cfg, time.Second)
 				if err != nil {

@@ -117,7 +117,7 @@ func TestThreeWorkersSendThePlanExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cfg := attack.Config{Targets: []attack.Target{{Method: "GET", URL: srv.URL + "/"}}, Timeout: 2 * time.Second, KeepAlive: true,
+	cfg := attack.Config{Requests: []attack.Request{{Method: "GET", URL: srv.URL + "/"}}, Timeout: 2 * time.Second, KeepAlive: true,
 		Stages: []attack.Stage{{Duration: time.Second, From: 50, To: 250}, {Duration: time.Second, From: 250, To: 250}}}
 	plan, _ := attack.NewPlan(cfg.Stages)
 	width := 250 * time.Millisecond
@@ -210,7 +210,7 @@ func TestSilentWorkerIsLostAndItsShareNotSent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
 		Stages: []attack.Stage{{Duration: 3 * time.Second, From: 150, To: 150}}}
 	plan, _ := attack.NewPlan(cfg.Stages)
 	width := 250 * time.Millisecond
@@ -307,7 +307,7 @@ func TestIdleStageIsNotSilence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
 		Stages: []attack.Stage{{Duration: 500 * time.Millisecond, From: 100, To: 100}, {Duration: 2 * time.Second}, {Duration: 500 * time.Millisecond, From: 100, To: 100}}}
 	plan, _ := attack.NewPlan(cfg.Stages)
 	start, err := c.Barrier(context.Background(), cfg, 200*time.Millisecond)
@@ -337,7 +337,7 @@ func TestBarrierFailsWhenAWorkerCannotStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := attack.Config{Targets: []attack.Target{{URL: "http://127.0.0.1:1/"}}, Stages: []attack.Stage{{Duration: time.Second, From: 1, To: 1}}}
+	cfg := attack.Config{Requests: []attack.Request{{URL: "http://127.0.0.1:1/"}}, Stages: []attack.Stage{{Duration: time.Second, From: 1, To: 1}}}
 	_, err = c.Barrier(context.Background(), cfg, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "exited before the start") {
 		t.Fatalf("barrier: %v", err)
@@ -430,7 +430,7 @@ func TestLostAnswerIsNotMergedTwice(t *testing.T) {
 	}
 	defer c.Close()
 	coordURL.Store("http://" + c.ln.Addr().String())
-	cfg := attack.Config{Targets: []attack.Target{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
 		Stages: []attack.Stage{{Duration: 2 * time.Second, From: 200, To: 200}}}
 	plan, _ := attack.NewPlan(cfg.Stages)
 	start, err := c.Barrier(context.Background(), cfg, 200*time.Millisecond)

@@ -39,7 +39,7 @@ type Hello struct {
 	Worker string `json:"worker"`
 }
 
-// Request is one request shape of the load (attack.Target on the wire).
+// Request is one request shape of the load (attack.Request on the wire).
 type Request struct {
 	Method string      `json:"method"`
 	URL    string      `json:"url"`
@@ -95,7 +95,7 @@ func assignmentOf(cfg attack.Config, nodeAZ map[string]string) Assignment {
 		Workers: cfg.Workers, MaxWorkers: cfg.MaxWorkers, MaxConnections: cfg.MaxConnections, KeepAlive: cfg.KeepAlive,
 		MaxConnAge: cfg.MaxConnAge, IdleTimeout: cfg.IdleTimeout, Resolver: cfg.Resolver, DNSTTL: cfg.DNSTTL,
 		NodeAZ: nodeAZ, AZHeader: cfg.AZHeader, Drain: cfg.Drain, MaxBody: cfg.MaxBody, Name: cfg.Name}
-	for _, t := range cfg.Targets {
+	for _, t := range cfg.Requests {
 		a.Requests = append(a.Requests, Request{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body})
 	}
 	for _, s := range cfg.Stages {
@@ -112,7 +112,7 @@ func (a *Assignment) Config() attack.Config {
 		AZHeader: a.AZHeader, Drain: a.Drain, MaxBody: a.MaxBody, Name: a.Name,
 		Segments: a.Segments, Segment: a.Segment}
 	for _, t := range a.Requests {
-		cfg.Targets = append(cfg.Targets, attack.Target{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body})
+		cfg.Requests = append(cfg.Requests, attack.Request{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body})
 	}
 	for _, s := range a.Stages {
 		cfg.Stages = append(cfg.Stages, attack.Stage(s))

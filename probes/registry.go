@@ -11,7 +11,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // Kind is one probe kind. Each kind lives in its own file and registers
@@ -25,6 +25,9 @@ type Kind struct {
 	Doc string
 	// Order places the kind in lists (error messages, docs); lower first.
 	Order int
+	// Fields are the kind's own keys beyond name, kind, interval and
+	// timeout (e.g. "url"); validation refuses another kind's keys.
+	Fields []string
 	// DefaultTimeout bounds one observation when the spec gives none;
 	// zero means DefaultAPITimeout.
 	DefaultTimeout time.Duration
@@ -50,7 +53,7 @@ type Kind struct {
 // the target, and the HTTP client for GETs.
 type Env struct {
 	Clients    *awsclients.Clients
-	Topology   *targets.Topology
+	Topology   *topology.Topology
 	HTTPClient *http.Client // nil means http.DefaultClient
 	// LoadURL is where the experiment's load goes (a kind may default to it).
 	LoadURL string
@@ -74,7 +77,7 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("probes: kind %q registered twice", k.Name))
 	}
 	registry[k.Name] = k
-	experiments.RegisterProbeKind(experiments.ProbeKind{Name: k.Name, Order: k.Order, Validate: k.Check})
+	experiments.RegisterProbeKind(experiments.ProbeKind{Name: k.Name, Order: k.Order, Fields: k.Fields, Validate: k.Check})
 }
 
 // Lookup returns the kind registered under name.

@@ -34,7 +34,7 @@ type RemoteLoad interface {
 
 // settle is how long after a window's end it is final online.
 func (r *run) settle() time.Duration {
-	d := settleAfter(r.p.X.Load.Timeout)
+	d := settleAfter(r.p.Experiment.Load.Timeout)
 	if r.o.Remote != nil {
 		d += r.o.Remote.Lag()
 	}
@@ -44,7 +44,7 @@ func (r *run) settle() time.Duration {
 // barrier runs the remote load's barrier; it returns the start instant, or
 // false after setting the record's status (nothing was changed).
 func (r *run) barrier(ctx context.Context) (time.Time, bool) {
-	start, err := r.o.Remote.Barrier(ctx, r.p.Attack, r.p.X.SteadyState.Window)
+	start, err := r.o.Remote.Barrier(ctx, r.p.Attack, r.p.Experiment.SteadyState.Window)
 	if err == nil {
 		t := time.NewTimer(time.Until(start))
 		defer t.Stop()

@@ -71,7 +71,7 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 			if err := generators.StopLeftovers(dedupe(wj), stdout); err != nil {
 				return exitcode.With(exitcode.Rollback, fmt.Errorf("load generators: %w", err))
 			}
-			var extra []faults.Target
+			var extra []faults.Location
 			if target != "" {
 				x, _, err := lo.load(target)
 				if err != nil {
