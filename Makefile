@@ -37,8 +37,8 @@ lint: ## staticcheck (installed from the module proxy into the Go bin dir).
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 .PHONY: bench
-bench: ## Benchmarks: sandbox ALB throughput and load generation vs the vegeta CLI.
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/...
+bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/... ./generators/...
 
 .PHONY: fuzz
 FUZZTIME ?= 20s

@@ -116,6 +116,10 @@ type Load struct {
 	// attributes failures to the target's AZ as well as the node's. Empty:
 	// X-Availability-Zone on the sandbox, none on AWS (the node's AZ).
 	AZHeader string `mapstructure:"az_header" json:"az_header,omitempty"`
+	// Generators, when set, sends the load from several load generators
+	// (gameday workers), each an exact slice of the rate plan, instead of
+	// from this process (see generators.go).
+	Generators *Generators `mapstructure:"generators" json:"generators,omitempty"`
 }
 
 // Request is one request shape; the load round-robins over them.

@@ -84,6 +84,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 	}
 	x.validateTarget(v)
 	c.Stages = x.validateLoad(v)
+	x.validateGenerators(v)
 	x.validateSteady(v, c)
 	x.validateFaults(v)
 	x.validateProbes(v)

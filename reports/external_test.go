@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"html"
 	"image/png"
 	"os"
@@ -249,6 +250,17 @@ func TestChartsRenderInChromium(t *testing.T) {
 		{"aborted", func(t *testing.T) *record.Run { return load(t, "aborted") },
 			[]string{"rate", "success", "latency", "errors", "az"}, nil, false},
 		{"control", noSuccess, []string{"rate", "errors", "az"}, []string{"success", "latency"}, false},
+		{"workers", func(t *testing.T) *record.Run { // load.generators: per-worker rate lines
+			r := load(t, "run")
+			for i := range 3 {
+				w := record.Worker{ID: fmt.Sprintf("run-w%d", i), Engine: "local", Segment: i}
+				for _, win := range r.Windows {
+					w.SentPerWindow = append(w.SentPerWindow, win.Requests/3)
+				}
+				r.Workers = append(r.Workers, w)
+			}
+			return r
+		}, []string{"rate", "success", "latency", "errors", "az", "probe-asg-capacity", "probe-db-writer", "probe-target-health"}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -66,6 +66,7 @@ func Markdown(w io.Writer, r *record.Run) error {
 		}
 	}
 
+	workersMarkdown(p.f, r) // reports/workers.go
 	if len(r.Gates) > 0 {
 		p.f("\n### Gates: %d of %d held\n\n", len(r.Gates)-FailedGates(r.Gates), len(r.Gates))
 		p.f("| | scope | gate | measured | limit |\n|---|---|---|---:|---|\n")

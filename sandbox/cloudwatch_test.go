@@ -192,11 +192,22 @@ func TestCloudWatchAlarmLifecycle(t *testing.T) {
 	stop()
 	testutil.Eventually(t, 5*time.Second, "OK after the load", func() bool { return state().StateValue == cwtypes.StateValueOk })
 
+	// SetAlarmState holds until the next evaluation: an hour's period (a
+	// minute of wall time here) keeps it while the test reads it back.
+	_, err = cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("busy"), Namespace: aws.String("AWS/ApplicationELB"), MetricName: aws.String("RequestCount"),
+		Dimensions: []cwtypes.Dimension{dim("LoadBalancer", lb)}, Statistic: cwtypes.StatisticSum,
+		Period: aws.Int32(3600), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(5),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold, TreatMissingData: aws.String("notBreaching"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("busy"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("drill")}); err != nil {
 		t.Fatal(err)
 	}
-	if a := state(); a.StateValue != cwtypes.StateValueAlarm || aws.ToString(a.StateReason) != "drill" {
-		t.Errorf("after SetAlarmState: %s %q", a.StateValue, aws.ToString(a.StateReason))
+	if a := state(); a.StateValue != cwtypes.StateValueAlarm || aws.ToString(a.StateReason) != "drill" || aws.ToInt32(a.Period) != 3600 {
+		t.Errorf("after SetAlarmState: %s %q (period %d)", a.StateValue, aws.ToString(a.StateReason), aws.ToInt32(a.Period))
 	}
 	_, err = cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("busy"), StateValue: cwtypes.StateValueOk, StateReason: aws.String("x"), StateReasonData: aws.String("{not json")})
 	wantAPIError(t, err, "InvalidFormat", 400)

@@ -182,9 +182,15 @@
   try {
     D.lanes = D.bands.filter(function (b) { return b.kind === "held"; }).length;
 
-    addChart("rate", "Request rate", "requests per second: asked by the rate plan vs sent and answered",
-      [line("asked", COLORS.asked, 1, { dash: [6, 4] }), line("achieved", COLORS.achieved, 1)],
-      [D.asked, D.achieved], { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.15]; } } });
+    var rateLines = [line("asked", COLORS.asked, 1, { dash: [6, 4] }), line("achieved", COLORS.achieved, 1)];
+    var rateData = [D.asked, D.achieved];
+    (D.workers || []).forEach(function (wk, i) { // load.generators: one sent-rate line per worker
+      rateLines.push(line(wk.name, PALETTE[(i + 1) % PALETTE.length], 1, { width: 1, dash: [2, 3] }));
+      rateData.push(wk.values);
+    });
+    addChart("rate", "Request rate", "requests per second: asked by the rate plan vs sent and answered" +
+      ((D.workers || []).length ? "; dotted: sent by each load generator" : ""),
+      rateLines, rateData, { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.15]; } } });
 
     var succLimits = [];
     if (limits.success != null) succLimits.push({ value: limits.success, label: "steady state ≥ " + limits.success + "%" });

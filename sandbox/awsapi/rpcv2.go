@@ -60,7 +60,12 @@ func (h *handler) serveRPCv2(w http.ResponseWriter, hr *http.Request, reqID stri
 	def, known := actions[service][action]
 	h.b.RecordAPICall(service, action, known && def.mutating)
 	if !known {
-		writeRPCv2Error(w, reqID, &sim.APIError{Code: "UnknownOperationException", Message: "The operation " + action + " is not served by the sandbox", Status: http.StatusNotFound})
+		// As refuse.go answers a CBOR service the sandbox does not serve.
+		w.Header().Set("Smithy-Protocol", "rpc-v2-cbor")
+		w.Header().Set("Content-Type", "application/cbor")
+		w.Header().Set("x-amzn-RequestId", reqID)
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(cborTextMap("__type", "UnknownOperationException", "message", "gameday sandbox does not implement cloudwatch:"+action))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, maxBody))

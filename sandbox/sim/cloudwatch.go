@@ -121,7 +121,9 @@ func (r *Region) putAlarmLocked(a MetricAlarm) (MetricAlarm, error) {
 		a.StateValue, a.StateReason, a.StateReasonData = old.m.StateValue, old.m.StateReason, old.m.StateReasonData
 		a.StateUpdatedTimestamp, a.StateTransitionedTimestamp = old.m.StateUpdatedTimestamp, old.m.StateTransitionedTimestamp
 		old.m = a
-		old.lastEval = 0
+		// The new settings apply from the next period's end on.
+		k := periodBuckets(a.Period)
+		old.lastEval = floorDiv(r.cw.store.index(now), k) * k
 		return a, nil
 	}
 	if len(r.cw.alarms) >= maxAlarms {
