@@ -50,7 +50,7 @@ type asgGroup struct {
 	HealthCheckGracePeriod           int32              `xml:"HealthCheckGracePeriod"`
 	Instances                        []asgInstance      `xml:"Instances>member"`
 	CreatedTime                      string             `xml:"CreatedTime"`
-	SuspendedProcesses               struct{}           `xml:"SuspendedProcesses"`
+	SuspendedProcesses               asgSuspendedList   `xml:"SuspendedProcesses"`
 	VPCZoneIdentifier                string             `xml:"VPCZoneIdentifier"`
 	EnabledMetrics                   struct{}           `xml:"EnabledMetrics"`
 	Tags                             []asgTag           `xml:"Tags>member"`
@@ -69,6 +69,7 @@ type asgActivity struct {
 	StartTime            string `xml:"StartTime"`
 	EndTime              string `xml:"EndTime,omitempty"`
 	StatusCode           string `xml:"StatusCode"`
+	StatusMessage        string `xml:"StatusMessage,omitempty"`
 	Progress             int32  `xml:"Progress"`
 	Details              string `xml:"Details"`
 }
@@ -107,6 +108,7 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 		TerminationPolicies:    []string{"Default"},
 		ServiceLinkedRoleARN:   fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", h.b.AccountID()),
 	}
+	out.SuspendedProcesses = suspendedXML(g.SuspendedProcesses)
 	sort.Strings(out.AvailabilityZones)
 	sort.Strings(out.TargetGroupARNs)
 	insts := append([]sim.GroupInstance(nil), g.Instances...)
@@ -181,6 +183,7 @@ func activityXML(a sim.Activity, arns map[string]string) asgActivity {
 		StartTime:            iso(a.StartTime),
 		EndTime:              iso(a.EndTime),
 		StatusCode:           a.StatusCode,
+		StatusMessage:        a.StatusMessage,
 		Progress:             a.Progress,
 		Details:              "{}",
 	}

@@ -41,6 +41,7 @@ type Backend interface {
 	CreateOrUpdateGroupTags(group string, tags []sim.Tag) error
 	DeleteGroupTags(group string, keys []string) error
 	ScalingActivities(group string) []sim.Activity // newest first
+	ProcessBackend                                 // asgprocesses.go
 
 	// ELBv2
 	LoadBalancers() []sim.LoadBalancer

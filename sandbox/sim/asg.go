@@ -23,6 +23,8 @@ type group struct {
 	cooldownTill time.Time
 	samples      []reqSample
 	policy       string
+	suspended    map[string]string // process → SuspensionReason (asgprocesses.go)
+	launchFails  []*LaunchFailure  // armed launch failures (launchfailures.go)
 }
 
 type member struct {
@@ -146,7 +148,9 @@ func (r *Region) memberInServiceLocked(m *member) {
 	}
 	m.lifecycle, m.inService = lifeInService, time.Now()
 	r.emit("asg-member", m.in.m.ID, m.in.m.AZ, lifePending, lifeInService, r.group.m.Name)
-	r.registerLocked(m.in, false)
+	if !r.suspendedLocked(ProcAddToLoadBalancer) {
+		r.registerLocked(m.in, false)
+	}
 	r.endActivityLocked(m.launchAct, "Successful")
 }
 
@@ -191,9 +195,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 				why = "an ELB system health check failure"
 			}
 		}
-		if why != "" {
-			m.health = "Unhealthy"
-			r.emit("asg-member", m.in.m.ID, m.in.m.AZ, "Healthy", "Unhealthy", why)
+		if why != "" && r.healthActionLocked(m, why) {
 			cause := fmt.Sprintf("At %s an instance was taken out of service in response to %s.", awsTime(now), why)
 			r.terminateMemberLocked(m, cause, false)
 		}
@@ -201,7 +203,9 @@ func (r *Region) asgStepLocked(now time.Time) {
 	clear(g.members[len(keep):])
 	g.members = keep
 
-	r.scalingPolicyLocked(now)
+	if !r.suspendedLocked(ProcAlarmNotification) {
+		r.scalingPolicyLocked(now)
+	}
 
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
@@ -211,12 +215,10 @@ func (r *Region) asgStepLocked(now time.Time) {
 			perAZ[m.in.azIdx]++
 		}
 	}
-	for active < g.m.Desired {
-		az := 0
-		for i := range perAZ {
-			if perAZ[i] < perAZ[az] {
-				az = i
-			}
+	for active < g.m.Desired && !r.suspendedLocked(ProcLaunch) {
+		az, ok := r.launchAZLocked(perAZ, now, active)
+		if !ok {
+			break
 		}
 		in := r.newInstanceLocked(az, g.m.Name, StatePending)
 		r.bootLocked(in)
@@ -228,7 +230,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		perAZ[az]++
 		active++
 	}
-	for active > g.m.Desired {
+	for active > g.m.Desired && !r.suspendedLocked(ProcTerminate) {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] > perAZ[az] {
@@ -333,6 +335,7 @@ func (r *Region) AutoScalingGroups() []AutoScalingGroup {
 	m.SubnetIDs = append([]string(nil), m.SubnetIDs...)
 	m.TargetGroupARNs = append([]string(nil), m.TargetGroupARNs...)
 	m.Tags = copyTags(m.Tags)
+	m.SuspendedProcesses = r.suspendedProcessesLocked()
 	m.Instances = make([]GroupInstance, 0, len(g.members))
 	for _, x := range g.members {
 		m.Instances = append(m.Instances, GroupInstance{

@@ -164,6 +164,7 @@ type AutoScalingGroup struct {
 	Instances              []GroupInstance
 	Tags                   []Tag
 	CreatedTime            time.Time
+	SuspendedProcesses     []SuspendedProcess // by name
 }
 
 // Activity is one scaling activity of a group.
@@ -176,6 +177,9 @@ type Activity struct {
 	EndTime     time.Time // zero while in progress
 	StatusCode  string    // "InProgress", "Successful", "Failed"
 	Progress    int32
+	// StatusMessage says why a Failed activity failed (e.g. a launch
+	// refused with InsufficientInstanceCapacity).
+	StatusMessage string
 }
 
 // LoadBalancer is the sandbox's Application Load Balancer.

@@ -1,0 +1,245 @@
+package sandbox
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/gameday-dev/gameday/internal/testutil"
+)
+
+// quiet is how long a test watches for something a suspended process must
+// not do: many group passes (QuickTimings checks every 100 ms).
+const quiet = 1500 * time.Millisecond
+
+type asgView struct {
+	t    *testing.T
+	c    *autoscaling.Client
+	name string
+}
+
+func (v asgView) group() astypes.AutoScalingGroup {
+	v.t.Helper()
+	out, err := v.c.DescribeAutoScalingGroups(ctxT(v.t), &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{v.name}})
+	if err != nil || len(out.AutoScalingGroups) != 1 {
+		v.t.Fatalf("describe group: %v", err)
+	}
+	return out.AutoScalingGroups[0]
+}
+
+// live counts members not terminating.
+func (v asgView) live() int {
+	n := 0
+	for _, in := range v.group().Instances {
+		if !strings.HasPrefix(string(in.LifecycleState), "Terminat") {
+			n++
+		}
+	}
+	return n
+}
+
+func (v asgView) suspended() map[string]string {
+	m := map[string]string{}
+	for _, p := range v.group().SuspendedProcesses {
+		m[aws.ToString(p.ProcessName)] = aws.ToString(p.SuspensionReason)
+	}
+	return m
+}
+
+func (v asgView) suspend(procs ...string) {
+	v.t.Helper()
+	if _, err := v.c.SuspendProcesses(ctxT(v.t), &autoscaling.SuspendProcessesInput{AutoScalingGroupName: aws.String(v.name), ScalingProcesses: procs}); err != nil {
+		v.t.Fatalf("SuspendProcesses %v: %v", procs, err)
+	}
+}
+
+func (v asgView) resume(procs ...string) {
+	v.t.Helper()
+	if _, err := v.c.ResumeProcesses(ctxT(v.t), &autoscaling.ResumeProcessesInput{AutoScalingGroupName: aws.String(v.name), ScalingProcesses: procs}); err != nil {
+		v.t.Fatalf("ResumeProcesses %v: %v", procs, err)
+	}
+}
+
+func (v asgView) setDesired(n int32) {
+	v.t.Helper()
+	if _, err := v.c.SetDesiredCapacity(ctxT(v.t), &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String(v.name), DesiredCapacity: aws.Int32(n)}); err != nil {
+		v.t.Fatalf("SetDesiredCapacity %d: %v", n, err)
+	}
+}
+
+func TestScalingProcessesAPI(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	v := asgView{t, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+
+	types, err := v.c.DescribeScalingProcessTypes(ctx, &autoscaling.DescribeScalingProcessTypesInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range types.Processes {
+		names = append(names, aws.ToString(p.ProcessName))
+	}
+	want := []string{"AZRebalance", "AddToLoadBalancer", "AlarmNotification", "HealthCheck", "InstanceRefresh", "Launch", "ReplaceUnhealthy", "ScheduledActions", "Terminate"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("DescribeScalingProcessTypes = %v, want %v", names, want)
+	}
+
+	if got := v.group().SuspendedProcesses; len(got) != 0 {
+		t.Fatalf("a new group has suspended processes %+v", got)
+	}
+	before := time.Now().UTC().Truncate(time.Second)
+	v.suspend("AZRebalance", "AlarmNotification")
+	sus := v.suspended()
+	if len(sus) != 2 {
+		t.Fatalf("suspended %v, want AZRebalance and AlarmNotification", sus)
+	}
+	for p, why := range sus {
+		at, err := time.Parse("2006-01-02T15:04:05Z", strings.TrimPrefix(why, "User suspended at "))
+		if !strings.HasPrefix(why, "User suspended at ") || err != nil || at.Before(before) {
+			t.Fatalf("%s: SuspensionReason %q, want \"User suspended at <now>\"", p, why)
+		}
+	}
+	// Resuming one that is not suspended is not an error; nothing named
+	// means every process.
+	v.resume("Launch", "AZRebalance")
+	if sus := v.suspended(); len(sus) != 1 || sus["AlarmNotification"] == "" {
+		t.Fatalf("after resuming AZRebalance: %v", sus)
+	}
+	v.suspend()
+	if sus := v.suspended(); len(sus) != 9 {
+		t.Fatalf("SuspendProcesses without names suspended %d processes, want all 9: %v", len(sus), sus)
+	}
+	v.resume()
+	if sus := v.suspended(); len(sus) != 0 {
+		t.Fatalf("ResumeProcesses without names left %v", sus)
+	}
+
+	_, err = v.c.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: aws.String(v.name), ScalingProcesses: []string{"Launch", "Reboot"}})
+	wantAPIError(t, err, "ValidationError", 400)
+	if sus := v.suspended(); len(sus) != 0 {
+		t.Fatalf("a refused SuspendProcesses suspended %v", sus)
+	}
+	_, err = v.c.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: aws.String("no-such-group")})
+	wantAPIError(t, err, "ValidationError", 400)
+}
+
+// The group honours Launch and Terminate: no scale-out or scale-in while
+// suspended, and it catches up once they resume.
+func TestScalingProcessesLaunchTerminate(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	v := asgView{t, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+
+	v.suspend("Launch")
+	v.setDesired(4)
+	time.Sleep(quiet)
+	if n := v.live(); n != 3 {
+		t.Fatalf("Launch suspended: %d members, want the 3 it had", n)
+	}
+	if !s.Region().ProcessSuspended(v.name, "Launch") || s.Region().ProcessSuspended(v.name, "Terminate") || s.Region().ProcessSuspended("other", "Launch") {
+		t.Fatal("ProcessSuspended disagrees with SuspendProcesses")
+	}
+	v.resume("Launch")
+	testutil.Eventually(t, 5*time.Second, "the launch held back, once Launch resumed", func() bool { return v.live() == 4 })
+
+	v.suspend("Terminate")
+	v.setDesired(3)
+	time.Sleep(quiet)
+	if n := v.live(); n != 4 {
+		t.Fatalf("Terminate suspended: %d members, want 4", n)
+	}
+	v.resume("Terminate")
+	testutil.Eventually(t, 5*time.Second, "the scale-in held back, once Terminate resumed", func() bool { return v.live() == 3 })
+}
+
+// HealthCheck and ReplaceUnhealthy: a member whose instance is gone stays
+// Healthy while HealthCheck is suspended, is marked Unhealthy but kept
+// while only ReplaceUnhealthy is, and is replaced once it resumes.
+func TestScalingProcessesHealth(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	v := asgView{t, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+	victim := aws.ToString(v.group().Instances[0].InstanceId)
+	member := func() (astypes.Instance, bool) {
+		for _, in := range v.group().Instances {
+			if aws.ToString(in.InstanceId) == victim {
+				return in, true
+			}
+		}
+		return astypes.Instance{}, false
+	}
+
+	v.suspend("HealthCheck", "ReplaceUnhealthy")
+	if _, err := ec2.NewFromConfig(cfg).StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{victim}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(quiet)
+	if m, ok := member(); !ok || aws.ToString(m.HealthStatus) != "Healthy" || m.LifecycleState != astypes.LifecycleStateInService {
+		t.Fatalf("HealthCheck suspended: member %+v (present %v), want it InService and Healthy", m, ok)
+	}
+	v.resume("HealthCheck")
+	testutil.Eventually(t, 5*time.Second, "the stopped member marked Unhealthy", func() bool {
+		m, ok := member()
+		return ok && aws.ToString(m.HealthStatus) == "Unhealthy"
+	})
+	time.Sleep(quiet)
+	if m, ok := member(); !ok || m.LifecycleState != astypes.LifecycleStateInService {
+		t.Fatalf("ReplaceUnhealthy suspended: member %+v (present %v), want it kept InService", m, ok)
+	}
+	v.resume("ReplaceUnhealthy")
+	testutil.Eventually(t, 5*time.Second, "the unhealthy member replaced", func() bool {
+		m, ok := member()
+		return (!ok || m.LifecycleState != astypes.LifecycleStateInService) && v.live() == 3
+	})
+}
+
+// AddToLoadBalancer: a member launched while it is suspended comes into
+// service without a target, and is not added when it resumes (as AWS).
+func TestScalingProcessesAddToLoadBalancer(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	sum := s.Summary()
+	v := asgView{t, autoscaling.NewFromConfig(cfg), sum.AutoScalingGroup}
+	lb := elb.NewFromConfig(cfg)
+	targets := func() []string {
+		out, err := lb.DescribeTargetHealth(ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(sum.TargetGroupARN)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range out.TargetHealthDescriptions {
+			ids = append(ids, aws.ToString(d.Target.Id))
+		}
+		return ids
+	}
+	v.suspend("AddToLoadBalancer")
+	v.setDesired(4)
+	var fresh string
+	testutil.Eventually(t, 5*time.Second, "a fourth member InService", func() bool {
+		n := 0
+		for _, in := range v.group().Instances {
+			if in.LifecycleState == astypes.LifecycleStateInService {
+				n++
+				if !slices.Contains(sum.Instances, aws.ToString(in.InstanceId)) {
+					fresh = aws.ToString(in.InstanceId)
+				}
+			}
+		}
+		return n == 4 && fresh != ""
+	})
+	if slices.Contains(targets(), fresh) {
+		t.Fatalf("AddToLoadBalancer suspended, yet %s was registered: %v", fresh, targets())
+	}
+	v.resume("AddToLoadBalancer")
+	time.Sleep(quiet)
+	if got := targets(); slices.Contains(got, fresh) || len(got) != 3 {
+		t.Fatalf("after resume: targets %v; want the 3 old ones only (AWS does not add instances launched while suspended)", got)
+	}
+}
