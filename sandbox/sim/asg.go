@@ -67,7 +67,7 @@ func (r *Region) buildGroup() {
 			HealthCheckGracePeriod: r.t.GracePeriod,
 			DefaultCooldown:        r.t.ScaleCooldown,
 			TargetGroupARNs:        []string{r.tg.m.ARN},
-			Tags:                   []Tag{{"Name", "gameday-web"}},
+			Tags:                   []Tag{{"Name", "gameday-web"}, OptInTag},
 			CreatedTime:            now,
 		},
 		policy: c.Name + "-request-count-per-target",
