@@ -17,6 +17,9 @@ import (
 // aws:ec2:asg-insufficient-instance-capacity-error, which no plain AWS API
 // offers.
 type LaunchFailureRequest struct {
+	// ID names the failure ("" lets the sandbox pick one), so that a client
+	// can disarm exactly its own even after a crash lost the answer.
+	ID       string   `json:"id,omitempty"`
 	Group    string   `json:"group"`
 	AZs      []string `json:"azs"`
 	Duration string   `json:"duration"`
@@ -51,10 +54,10 @@ func (s *Sandbox) serveLaunchFailures(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "duration: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		lf, err := s.region.AddLaunchFailure(req.Group, req.AZs, d)
+		lf, err := s.region.AddLaunchFailure(req.ID, req.Group, req.AZs, d)
 		var ae *sim.APIError
 		if errors.As(err, &ae) {
-			http.Error(w, ae.Message, http.StatusBadRequest)
+			http.Error(w, ae.Message, ae.Status)
 			return
 		} else if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -62,6 +62,7 @@ func TestLaunchFailures(t *testing.T) {
 		{Group: sum.AutoScalingGroup, Duration: "1m"},
 		{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "48h"},
 		{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "soon"},
+		{ID: "no spaces", Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "1m"},
 	} {
 		if _, code, msg := postLaunchFailure(t, s, bad); code != http.StatusBadRequest {
 			t.Fatalf("%+v: status %d %q, want 400", bad, code, msg)
@@ -71,8 +72,8 @@ func TestLaunchFailures(t *testing.T) {
 		t.Fatalf("refused requests armed %d failures", n)
 	}
 
-	lf, code, msg := postLaunchFailure(t, s, LaunchFailureRequest{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "1m"})
-	if code != http.StatusCreated || lf.ID == "" {
+	lf, code, msg := postLaunchFailure(t, s, LaunchFailureRequest{ID: "mine-1", Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "1m"})
+	if code != http.StatusCreated || lf.ID != "mine-1" {
 		t.Fatalf("arm: %d %q", code, msg)
 	}
 	var victim string
@@ -115,6 +116,9 @@ func TestLaunchFailures(t *testing.T) {
 		t.Fatalf("failed activity %+v", failed)
 	}
 
+	if _, code, _ := postLaunchFailure(t, s, LaunchFailureRequest{ID: lf.ID, Group: sum.AutoScalingGroup, AZs: []string{"local-1b"}, Duration: "1m"}); code != http.StatusConflict {
+		t.Fatalf("arming id %s twice: %d, want 409", lf.ID, code)
+	}
 	if code := deleteLaunchFailure(t, s, lf.ID); code != http.StatusOK {
 		t.Fatalf("disarm: %d", code)
 	}

@@ -45,10 +45,21 @@ func (r *Region) launchFailureRetry() time.Duration {
 
 // AddLaunchFailure arms a launch failure on the group's launches in azs
 // for d (0 < d <= MaxLaunchFailure). Every AZ must be one of the group's.
-func (r *Region) AddLaunchFailure(group string, azs []string, d time.Duration) (LaunchFailure, error) {
+// id names it ("" picks one): a client that chooses its id before arming
+// can always disarm exactly its own, even if it never saw the answer.
+func (r *Region) AddLaunchFailure(id, group string, azs []string, d time.Duration) (LaunchFailure, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.pruneLaunchFailuresLocked(time.Now())
 	g := r.group
+	if !validLaunchFailureID(id) {
+		return LaunchFailure{}, apiErr(400, "ValidationError", "id: %q is not 1 to 64 letters, digits, '-' or '_'", id)
+	}
+	for _, lf := range g.launchFails {
+		if lf.ID == id {
+			return LaunchFailure{}, apiErr(409, "AlreadyExists", "id: launch failure %s is already armed", id)
+		}
+	}
 	if g == nil || group != g.m.Name {
 		return LaunchFailure{}, apiErr(400, "ValidationError", "AutoScalingGroup name not found - AutoScalingGroup '%s' not found", group)
 	}
@@ -63,7 +74,10 @@ func (r *Region) AddLaunchFailure(group string, azs []string, d time.Duration) (
 	if d <= 0 || d > MaxLaunchFailure {
 		return LaunchFailure{}, apiErr(400, "ValidationError", "duration: %s is not in (0, %s]", d, MaxLaunchFailure)
 	}
-	lf := &LaunchFailure{ID: r.hexID("lf-", 12), Group: group, AZs: slices.Clone(azs), Until: time.Now().Add(d), lastAct: map[string]time.Time{}}
+	if id == "" {
+		id = r.hexID("lf-", 12)
+	}
+	lf := &LaunchFailure{ID: id, Group: group, AZs: slices.Clone(azs), Until: time.Now().Add(d), lastAct: map[string]time.Time{}}
 	sort.Strings(lf.AZs)
 	g.launchFails = append(g.launchFails, lf)
 	for _, az := range lf.AZs {
@@ -185,4 +199,16 @@ func (r *Region) failLaunchLocked(az string, now time.Time, active int32) {
 	act.StatusMessage = msg
 	r.endActivityLocked(act, "Failed")
 	r.emit("asg-launch-failed", g.m.Name, az, "", InsufficientCapacity, msg)
+}
+
+func validLaunchFailureID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
