@@ -112,7 +112,8 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 		taken := map[string]bool{}
 		var names []string
 		for _, i := range byGroup[group] {
-			for _, id := range p.Faults[i].Targets() {
+			tu, _ := takenBy(p.Faults[i])
+			for _, id := range tu.Instances { // not Targets(): a composite also targets subnets
 				taken[id] = true
 			}
 			name := p.Faults[i].Name()
