@@ -243,3 +243,65 @@ func TestScalingProcessesAddToLoadBalancer(t *testing.T) {
 		t.Fatalf("after resume: targets %v; want the 3 old ones only (AWS does not add instances launched while suspended)", got)
 	}
 }
+
+// AZRebalance: a group left unbalanced (launches refused in local-1a while
+// it replaced its member there) moves a member back once local-1a takes
+// launches again: launch there first, then terminate in the fullest AZ;
+// not while AZRebalance is suspended.
+func TestScalingProcessesAZRebalance(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	v := asgView{t, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+	perAZ := func() (map[string]int, int) {
+		m, all := map[string]int{}, 0
+		for _, in := range v.group().Instances {
+			all++
+			if in.LifecycleState == astypes.LifecycleStateInService {
+				m[aws.ToString(in.AvailabilityZone)]++
+			}
+		}
+		return m, all
+	}
+	lf, err := s.Region().AddLaunchFailure("", v.name, []string{"local-1a"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim string
+	for _, in := range v.group().Instances {
+		if aws.ToString(in.AvailabilityZone) == "local-1a" {
+			victim = aws.ToString(in.InstanceId)
+		}
+	}
+	if _, err := ec2.NewFromConfig(cfg).TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{victim}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "the replacement outside local-1a", func() bool {
+		m, all := perAZ()
+		return m["local-1a"] == 0 && m["local-1b"]+m["local-1c"] == 3 && all == 3
+	})
+	v.suspend("AZRebalance")
+	s.Region().RemoveLaunchFailure(lf.ID)
+	time.Sleep(quiet)
+	if m, all := perAZ(); m["local-1a"] != 0 || all != 3 {
+		t.Fatalf("AZRebalance suspended, yet the group moved: %v (%d members)", m, all)
+	}
+	v.resume("AZRebalance")
+	testutil.Eventually(t, 10*time.Second, "one member per AZ again", func() bool {
+		m, all := perAZ()
+		return m["local-1a"] == 1 && m["local-1b"] == 1 && m["local-1c"] == 1 && all == 3
+	})
+	acts, err := v.c.DescribeScalingActivities(ctx, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(v.name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range acts.Activities {
+		found = found || strings.Contains(aws.ToString(a.Cause), "to aid in balancing the group's zones")
+	}
+	if !found {
+		t.Fatal("no activity says it was launched to balance the zones")
+	}
+	if d := aws.ToInt32(v.group().DesiredCapacity); d != 3 {
+		t.Fatalf("desired %d after rebalancing, want 3", d)
+	}
+}

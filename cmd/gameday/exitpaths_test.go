@@ -127,6 +127,7 @@ type state struct {
 	ACLs    []string
 	Desired int32
 	DB      string
+	Launch  string // armed launch failures (GET /_sandbox/launch-failures)
 }
 
 func (s *extSandbox) state(t *testing.T) state {
@@ -154,11 +155,19 @@ func (s *extSandbox) state(t *testing.T) state {
 		t.Fatalf("describe DB instances: %v", err)
 	}
 	st.DB = aws.ToString(db.DBInstances[0].DBInstanceStatus)
+	resp, err := http.Get(s.endpoint + "/_sandbox/launch-failures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	st.Launch = strings.TrimSpace(buf.String())
 	return st
 }
 
 func (s state) String() string {
-	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s", s.ACLs, s.Assoc, s.Desired, s.DB)
+	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s launch-failures=%s", s.ACLs, s.Assoc, s.Desired, s.DB, s.Launch)
 }
 
 func (s state) equal(o state) bool { return s.String() == o.String() }
@@ -206,6 +215,12 @@ var faultYAML = map[string]string{
   - name: failover
     kind: db-failover
     at: 4s`,
+	faults.KindAZPowerInterruption: `
+  - name: power
+    kind: az-power-interruption
+    at: 4s
+    duration: 30s
+    targets: {az: local-1a}`,
 }
 
 func writeExperiment(t *testing.T, dir, endpoint, kind, stop string) string {
@@ -323,7 +338,7 @@ func rollbackCLI(t *testing.T, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
-var faultName = map[string]string{faults.KindAZBlackhole: "outage", faults.KindTerminateInstances: "lose-two", faults.KindDBFailover: "failover"}
+var faultName = map[string]string{faults.KindAZBlackhole: "outage", faults.KindTerminateInstances: "lose-two", faults.KindDBFailover: "failover", faults.KindAZPowerInterruption: "power"}
 
 // TestExitPaths: for each fault kind, every way a run can end leaves the
 // sandbox exactly as it was before the run (after `gameday rollback` where
@@ -332,7 +347,7 @@ func TestExitPaths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes for about a minute")
 	}
-	for _, kind := range []string{faults.KindAZBlackhole, faults.KindTerminateInstances, faults.KindDBFailover} {
+	for _, kind := range []string{faults.KindAZBlackhole, faults.KindTerminateInstances, faults.KindDBFailover, faults.KindAZPowerInterruption} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			var args []string
@@ -350,7 +365,7 @@ func TestExitPaths(t *testing.T) {
 				// finishes its failover on its own; wait for that so the next
 				// path starts from a steady sandbox.
 				testutil.Eventually(t, 30*time.Second, "database available", func() bool { return sb.state(t).DB == "available" })
-				if kind == faults.KindTerminateInstances {
+				if kind == faults.KindTerminateInstances || kind == faults.KindAZPowerInterruption {
 					testutil.Eventually(t, 30*time.Second, "group back in service", func() bool {
 						g, err := sb.c.ASG.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{})
 						if err != nil {
@@ -361,6 +376,9 @@ func TestExitPaths(t *testing.T) {
 							if in.LifecycleState == "InService" {
 								n++
 							}
+						}
+						if kind == faults.KindAZPowerInterruption && len(g.AutoScalingGroups[0].Instances) != n {
+							return false // instances started again are scaled in first
 						}
 						return n == int(before.Desired)
 					})
@@ -488,6 +506,9 @@ func TestExitPaths(t *testing.T) {
 					faults.KindAZBlackhole:        `{"service":"ec2","action":"ReplaceNetworkAclAssociation","after":1,"count":1,"code":"UnauthorizedOperation","status":403}`,
 					faults.KindTerminateInstances: `{"service":"autoscaling","action":"TerminateInstanceInAutoScalingGroup","after":1,"count":1,"code":"AccessDenied","status":403}`,
 					faults.KindDBFailover:         `{"service":"rds","action":"RebootDBInstance","count":1,"code":"InvalidDBInstanceState","status":400}`,
+					// The instances are stopped and the launch failures not yet
+					// armed when the blackhole's second subnet move fails.
+					faults.KindAZPowerInterruption: `{"service":"ec2","action":"ReplaceNetworkAclAssociation","after":1,"count":1,"code":"UnauthorizedOperation","status":403}`,
 				}[kind]
 				sb.armAPIFault(t, arm)
 				defer sb.clearAPIFaults(t)

@@ -34,6 +34,7 @@ type member struct {
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
+	rebalance bool // launched by AZRebalance: not counted while Pending
 }
 
 type reqSample struct {
@@ -210,7 +211,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.lifecycle != lifeTerminating {
+		if m.lifecycle != lifeTerminating && !(m.rebalance && m.lifecycle == lifePending) {
 			active++
 			perAZ[m.in.azIdx]++
 		}
@@ -251,6 +252,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		perAZ[az]--
 		active--
 	}
+	r.rebalanceLocked(now, perAZ, active)
 	g.pendingCause = ""
 	r.pruneInstancesLocked(now)
 }

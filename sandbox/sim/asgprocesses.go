@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -52,8 +53,10 @@ type SuspendedProcess struct {
 //     (AWS: "does not add the instances that were launched while this
 //     process was suspended").
 //   - AlarmNotification: the scaling policy's alarms do not act.
-//   - AZRebalance, ScheduledActions, InstanceRefresh: the sandbox's own
-//     code for them asks ProcessSuspended before acting.
+//   - AZRebalance: the group stops moving members between AZs
+//     (rebalanceLocked).
+//   - ScheduledActions, InstanceRefresh: the sandbox's own code for them
+//     asks ProcessSuspended before acting.
 
 // ProcessSuspended reports whether process is suspended for the group
 // called group (false for an unknown group or process). Code outside the
@@ -169,4 +172,43 @@ func (r *Region) healthActionLocked(m *member, why string) bool {
 	// HealthCheck" (user guide); members marked meanwhile are replaced
 	// once it resumes.
 	return !r.suspendedLocked(ProcReplaceUnhealthy) && !r.suspendedLocked(ProcTerminate)
+}
+
+// rebalanceLocked is the AZRebalance process: when the group is at its
+// desired capacity, nothing is launching or terminating, and one AZ it can
+// launch in has at least two members fewer than another, it launches one
+// instance there first; once that one is InService the group is one over
+// desired and the scale-in pass terminates the oldest member of the
+// fullest AZ (the user guide: "launches new instances before terminating
+// the old ones"). It does nothing while Launch, Terminate or AZRebalance is
+// suspended (AWS may then grow past max for a while; the sandbox does not).
+func (r *Region) rebalanceLocked(now time.Time, perAZ []int, active int32) {
+	g := r.group
+	if active != g.m.Desired || r.suspendedLocked(ProcAZRebalance) || r.suspendedLocked(ProcLaunch) || r.suspendedLocked(ProcTerminate) {
+		return
+	}
+	for _, m := range g.members {
+		if m.lifecycle != lifeInService {
+			return
+		}
+	}
+	lo, hi := -1, 0
+	for i := range perAZ {
+		if perAZ[i] > perAZ[hi] {
+			hi = i
+		}
+		if r.launchFailingLocked(r.azs[i].Name) == nil && (lo < 0 || perAZ[i] < perAZ[lo]) {
+			lo = i
+		}
+	}
+	if lo < 0 || perAZ[hi]-perAZ[lo] < 2 {
+		return
+	}
+	in := r.newInstanceLocked(lo, g.m.Name, StatePending)
+	r.bootLocked(in)
+	act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID,
+		fmt.Sprintf("At %s an instance was launched to aid in balancing the group's zones.", awsTime(now)))
+	act.Progress = 20
+	g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act, rebalance: true})
+	r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name+" (AZRebalance)")
 }
