@@ -159,3 +159,4 @@ func TestAZPowerInterruptionValidation(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
