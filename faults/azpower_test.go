@@ -159,4 +159,3 @@ func TestAZPowerInterruptionValidation(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
-
