@@ -114,7 +114,7 @@ func suspendedNow(ctx context.Context, c *awsclients.Clients, group string) ([]s
 		return nil, fmt.Errorf("describe group %s: %w", group, err)
 	}
 	if len(out.AutoScalingGroups) != 1 {
-		return nil, fmt.Errorf("Auto Scaling group %q not found", group)
+		return nil, fmt.Errorf("no Auto Scaling group %q", group)
 	}
 	var ps []string
 	for _, p := range out.AutoScalingGroups[0].SuspendedProcesses {
