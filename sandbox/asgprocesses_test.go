@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -303,5 +305,47 @@ func TestScalingProcessesAZRebalance(t *testing.T) {
 	}
 	if d := aws.ToInt32(v.group().DesiredCapacity); d != 3 {
 		t.Fatalf("desired %d after rebalancing, want 3", d)
+	}
+}
+
+// TestConformanceScalingProcesses: boto3 (testdata/conformance/
+// asgprocesses.py) and the AWS CLI see the processes and refused launches
+// in AWS's shapes.
+func TestConformanceScalingProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("conformance suite: not in -short")
+	}
+	for _, p := range []string{debianPython3, debianAWS} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("conformance suite: %s absent (scripts/test-deps.sh installs python3-boto3 and awscli)", p)
+		}
+	}
+	s, env := conformanceSandbox(t)
+	dir, err := filepath.Abs("testdata/conformance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := run(t, env, dir, debianPython3, "asgprocesses.py")
+	t.Logf("asgprocesses.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("asgprocesses.py: %v\n%s", err, errOut)
+	}
+	group := s.Summary().AutoScalingGroup
+	cli := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := run(t, env, t.TempDir(), debianAWS, append([]string{"--endpoint-url", s.Endpoint(), "--output", "json"}, args...)...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, errOut)
+		}
+		return out
+	}
+	cli("autoscaling", "suspend-processes", "--auto-scaling-group-name", group, "--scaling-processes", "AlarmNotification", "AZRebalance")
+	got := cli("autoscaling", "describe-auto-scaling-groups", "--auto-scaling-group-names", group, "--query", "AutoScalingGroups[0].SuspendedProcesses[].ProcessName")
+	if strings.Join(strings.Fields(got), "") != `["AZRebalance","AlarmNotification"]` {
+		t.Fatalf("aws autoscaling suspend-processes, then describe: %s", got)
+	}
+	cli("autoscaling", "resume-processes", "--auto-scaling-group-name", group, "--scaling-processes", "AZRebalance")
+	if !s.Region().ProcessSuspended(group, "AlarmNotification") || s.Region().ProcessSuspended(group, "AZRebalance") {
+		t.Fatal("aws autoscaling resume-processes did not resume exactly AZRebalance")
 	}
 }
