@@ -68,8 +68,8 @@ func init() {
 			"(`instances: terminate`), the AZ's subnets are blackholed (as `az-blackhole`, " +
 			"`subnets: all | private | public`), the group's launches there fail (as " +
 			"`launch-failures`; `launch_failures: false` leaves it out, and must on AWS, where it " +
-			"needs FIS), and the database fails over if its writer is in the AZ (as `db-failover`, " +
-			"to a cluster member outside the AZ; `database: false` leaves it out). It is journaled " +
+			"needs FIS), and the database fails over if its writer is in the AZ when that step comes " +
+			"(as `db-failover`, to a cluster member outside the AZ; `database: false` leaves it out). It is journaled " +
 			"as one fault and rolled back in reverse order after `duration`: launches allowed " +
 			"again, subnets back on their ACLs, stopped instances started (one the group replaced " +
 			"meanwhile is left, with a note). It cuts the AZ off, so the never-every-AZ guards count it.",
@@ -216,20 +216,18 @@ func newAZPower(ctx context.Context, c *awsclients.Clients, topo *targets.Topolo
 	} else {
 		f.st.Skipped = append(f.st.Skipped, "launch failures: launch_failures: false")
 	}
-	// 4. The database, if its writer is in the AZ.
+	// 4. The database: failed over if, when the part's turn comes, its
+	// writer is in the AZ (Apply checks; the writer may move during a run,
+	// e.g. an earlier db-failover fault).
 	switch {
 	case s.Database != nil && !*s.Database:
 		f.st.Skipped = append(f.st.Skipped, "database: database: false")
 	case topo.DBInstanceID == "" && topo.DBClusterID == "":
 		f.st.Skipped = append(f.st.Skipped, "database: the target has none")
 	default:
-		dbParams, where, err := dbOutOf(ctx, c, topo, az)
+		dbParams, err := dbOutOf(ctx, c, topo, az)
 		if err != nil {
 			return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
-		}
-		if where != "" {
-			f.st.Skipped = append(f.st.Skipped, "database: "+where)
-			break
 		}
 		if p, err = part(ctx, c, topo, spec, KindDBFailover, dbParams, experiments.Selector{}); err != nil {
 			return nil, err
@@ -240,43 +238,53 @@ func newAZPower(ctx context.Context, c *awsclients.Clients, topo *targets.Topolo
 	return f, nil
 }
 
-// dbOutOf says how to fail the database over out of az: the db-failover
-// params (a cluster member outside the AZ as the target), or, in skip,
-// why no failover is needed (the writer is elsewhere).
-func dbOutOf(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, az string) (params map[string]any, skip string, err error) {
-	if topo.DBClusterID != "" {
-		st, err := describeCluster(ctx, c, topo.DBClusterID)
-		if err != nil {
-			return nil, "", err
-		}
-		if st.WriterAZBefore != az {
-			return nil, fmt.Sprintf("the writer %s is in %s, not %s", st.WriterBefore, st.WriterAZBefore, az), nil
-		}
-		for _, m := range st.members {
-			if m == st.WriterBefore {
-				continue
-			}
-			out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(m)})
-			if err != nil {
-				return nil, "", fmt.Errorf("describe DB instance %s: %w", m, err)
-			}
-			if len(out.DBInstances) == 1 && aws.ToString(out.DBInstances[0].AvailabilityZone) != az {
-				return map[string]any{"mode": "cluster", "target_instance": m}, "", nil
-			}
-		}
-		return nil, "", fmt.Errorf("DB cluster %s has no member outside %s to fail over to", topo.DBClusterID, az)
+// dbOutOf returns the db-failover params that fail the database over out
+// of az: for a cluster, a target member outside az that is not the writer
+// now (none: RDS picks one; an error if the writer is in az and no other
+// member is outside it).
+func dbOutOf(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, az string) (map[string]any, error) {
+	if topo.DBClusterID == "" {
+		return map[string]any{"mode": "instance"}, nil
 	}
-	out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(topo.DBInstanceID)})
+	st, err := describeCluster(ctx, c, topo.DBClusterID)
 	if err != nil {
-		return nil, "", fmt.Errorf("describe DB instance %s: %w", topo.DBInstanceID, err)
+		return nil, err
+	}
+	for _, m := range st.members {
+		if m == st.WriterBefore {
+			continue
+		}
+		out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(m)})
+		if err != nil {
+			return nil, fmt.Errorf("describe DB instance %s: %w", m, err)
+		}
+		if len(out.DBInstances) == 1 && aws.ToString(out.DBInstances[0].AvailabilityZone) != az {
+			return map[string]any{"mode": "cluster", "target_instance": m}, nil
+		}
+	}
+	if st.WriterAZBefore == az {
+		return nil, fmt.Errorf("DB cluster %s has no member outside %s to fail over to", topo.DBClusterID, az)
+	}
+	return map[string]any{"mode": "cluster"}, nil
+}
+
+// writerAZ returns the AZ of the database's writer now.
+func writerAZ(ctx context.Context, c *awsclients.Clients, u DBFailoverUndo) (writer, az string, err error) {
+	if u.Mode == "cluster" {
+		st, err := describeCluster(ctx, c, u.DBCluster)
+		if err != nil {
+			return "", "", err
+		}
+		return st.WriterBefore, st.WriterAZBefore, nil
+	}
+	out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(u.DBInstance)})
+	if err != nil {
+		return "", "", fmt.Errorf("describe DB instance %s: %w", u.DBInstance, err)
 	}
 	if len(out.DBInstances) != 1 {
-		return nil, "", fmt.Errorf("DB instance %s not found", topo.DBInstanceID)
+		return "", "", fmt.Errorf("DB instance %s not found", u.DBInstance)
 	}
-	if w := aws.ToString(out.DBInstances[0].AvailabilityZone); w != az {
-		return nil, fmt.Sprintf("the writer %s is in %s, not %s", topo.DBInstanceID, w, az), nil
-	}
-	return map[string]any{"mode": "instance"}, "", nil
+	return u.DBInstance, aws.ToString(out.DBInstances[0].AvailabilityZone), nil
 }
 
 // record refreshes st.Steps from the parts' own undo records.
@@ -365,6 +373,10 @@ func (f *azPowerFault) Describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "power interruption in %s:", az)
 	for i, p := range f.parts {
+		if p.Kind() == KindDBFailover {
+			fmt.Fprintf(&b, " (%d) if the database writer is in %s then: %s;", i+1, az, p.Describe())
+			continue
+		}
 		fmt.Fprintf(&b, " (%d) %s;", i+1, p.Describe())
 	}
 	if len(skipped) > 0 {
@@ -406,6 +418,18 @@ func (f *azPowerFault) Apply(ctx context.Context) error {
 	}
 	defer f.record()
 	for _, p := range f.parts {
+		if u, ok := p.Undo().(DBFailoverUndo); ok {
+			w, waz, err := writerAZ(ctx, f.c, u)
+			if err != nil {
+				return fmt.Errorf("fault %q: %w", f.name, err)
+			}
+			if waz != f.st.AZ {
+				f.mu.Lock()
+				f.st.Skipped = append(f.st.Skipped, fmt.Sprintf("database: the writer %s was in %s, not %s", w, waz, f.st.AZ))
+				f.mu.Unlock()
+				continue
+			}
+		}
 		if err := p.Apply(ctx); err != nil {
 			return fmt.Errorf("fault %q: %w", f.name, err)
 		}

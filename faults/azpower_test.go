@@ -114,7 +114,8 @@ func TestAZPowerInterruption(t *testing.T) {
 	}
 }
 
-// A writer outside the AZ is not failed over; the plan says so.
+// A writer outside the AZ when the part's turn comes is not failed over;
+// the record says why.
 func TestAZPowerInterruptionWriterElsewhere(t *testing.T) {
 	e := start(t, "", nil)
 	var az string
@@ -126,7 +127,7 @@ func TestAZPowerInterruptionWriterElsewhere(t *testing.T) {
 	}
 	f := mustNew(t, e, experiments.Fault{Name: "power", Kind: faults.KindAZPowerInterruption, Duration: 20 * time.Second, Targets: experiments.Selector{AZ: az},
 		Params: map[string]any{"instances": "terminate"}})
-	if d := f.Describe(); !strings.Contains(d, "left out: database: the writer") || strings.Contains(d, "(4)") || !strings.Contains(d, "terminate") {
+	if d := f.Describe(); !strings.Contains(d, "(4) if the database writer is in "+az+" then") || !strings.Contains(d, "terminate") {
 		t.Fatalf("plan %q", d)
 	}
 	m := e.mark()
@@ -137,6 +138,9 @@ func TestAZPowerInterruptionWriterElsewhere(t *testing.T) {
 		if strings.HasPrefix(c, "rds/") {
 			t.Fatalf("failed the database over although its writer is not in %s: %s", az, c)
 		}
+	}
+	if u := f.Undo().(faults.AZPowerUndo); !strings.Contains(strings.Join(u.Skipped, ";"), "database: the writer") {
+		t.Fatalf("the record does not say why the database was left: %+v", u.Skipped)
 	}
 	if err := f.Rollback(e.ctx); err != nil {
 		t.Fatalf("Rollback: %v", err)
