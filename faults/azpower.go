@@ -14,7 +14,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindAZPowerInterruption is one AZ losing power, as the AWS FIS scenario
@@ -145,7 +145,7 @@ type azPowerFault struct {
 }
 
 // part builds one part through the registry, named after the composite.
-func part(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault, kind string, params map[string]any, sel experiments.Selector) (Fault, error) {
+func part(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault, kind string, params map[string]any, sel experiments.Selector) (Fault, error) {
 	sub := experiments.Fault{Name: spec.Name + "/" + kind, Kind: kind, Duration: spec.Duration, Targets: sel, Params: params}
 	f, err := New(ctx, c, topo, sub)
 	if err != nil {
@@ -158,7 +158,7 @@ func part(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, sp
 	return f, nil
 }
 
-func newAZPower(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newAZPower(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var s azPowerSpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func newAZPower(ctx context.Context, c *awsclients.Clients, topo *targets.Topolo
 // of az: for a cluster, a target member outside az that is not the writer
 // now (none: RDS picks one; an error if the writer is in az and no other
 // member is outside it).
-func dbOutOf(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, az string) (map[string]any, error) {
+func dbOutOf(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, az string) (map[string]any, error) {
 	if topo.DBClusterID == "" {
 		return map[string]any{"mode": "instance"}, nil
 	}
@@ -305,10 +305,10 @@ func (f *azPowerFault) record() {
 func (f *azPowerFault) Name() string { return f.name }
 func (f *azPowerFault) Kind() string { return KindAZPowerInterruption }
 
-func (f *azPowerFault) Targets() []string {
+func (f *azPowerFault) Resources() []string {
 	var out []string
 	for _, p := range f.parts {
-		for _, t := range p.Targets() {
+		for _, t := range p.Resources() {
 			if !slices.Contains(out, t) {
 				out = append(out, t)
 			}

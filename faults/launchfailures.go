@@ -19,7 +19,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindLaunchFailures makes the group's launches in chosen AZs fail with
@@ -139,7 +139,7 @@ type launchFault struct {
 	st LaunchUndo
 }
 
-func newLaunchFailures(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newLaunchFailures(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var s launchSpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -222,17 +222,17 @@ func sandboxControl(ctx context.Context, c *awsclients.Clients, method, query st
 func (f *launchFault) Name() string { return f.name }
 func (f *launchFault) Kind() string { return KindLaunchFailures }
 
-func (f *launchFault) Targets() []string {
+func (f *launchFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return []string{f.st.Group}
 }
 
 func (f *launchFault) Touches() []Touched {
-	return []Touched{{Type: TouchGroup, IDs: f.Targets()}}
+	return []Touched{{Type: TouchGroup, IDs: f.Resources()}}
 }
 
-func (f *launchFault) Leases() []Resource { return []Resource{{ResGroup, f.Targets()[0]}} }
+func (f *launchFault) Leases() []Resource { return []Resource{{ResGroup, f.Resources()[0]}} }
 
 func (f *launchFault) Describe() string {
 	f.mu.Lock()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindSuspendScaling suspends Auto Scaling processes of the group
@@ -96,7 +96,7 @@ type suspendFault struct {
 }
 
 // groupName is the fault's group: targets.group, else the stack's.
-func groupName(spec experiments.Fault, topo *targets.Topology) (string, error) {
+func groupName(spec experiments.Fault, topo *topology.Topology) (string, error) {
 	g := spec.Targets.Group
 	if g == "" {
 		g = topo.GroupName
@@ -124,7 +124,7 @@ func suspendedNow(ctx context.Context, c *awsclients.Clients, group string) ([]s
 	return ps, nil
 }
 
-func newSuspend(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newSuspend(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var s suspendSpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -148,19 +148,19 @@ func newSuspend(ctx context.Context, c *awsclients.Clients, topo *targets.Topolo
 func (f *suspendFault) Name() string { return f.name }
 func (f *suspendFault) Kind() string { return KindSuspendScaling }
 
-func (f *suspendFault) Targets() []string {
+func (f *suspendFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return []string{f.st.Group}
 }
 
 func (f *suspendFault) Touches() []Touched {
-	return []Touched{{Type: TouchGroup, IDs: f.Targets()}}
+	return []Touched{{Type: TouchGroup, IDs: f.Resources()}}
 }
 
 // Leases: the group whose processes it suspends.
 func (f *suspendFault) Leases() []Resource {
-	return []Resource{{ResGroup, f.Targets()[0]}}
+	return []Resource{{ResGroup, f.Resources()[0]}}
 }
 
 func (f *suspendFault) Describe() string {

@@ -19,7 +19,7 @@ guards: {max_instance_share: 0.5}
 faults:
   - {name: power, kind: az-power-interruption, at: 10s, duration: 5s, targets: {az: local-1a}}
 `)
-	if n := len(p.Faults[0].Targets()); n < 4 {
+	if n := len(p.Faults[0].Fault.Resources()); n < 4 {
 		t.Fatalf("the fault has %d targets; the test needs more targets than the group's share allows", n)
 	}
 	if err := p.checkGuards(context.Background()); err != nil {
