@@ -100,3 +100,25 @@ func TestLaunchFailuresRefusedOnAWS(t *testing.T) {
 		t.Fatalf("Validate on the sandbox without az and duration: %v", err)
 	}
 }
+
+// Ground truth: launch failures fail no request themselves; the refused
+// launches in their AZs (targets.az and azs) are the context.
+func TestLaunchFailuresTruth(t *testing.T) {
+	spec := experiments.Fault{Name: "ice", Kind: faults.KindLaunchFailures, Targets: experiments.Selector{AZ: "local-1a"}, Params: map[string]any{"azs": []any{"local-1b"}}}
+	tr, ok := faults.TruthOf(faults.KindLaunchFailures, []string{"gameday-web"}, spec)
+	if !ok {
+		t.Fatal("launch-failures has no ground truth")
+	}
+	if tr.CausedBy(faults.Failure{Reason: "no-healthy-target"}) {
+		t.Fatal("launch failures claimed a failed request")
+	}
+	if tr.Context(faults.Change{Kind: "asg-launch-failed", AZ: "local-1b", To: "InsufficientInstanceCapacity"}) == "" ||
+		tr.Context(faults.Change{Kind: "asg-launch-failed", AZ: "local-1c"}) != "" {
+		t.Fatal("context should be the refused launches in local-1a and local-1b only")
+	}
+	// The power interruption explains what its blackhole does in its AZ.
+	pw, ok := faults.TruthOf(faults.KindAZPowerInterruption, nil, experiments.Fault{Name: "p", Kind: faults.KindAZPowerInterruption, Targets: experiments.Selector{AZ: "local-1a"}})
+	if !ok || !pw.CausedBy(faults.Failure{Reason: "node-blackholed", AZ: "local-1a"}) || pw.CausedBy(faults.Failure{Reason: "node-blackholed", AZ: "local-1c"}) {
+		t.Fatal("az-power-interruption must explain its AZ's blackholed node, and only its AZ's")
+	}
+}
