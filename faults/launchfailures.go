@@ -43,6 +43,9 @@ const launchFailureSlack = 5 * time.Second
 // or instead of targets.az).
 type launchSpec struct {
 	AZs []string `mapstructure:"azs"`
+	// Percent of the launches in the AZs that fail (1..100, default 100),
+	// as FIS's percentage parameter.
+	Percent int `mapstructure:"percent"`
 }
 
 // LaunchUndo is what a launch-failures fault journals. Token is the id
@@ -53,6 +56,7 @@ type LaunchUndo struct {
 	AZs      []string      `json:"azs"`
 	Token    string        `json:"token"`
 	Duration time.Duration `json:"duration"`
+	Percent  int           `json:"percent,omitempty"`
 	Applying bool          `json:"applying,omitempty"`
 }
 
@@ -63,11 +67,12 @@ func init() {
 			"`InsufficientInstanceCapacity` for `duration`, as AWS FIS " +
 			"`aws:ec2:asg-insufficient-instance-capacity-error` does: each refused launch is a " +
 			"`Failed` scaling activity with EC2's message, and the group launches in its other AZs " +
-			"instead (nothing, if every AZ refuses). Rollback disarms it. **Sandbox only**: no " +
+			"instead (nothing, if every AZ refuses); `percent` (1..100, default 100) fails only that share " +
+			"of the launches, as the FIS action's percentage. Rollback disarms it. **Sandbox only**: no " +
 			"plain AWS API does this, so it is armed through the sandbox's control endpoint " +
 			"(`/_sandbox/launch-failures`); against AWS `gameday validate` refuses it and names the " +
 			"FIS action to run instead.",
-		Fields: []string{"azs"},
+		Fields: []string{"azs", "percent"},
 		New:    newLaunchFailures,
 		Truth:  launchTruth,
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
@@ -79,6 +84,9 @@ func init() {
 			validateParams(f, &s, add)
 			if len(s.AZs) == 0 && f.Targets.AZ == "" {
 				add("targets.az", "name the Availability Zone whose launches fail (or list them in azs)")
+			}
+			if s.Percent < 0 || s.Percent > 100 {
+				add("percent", fmt.Sprintf("%d is not in 1..100", s.Percent))
 			}
 			if len(s.AZs) > 16 {
 				add("azs", "at most 16 Availability Zones")
@@ -151,6 +159,12 @@ func newLaunchFailures(ctx context.Context, c *awsclients.Clients, topo *topolog
 	if spec.Duration <= 0 {
 		return nil, specErr(spec, "duration", "must be positive: how long launches fail")
 	}
+	if s.Percent < 0 || s.Percent > 100 {
+		return nil, specErr(spec, "percent", "%d is not in 1..100", s.Percent)
+	}
+	if s.Percent == 0 {
+		s.Percent = 100
+	}
 	group, err := groupName(spec, topo)
 	if err != nil {
 		return nil, err
@@ -175,7 +189,7 @@ func newLaunchFailures(ctx context.Context, c *awsclients.Clients, topo *topolog
 	if _, err := rand.Read(tok[:]); err != nil {
 		return nil, err
 	}
-	return &launchFault{c: c, name: spec.Name, st: LaunchUndo{Group: group, AZs: azs, Token: "gameday-" + hex.EncodeToString(tok[:]), Duration: spec.Duration}}, nil
+	return &launchFault{c: c, name: spec.Name, st: LaunchUndo{Group: group, AZs: azs, Token: "gameday-" + hex.EncodeToString(tok[:]), Duration: spec.Duration, Percent: s.Percent}}, nil
 }
 
 // sandboxControl calls the sandbox's launch-failure control endpoint (the
@@ -237,8 +251,12 @@ func (f *launchFault) Leases() []Resource { return []Resource{{ResGroup, f.Resou
 func (f *launchFault) Describe() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return fmt.Sprintf("fail the launches of group %s in %s with InsufficientInstanceCapacity for %s (sandbox; FIS aws:ec2:asg-insufficient-instance-capacity-error on AWS); disarm on rollback",
-		f.st.Group, strings.Join(f.st.AZs, ", "), f.st.Duration)
+	share := "the launches"
+	if f.st.Percent > 0 && f.st.Percent < 100 {
+		share = fmt.Sprintf("%d%% of the launches", f.st.Percent)
+	}
+	return fmt.Sprintf("fail %s of group %s in %s with InsufficientInstanceCapacity for %s (sandbox; FIS aws:ec2:asg-insufficient-instance-capacity-error on AWS); disarm on rollback",
+		share, f.st.Group, strings.Join(f.st.AZs, ", "), f.st.Duration)
 }
 
 func (f *launchFault) Undo() any {
@@ -252,7 +270,7 @@ func (f *launchFault) Apply(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	req := map[string]any{"id": st.Token, "group": st.Group, "azs": st.AZs, "duration": (st.Duration + launchFailureSlack).String()}
+	req := map[string]any{"id": st.Token, "group": st.Group, "azs": st.AZs, "duration": (st.Duration + launchFailureSlack).String(), "percent": st.Percent}
 	code, err := sandboxControl(ctx, f.c, http.MethodPost, "", req)
 	if err == nil && code == http.StatusNotFound {
 		err = fmt.Errorf("sandbox control endpoint: no /_sandbox/launch-failures (not a gameday sandbox)")

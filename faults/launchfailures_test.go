@@ -122,3 +122,25 @@ func TestLaunchFailuresTruth(t *testing.T) {
 		t.Fatal("az-power-interruption must explain its AZ's blackholed node, and only its AZ's")
 	}
 }
+
+func TestLaunchFailuresPercentSpec(t *testing.T) {
+	e := start(t, "", nil)
+	f := mustNew(t, e, experiments.Fault{Name: "ice", Kind: faults.KindLaunchFailures, Duration: 20 * time.Second,
+		Targets: experiments.Selector{AZ: "local-1a"}, Params: map[string]any{"percent": 50}})
+	if d := f.Describe(); !strings.Contains(d, "fail 50% of the launches") {
+		t.Fatalf("plan %q", d)
+	}
+	if err := f.Apply(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if lfs := e.sb.Region().LaunchFailures(); len(lfs) != 1 || lfs[0].Percent != 50 {
+		t.Fatalf("armed %+v, want 50%%", lfs)
+	}
+	if err := f.Rollback(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "ice", Kind: faults.KindLaunchFailures, Duration: time.Second,
+		Targets: experiments.Selector{AZ: "local-1a"}, Params: map[string]any{"percent": 150}}); err == nil || !strings.Contains(err.Error(), "percent: 150 is not in 1..100") {
+		t.Fatalf("percent 150: %v", err)
+	}
+}

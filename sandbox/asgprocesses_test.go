@@ -264,7 +264,7 @@ func TestScalingProcessesAZRebalance(t *testing.T) {
 		}
 		return m, all
 	}
-	lf, err := s.Region().AddLaunchFailure("", v.name, []string{"local-1a"}, time.Minute)
+	lf, err := s.Region().AddLaunchFailure("", v.name, []string{"local-1a"}, time.Minute, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

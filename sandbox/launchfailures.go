@@ -23,6 +23,9 @@ type LaunchFailureRequest struct {
 	Group    string   `json:"group"`
 	AZs      []string `json:"azs"`
 	Duration string   `json:"duration"`
+	// Percent of the launches that fail, 1..100 (0: 100), as FIS's
+	// percentage parameter.
+	Percent int `json:"percent,omitempty"`
 }
 
 // serveLaunchFailures: GET lists the armed launch failures, POST arms one
@@ -54,7 +57,7 @@ func (s *Sandbox) serveLaunchFailures(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "duration: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		lf, err := s.region.AddLaunchFailure(req.ID, req.Group, req.AZs, d)
+		lf, err := s.region.AddLaunchFailure(req.ID, req.Group, req.AZs, d, req.Percent)
 		var ae *sim.APIError
 		if errors.As(err, &ae) {
 			http.Error(w, ae.Message, ae.Status)

@@ -63,6 +63,7 @@ func TestLaunchFailures(t *testing.T) {
 		{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "48h"},
 		{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "soon"},
 		{ID: "no spaces", Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "1m"},
+		{Group: sum.AutoScalingGroup, AZs: []string{"local-1a"}, Duration: "1m", Percent: 101},
 	} {
 		if _, code, msg := postLaunchFailure(t, s, bad); code != http.StatusBadRequest {
 			t.Fatalf("%+v: status %d %q, want 400", bad, code, msg)
@@ -148,4 +149,18 @@ func TestLaunchFailures(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// percent fails only that share of the launches (FIS's percentage): with
+// 1% in every AZ the group still gets its launch through.
+func TestLaunchFailuresPercent(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	sum := s.Summary()
+	v := asgView{t, autoscaling.NewFromConfig(cfg), sum.AutoScalingGroup}
+	lf, code, msg := postLaunchFailure(t, s, LaunchFailureRequest{Group: sum.AutoScalingGroup, AZs: []string{"local-1a", "local-1b", "local-1c"}, Duration: "1m", Percent: 1})
+	if code != http.StatusCreated || lf.Percent != 1 {
+		t.Fatalf("arm 1%%: %d %q %+v", code, msg, lf)
+	}
+	v.setDesired(4)
+	testutil.Eventually(t, 5*time.Second, "a launch through a 1% failure", func() bool { return v.live() == 4 })
 }

@@ -34,6 +34,9 @@ type LaunchFailure struct {
 	Group string    `json:"group"`
 	AZs   []string  `json:"azs"`
 	Until time.Time `json:"until"`
+	// Percent of the launches in AZs that fail (1..100), as FIS's
+	// percentage parameter.
+	Percent int `json:"percent"`
 
 	lastAct map[string]time.Time // AZ → last Failed activity recorded
 }
@@ -43,11 +46,12 @@ func (r *Region) launchFailureRetry() time.Duration {
 	return max(10*r.t.ASGCheckInterval, time.Second)
 }
 
-// AddLaunchFailure arms a launch failure on the group's launches in azs
-// for d (0 < d <= MaxLaunchFailure). Every AZ must be one of the group's.
+// AddLaunchFailure arms a launch failure on percent (1..100; 0 means 100)
+// of the group's launches in azs for d (0 < d <= MaxLaunchFailure). Every
+// AZ must be one of the group's.
 // id names it ("" picks one): a client that chooses its id before arming
 // can always disarm exactly its own, even if it never saw the answer.
-func (r *Region) AddLaunchFailure(id, group string, azs []string, d time.Duration) (LaunchFailure, error) {
+func (r *Region) AddLaunchFailure(id, group string, azs []string, d time.Duration, percent int) (LaunchFailure, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLaunchFailuresLocked(time.Now())
@@ -74,10 +78,16 @@ func (r *Region) AddLaunchFailure(id, group string, azs []string, d time.Duratio
 	if d <= 0 || d > MaxLaunchFailure {
 		return LaunchFailure{}, apiErr(400, "ValidationError", "duration: %s is not in (0, %s]", d, MaxLaunchFailure)
 	}
+	if percent == 0 {
+		percent = 100
+	}
+	if percent < 1 || percent > 100 {
+		return LaunchFailure{}, apiErr(400, "ValidationError", "percent: %d is not in 1..100", percent)
+	}
 	if id == "" {
 		id = r.hexID("lf-", 12)
 	}
-	lf := &LaunchFailure{ID: id, Group: group, AZs: slices.Clone(azs), Until: time.Now().Add(d), lastAct: map[string]time.Time{}}
+	lf := &LaunchFailure{ID: id, Group: group, AZs: slices.Clone(azs), Until: time.Now().Add(d), Percent: percent, lastAct: map[string]time.Time{}}
 	sort.Strings(lf.AZs)
 	g.launchFails = append(g.launchFails, lf)
 	for _, az := range lf.AZs {
@@ -164,7 +174,7 @@ func (r *Region) launchAZLocked(perAZ []int, now time.Time, active int32) (az in
 	for _, i := range order {
 		name := r.azs[i].Name
 		lf := r.launchFailingLocked(name)
-		if lf == nil {
+		if lf == nil || (lf.Percent < 100 && r.rng.IntN(100) >= lf.Percent) {
 			return i, true
 		}
 		if last, seen := lf.lastAct[name]; seen && now.Sub(last) < r.launchFailureRetry() {
