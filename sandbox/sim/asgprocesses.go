@@ -188,7 +188,9 @@ func (r *Region) rebalanceLocked(now time.Time, perAZ []int, active int32) {
 		return
 	}
 	for _, m := range g.members {
-		if m.lifecycle != lifeInService {
+		// Anything launching or terminating waits (Standby members are
+		// outside the capacity and do not count).
+		if m.lifecycle == lifeTerminating || (m.inCapacity() && m.lifecycle != lifeInService) {
 			return
 		}
 	}
