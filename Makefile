@@ -42,10 +42,11 @@ bench: ## Benchmarks: sandbox ALB throughput and load generation vs the vegeta C
 
 .PHONY: fuzz
 FUZZTIME ?= 20s
-fuzz: ## Fuzz the experiment loader, --set overrides and expressions (FUZZTIME each).
+fuzz: ## Fuzz the experiment loader, --set overrides, expressions and load shapes (FUZZTIME each).
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./experiments
 	$(GO) test -run '^$$' -fuzz '^FuzzOverrides$$' -fuzztime $(FUZZTIME) ./experiments
 	$(GO) test -run '^$$' -fuzz '^FuzzParseExpr$$' -fuzztime $(FUZZTIME) ./experiments
+	$(GO) test -run '^$$' -fuzz '^FuzzShape$$' -fuzztime $(FUZZTIME) ./experiments
 
 .PHONY: vendor-js
 vendor-js: ## Re-fetch the HTML report's chart library (uPlot, pinned, sha256-checked) into reports/assets.

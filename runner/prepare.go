@@ -206,6 +206,7 @@ func (p *Prepared) PlanText() string {
 	}
 	fmt.Fprintf(&b, "load        %s (%s in all), timeout %s, max %d workers / %d connections\n",
 		describeStages(p.C.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
+	b.WriteString(experiments.ShapeText(x, p.C.Stages))
 	for _, tg := range p.Attack.Targets {
 		fmt.Fprintf(&b, "  %s %s\n", tg.Method, tg.URL)
 	}
