@@ -24,6 +24,8 @@ type Experiment struct {
 	Gates          Gates          `mapstructure:"gates" json:"gates"`
 	Guards         Guards         `mapstructure:"guards" json:"guards"`
 	Report         ReportSettings `mapstructure:"report" json:"report,omitempty"`
+	// Scaling tells the scaling analysis what the group's policy aims at.
+	Scaling ScalingSettings `mapstructure:"scaling" json:"scaling,omitempty"`
 }
 
 // Target says where the stack under test lives and how to find its parts.

@@ -120,6 +120,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 			}
 		}
 	}
+	x.validateScaling(v)
 	x.validateRegression(v, c)
 	x.validateReport(v)
 	if len(v.ps) > 0 {
