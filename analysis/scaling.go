@@ -276,7 +276,9 @@ func Scaling(in ScalingInput) *record.Scaling {
 	sc.TimeToTriggerS, sc.TimeToCapacityS, sc.TimeToServeS, sc.TimeToSLOS = worst(outT[0]), worst(outT[1]), worst(outT[2]), worst(outT[3])
 
 	// Desired-capacity changes, and flaps: a change against the previous
-	// one's direction within the cooldown.
+	// one's direction within the cooldown. Both are seen to one window, so
+	// a reversal counts when it came more than a window before the
+	// cooldown was over (a group that honours its cooldown is not flagged).
 	prev, lastDir, lastT := math.NaN(), 0, 0.0
 	for i, d := range desired {
 		if math.IsNaN(d) {
@@ -285,7 +287,7 @@ func Scaling(in ScalingInput) *record.Scaling {
 		if !math.IsNaN(prev) && d != prev {
 			dir := sign(d - prev)
 			ev := record.ScalingEvent{T: t(i), From: prev, To: d}
-			if lastDir != 0 && dir != lastDir && t(i)-lastT < in.CooldownS {
+			if lastDir != 0 && dir != lastDir && t(i)-lastT < in.CooldownS-w {
 				ev.Flap = true
 				sc.Flaps++
 			}
