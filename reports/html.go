@@ -119,6 +119,8 @@ type timelineData struct {
 	Probes     []probeChart `json:"probes"`
 	Bands      []band       `json:"bands"`
 	Marks      []mark       `json:"marks"`
+	// Capacity is the scaling analysis's chart (nil without one).
+	Capacity *capacityChart `json:"capacity,omitempty"`
 	// Limits are the steady state's thresholds in chart units: "success"
 	// in percent, "p50" and "p99" in milliseconds.
 	Limits map[string]float64 `json:"limits"`
@@ -296,6 +298,7 @@ func chartData(r *record.Run) timelineData {
 		}
 		d.Marks = append(d.Marks, mark{T: e.T, Kind: e.Kind, Name: e.Name, Label: e.Detail})
 	}
+	capacityData(r, &d)
 	return d
 }
 
