@@ -126,7 +126,9 @@ func FuzzShape(f *testing.F) {
 	f.Add("spike", "1e-9", "1e300x", "-1s", "1h", "0s", "", "")
 	f.Add("wave", ".nan", "x", "1ns", "2562047h", "", "", "1s")
 	f.Fuzz(func(t *testing.T, kind, lo, hi, at, ramp, hold, tail, duration string) {
-		q := func(s string) string { return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"` }
+		q := func(s string) string {
+			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+		}
 		var b strings.Builder
 		b.WriteString(shapeHead + "load:\n")
 		if duration != "" {
