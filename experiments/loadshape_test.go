@@ -174,3 +174,34 @@ func FuzzShape(f *testing.F) {
 		acceptedIsSafe(t, x)
 	})
 }
+
+func TestScalingGatesNeedTheirProbes(t *testing.T) {
+	head := shapeHead + "load: {shape: {kind: spike, base: 10, peak: 10x, at: 5s, hold: 10s}}\n"
+	for _, tc := range []struct{ name, rest, path, msg string }{
+		{"no asg-capacity probe", "gates: {run: [\"time_to_capacity <= 4m\"]}", "gates.run[0]", "needs an asg-capacity probe"},
+		{"no target-health probe for time_to_serve", "probes: [{kind: asg-capacity}]\ngates: {run: [\"under_provisioned <= 60s\", \"time_to_serve <= 1m\"]}", "gates.run[1]", "needs a target-health probe"},
+		{"max_reached is a boolean", "probes: [{kind: asg-capacity}]\ngates: {run: [\"max_reached == no\"]}", "gates.run[0]", `value "no" is not true or false`},
+		{"max_reached takes ==", "probes: [{kind: asg-capacity}]\ngates: {run: [\"max_reached <= false\"]}", "gates.run[0]", "compare it with =="},
+		{"negative policy target", "scaling: {policy_target: -5}", "scaling.policy_target", "must not be negative"},
+		{"unknown scaling key", "scaling: {target: 5}", "scaling.target", "unknown key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Parse("s.yaml", []byte(head+tc.rest+"\n"), nil, noEnv)
+			var xe *Error
+			if !errors.As(err, &xe) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			for _, p := range xe.Problems {
+				if p.Path == tc.path && strings.Contains(p.Message, tc.msg) {
+					return
+				}
+			}
+			t.Errorf("problems %v, want %s: ...%s...", xe.Problems, tc.path, tc.msg)
+		})
+	}
+	ok := head + "probes: [{kind: asg-capacity}, {kind: target-health}]\nscaling: {policy_target: 25, cooldown: 30s}\n" +
+		"gates: {run: [\"time_to_capacity <= 4m\", \"under_provisioned <= 60s\", \"max_reached == false\", \"time_to_serve <= 5m\", \"flaps == 0\", \"idle_instance_minutes <= 10\", \"scale_in_lag <= 10m\", \"time_to_trigger <= 1m\", \"time_to_slo <= 5m\"]}\n"
+	if _, c, err := Parse("s.yaml", []byte(ok), nil, noEnv); err != nil || len(c.RunGates) != 9 {
+		t.Fatalf("%v", err)
+	}
+}
