@@ -58,6 +58,7 @@ func HTML(w io.Writer, r *record.Run) error {
 			v.Injected++
 		}
 	}
+	v.Scaling = newScalingView(r)
 	for _, e := range r.Events {
 		if e.Kind == "probe-error" {
 			v.ProbeErrors++
@@ -85,6 +86,7 @@ type htmlView struct {
 	UPlotJS, JS template.JS
 	UPlotCSS    template.CSS
 	CSS         template.CSS
+	Scaling     *scalingView // the scaling analysis's table (nil without one)
 }
 
 func verdictClass(r *record.Run) string {

@@ -244,3 +244,22 @@ func anys(s []string) []any {
 	}
 	return out
 }
+
+// scalingView is the HTML page's scaling table.
+type scalingView struct {
+	Header     []string
+	Rows       [][]string
+	Run, Basis string
+}
+
+func newScalingView(r *record.Run) *scalingView {
+	sc := r.Scaling
+	if sc == nil {
+		return nil
+	}
+	v := &scalingView{Header: scalingHeader, Run: scalingRunLine(sc), Basis: scalingBasis(sc)}
+	for _, c := range sc.Changes {
+		v.Rows = append(v.Rows, scalingCells(sc, c))
+	}
+	return v
+}
