@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,19 @@ func TestPlanPrintsTheShapeAndPeak(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	r = runCLI(t, context.Background(), "plan", "../../experiments/scaling-10x.yaml", "--json")
+	var doc struct {
+		Load struct {
+			Stages []struct{ From, To float64 } `json:"stages"`
+			Peak   float64                      `json:"peak_rps"`
+		} `json:"load"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 0 {
+		t.Fatalf("exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+	if doc.Load.Peak != 200 || len(doc.Load.Stages) != 3 || doc.Load.Stages[1].From != 200 {
+		t.Errorf("plan --json load %+v", doc.Load)
 	}
 }
 
