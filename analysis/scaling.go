@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"math"
+	"slices"
 
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/record"
@@ -36,6 +37,18 @@ type ScalingInput struct {
 	PolicyTarget float64
 	// CooldownS: a reversal of desired capacity within it is a flap.
 	CooldownS float64
+	// Activities are the group's scaling activities during the run
+	// (DescribeScalingActivities), if they could be read.
+	Activities []Activity
+}
+
+// Activity is one Auto Scaling activity: when it started (seconds from
+// the start of the load), whether it launched (scale-out) or terminated,
+// and its cause.
+type Activity struct {
+	AtS    float64
+	Launch bool
+	Cause  string
 }
 
 // LoadChange is one change of the rate plan: where the rate starts to
@@ -160,6 +173,9 @@ func Scaling(in ScalingInput) *record.Scaling {
 		}
 	}
 
+	acts := slices.Clone(in.Activities)
+	slices.SortStableFunc(acts, func(a, b Activity) int { return cmpFloat(a.AtS, b.AtS) })
+	in.Activities = acts
 	changes := LoadChanges(in.Stages)
 	end := t(n)
 	var outT [4][]float64 // trigger, capacity, serve, slo over scale-out changes
@@ -178,6 +194,13 @@ func Scaling(in ScalingInput) *record.Scaling {
 		c := record.ScalingChange{AtS: lc.AtS, FromRPS: lc.From, ToRPS: lc.To, UntilS: until, Direction: "out",
 			DesiredBefore: before(desired, i0), TimeToTriggerS: -1, TimeToCapacityS: -1, TimeToServeS: -1, TimeToSLOS: -1}
 		since := func(i int) float64 { return math.Max(0, t(i)-lc.AtS) }
+		for _, a := range in.Activities {
+			if a.AtS >= lc.AtS && a.AtS < until && a.Launch == (lc.To > lc.From) {
+				since := a.AtS - lc.AtS
+				c.ActivityS, c.ActivityCause = &since, a.Cause
+				break
+			}
+		}
 		for i := i0; i < iEnd; i++ {
 			if under(i) {
 				c.UnderProvisionedS += w
@@ -377,4 +400,14 @@ func ScalingMetric(sc *record.Scaling, metric string) float64 {
 		return float64(sc.Flaps)
 	}
 	return math.NaN()
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -100,6 +100,12 @@ func TestScalingSpike(t *testing.T) {
 				t.Errorf("max reached %v, flaps %d, events %+v", s.MaxReached, s.Flaps, s.Events)
 			}
 			eq(t, "metric max_reached", ScalingMetric(s, "max_reached"), 0)
+			if out.ActivityS == nil || math.Abs(*out.ActivityS-2.9) > 1e-9 || out.ActivityCause != "alarm high" {
+				t.Errorf("scale-out activity %v %q, want the first launch after the change: 2.9s, alarm high", out.ActivityS, out.ActivityCause)
+			}
+			if in.ActivityS == nil || math.Abs(*in.ActivityS-10.2) > 1e-9 || in.ActivityCause != "scale in" {
+				t.Errorf("scale-in activity %v %q", in.ActivityS, in.ActivityCause)
+			}
 			eq(t, "metric time_to_serve", ScalingMetric(s, "time_to_serve"), 9)
 		}},
 		{"reversal within the cooldown is a flap", spike(), 50, 60, func(t *testing.T, s *record.Scaling) {
@@ -148,6 +154,10 @@ func TestScalingSpike(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := ScalingInput{Windows: tc.sc.windows(), WindowS: 1, StableFor: 3, Stages: spikeStages, Series: series,
 				Probe: "cap", Health: "th", PolicyTarget: tc.target, CooldownS: tc.cooldown}
+			// Newest first, as DescribeScalingActivities lists them; one
+			// before the run's change (ignored), launches and terminations.
+			in.Activities = []Activity{{AtS: 50.2, Cause: "scale in"}, {AtS: 13.5, Launch: true, Cause: "alarm high, second"},
+				{AtS: 12.9, Launch: true, Cause: "alarm high"}, {AtS: 2, Launch: true, Cause: "earlier"}}
 			if tc.sc.healthy == nil {
 				in.Series.Healthy, in.Health = "", ""
 			}

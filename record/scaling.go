@@ -61,6 +61,12 @@ type ScalingChange struct {
 	MaxReached        bool    `json:"max_reached"`                     // desired hit the group's max in the span
 	ScaleInLagS       float64 `json:"scale_in_lag_s,omitempty"`        // in: until in service came down to what the load needs
 	IdleMinutes       float64 `json:"idle_instance_minutes,omitempty"` // in: instance-minutes above that meanwhile
+	// ActivityS is when the group's first scaling activity answering the
+	// change started (DescribeScalingActivities: launching for out,
+	// terminating for in), from the change; nil: none read. ActivityCause is
+	// its cause as Auto Scaling states it (the alarm and policy that fired).
+	ActivityS     *float64 `json:"activity_s,omitempty"`
+	ActivityCause string   `json:"activity_cause,omitempty"`
 	// NeededAfter is, for an in change, the capacity the new load needs
 	// (by the policy target, or the level the group settled at).
 	NeededAfter float64 `json:"needed_after,omitempty"`

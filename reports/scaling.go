@@ -106,6 +106,9 @@ func scalingTable(w io.Writer, r *record.Run) error {
 			return err
 		}
 	}
+	for _, l := range activityLines(sc) {
+		fmt.Fprintln(w, l)
+	}
 	fmt.Fprintf(w, "run: %s\n(%s)\n", scalingRunLine(sc), scalingBasis(sc))
 	return nil
 }
@@ -128,6 +131,12 @@ func scalingMarkdown(p *printer, r *record.Run) {
 		}
 		p.f("\n")
 	}
+	for _, l := range activityLines(sc) {
+		p.f("- %s\n", MDEscape(l))
+	}
+	if len(activityLines(sc)) > 0 {
+		p.f("\n")
+	}
 	p.f("Run: %s.\n\n%s.\n", MDEscape(scalingRunLine(sc)), MDEscape(strings.ToUpper(scalingBasis(sc)[:1])+scalingBasis(sc)[1:]))
 }
 
@@ -144,6 +153,9 @@ func scalingCases(class string, r *record.Run) []junitCase {
 		var b strings.Builder
 		for i, h := range scalingHeader[1:] {
 			fmt.Fprintf(&b, "%s: %s\n", h, cells[i+1])
+		}
+		if c.ActivityS != nil {
+			fmt.Fprintf(&b, "scaling activity: started %s after the change; cause: %s\n", secs(*c.ActivityS), c.ActivityCause)
 		}
 		tc := junitCase{Name: "scaling: " + changeName(c), Classname: class + ".scaling", Time: "0.000", SystemOut: &cdata{b.String()}}
 		if c.Direction == "out" && c.TimeToCapacityS >= 0 {
@@ -262,4 +274,21 @@ func newScalingView(r *record.Run) *scalingView {
 		v.Rows = append(v.Rows, scalingCells(sc, c))
 	}
 	return v
+}
+
+// activityLines say, per load change, when the group's scaling activity
+// started and why (DescribeScalingActivities), when the run read them.
+func activityLines(sc *record.Scaling) []string {
+	var out []string
+	for _, c := range sc.Changes {
+		if c.ActivityS == nil {
+			continue
+		}
+		l := fmt.Sprintf("%s: scaling activity started %s after it", changeName(c), secs(*c.ActivityS))
+		if c.ActivityCause != "" {
+			l += "; cause: " + c.ActivityCause
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -1,15 +1,27 @@
 package runner
 
 import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
 )
 
+// activitiesTimeout bounds reading the group's scaling activities at the
+// end of a run.
+const activitiesTimeout = 10 * time.Second
+
 // scaling runs the scaling analysis on the record's windows when the run
 // has an asg-capacity probe (and reads a target-health probe's healthy
-// targets for time to serve). nil without an asg-capacity probe.
-func (r *run) scaling(rec *record.Run) *record.Scaling {
+// targets for time to serve), with the group's scaling activities since
+// start. nil without an asg-capacity probe.
+func (r *run) scaling(rec *record.Run, start time.Time, status string) *record.Scaling {
 	p, x := r.p, r.p.X
 	in := analysis.ScalingInput{Windows: rec.Windows, WindowS: x.SteadyState.Window.Seconds(), StableFor: x.SteadyState.StableFor,
 		Stages: p.C.Stages, PolicyTarget: x.Scaling.PolicyTarget, CooldownS: x.Scaling.CooldownOrDefault().Seconds()}
@@ -33,5 +45,41 @@ func (r *run) scaling(rec *record.Run) *record.Scaling {
 	if in.Probe == "" {
 		return nil
 	}
+	if status != "interrupted" {
+		acts, err := r.activities(start)
+		if err != nil {
+			rec.Notes = append(rec.Notes, "the scaling analysis has no scaling activities (their start and cause): DescribeScalingActivities: "+err.Error())
+		}
+		in.Activities = acts
+	}
 	return analysis.Scaling(in)
+}
+
+// activities reads the group's scaling activities that started after
+// start (DescribeScalingActivities lists them newest first; it stops at
+// the first older one).
+func (r *run) activities(start time.Time) ([]analysis.Activity, error) {
+	group := r.p.Topology.GroupName
+	if group == "" || r.p.Clients == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), activitiesTimeout)
+	defer cancel()
+	var out []analysis.Activity
+	pg := autoscaling.NewDescribeScalingActivitiesPaginator(r.p.Clients.ASG, &autoscaling.DescribeScalingActivitiesInput{AutoScalingGroupName: aws.String(group)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return out, err
+		}
+		for _, a := range page.Activities {
+			t := aws.ToTime(a.StartTime)
+			if t.Before(start) {
+				return out, nil
+			}
+			desc := aws.ToString(a.Description)
+			out = append(out, analysis.Activity{AtS: t.Sub(start).Seconds(), Launch: strings.HasPrefix(desc, "Launching"), Cause: aws.ToString(a.Cause)})
+		}
+	}
+	return out, nil
 }

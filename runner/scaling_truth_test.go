@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gameday-dev/gameday/record"
@@ -69,6 +70,14 @@ probes:
 					near("time to capacity", c.TimeToCapacityS, truthAt(rec.Truth, c.AtS, until, added, func(e record.Truth) bool {
 						return e.Kind == "asg-member" && e.To == "InService"
 					}))
+					// DescribeScalingActivities' start of the first launch.
+					if c.ActivityS == nil || !strings.Contains(c.ActivityCause, "TargetTracking-") {
+						t.Errorf("no scaling activity with a target-tracking cause for %+v", c)
+					} else {
+						near("scaling activity start", *c.ActivityS, truthAt(rec.Truth, c.AtS, until, 1, func(e record.Truth) bool {
+							return e.Kind == "asg-activity" && e.To == "InProgress" && strings.HasPrefix(e.Detail, "Launching")
+						}))
+					}
 					near("time to serve", c.TimeToServeS, truthAt(rec.Truth, c.AtS, until, added, func(e record.Truth) bool {
 						return e.Kind == "target-health" && e.To == "healthy"
 					}))
