@@ -23,7 +23,7 @@ func scalingRun(t *testing.T) *record.Run {
 func TestScalingSideBySide(t *testing.T) {
 	base, cur := scalingRun(t), scalingRun(t)
 	s := *cur.Scaling
-	s.PolicyTarget, s.TimeToCapacityS, s.UnderProvisionedS, s.MaxReached, s.ScaleInLagS = 50, 39, 28, true, -1
+	s.PolicyTarget, s.TimeToCapacityS, s.UnderProvisionedS, s.MaxReached, s.ScaleInLagS = 60, 21, 30, true, -1
 	cur.Scaling = &s
 	c := Runs(base, cur)
 	if len(c.Scaling) != len(ScalingMetrics) {
@@ -33,10 +33,10 @@ func TestScalingSideBySide(t *testing.T) {
 	for _, r := range c.Scaling {
 		byMetric[r.Metric] = r
 	}
-	if r := byMetric["time_to_capacity"]; r.Base != 26 || r.Cur != 39 {
+	if r := byMetric["time_to_capacity"]; r.Base != 15 || r.Cur != 21 {
 		t.Errorf("time_to_capacity %+v", r)
 	}
-	if r := byMetric["scale_in_lag"]; r.Base != 8 || !math.IsInf(r.Cur, 1) {
+	if r := byMetric["scale_in_lag"]; r.Base != 31 || !math.IsInf(r.Cur, 1) {
 		t.Errorf("scale_in_lag %+v", r)
 	}
 	var tb, md bytes.Buffer
@@ -46,13 +46,13 @@ func TestScalingSideBySide(t *testing.T) {
 	if err := c.Markdown(&md, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Scaling", "policy_target", "25", "50", "+13s", "+50.0%", "now true", "now never"} {
+	for _, want := range []string{"Scaling", "policy_target", "30", "60", "+6s", "+40.0%", "now true", "now never"} {
 		if !strings.Contains(tb.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, tb.String())
 		}
 	}
-	for _, want := range []string{"### Scaling", "| time_to_capacity | 26s | 39s | +13s | +50.0% |", "| max_reached | false | true | now true |  |",
-		"| under_provisioned | 14s | 28s | +14s | +100.0% |"} {
+	for _, want := range []string{"### Scaling", "| time_to_capacity | 15s | 21s | +6s | +40.0% |", "| max_reached | false | true | now true |  |",
+		"| under_provisioned | 15s | 30s | +15s | +100.0% |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}

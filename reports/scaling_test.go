@@ -17,13 +17,13 @@ func TestScalingInEveryFormat(t *testing.T) {
 		format string
 		want   []string
 	}{
-		{"table", []string{"Scaling", "scale-out at 20s: 20 → 200 rps", "26s", "run: time to trigger 1s, to capacity 26s, to serve 28s",
-			"policy target 25 requests/s per in-service target"}},
-		{"md", []string{"### Scaling", "| scale-out at 20s: 20 → 200 rps | 2 → 9 | 1s | 26s | 28s | 0s | 14s | no | – | – |",
-			"| scale-in at 1m5s: 200 → 20 rps | 9 → 2 | 8s | – | – | – | 0s | no | 8s | 0.93 |"}},
-		{"junit", []string{`<testcase name="scaling: scale-out at 20s: 20 → 200 rps" classname="gameday.scaling-10x.scaling" time="26.000">`,
-			"scale in lag: 8s", `<property name="scaling" value="time to trigger 1s`}},
-		{"html", []string{`<section id="scaling">`, "<td class=\"num\">26s</td>", "Run: time to trigger 1s"}},
+		{"table", []string{"Scaling", "scale-out at 20s: 20 → 200 rps", "15s", "run: time to trigger 1s, to capacity 15s, to serve 17s", "scaling activity started 953ms after it; cause: At",
+			"policy target 30 requests/s per in-service target"}},
+		{"md", []string{"### Scaling", "| scale-out at 20s: 20 → 200 rps | 2 → 7 | 1s | 15s | 17s | 0s | 15s | no | – | – |",
+			"| scale-in at 1m5s: 200 → 20 rps | 7 → 2 | 1s | – | – | – | 0s | no | 31s | 2.08 |"}},
+		{"junit", []string{`<testcase name="scaling: scale-out at 20s: 20 → 200 rps" classname="gameday.scaling-10x.scaling" time="15.000">`,
+			"scale in lag: 31s", "scaling activity: started 953ms after the change; cause: At", `<property name="scaling" value="time to trigger 1s`}},
+		{"html", []string{`<section id="scaling">`, "<td class=\"num\">15s</td>", "Run: time to trigger 1s"}},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			f := mustFormat(t, tc.format)
@@ -58,7 +58,7 @@ func TestCapacityChartData(t *testing.T) {
 			t.Errorf("%s has %d points, x %d", name, len(s), len(d.X))
 		}
 	}
-	if c.Target != 25 {
+	if c.Target != 30 {
 		t.Errorf("target %g", c.Target)
 	}
 	// Window 10 (t 10..11): 20 rps over 2 in service.
@@ -69,8 +69,8 @@ func TestCapacityChartData(t *testing.T) {
 	for _, b := range d.Bands {
 		if strings.HasPrefix(b.Kind, "scale-") {
 			bands = append(bands, b.Kind)
-			if b.Kind == "scale-out" && (b.From != 20 || b.To != 48) {
-				t.Errorf("scale-out band %+v, want 20s until served at 48s", b)
+			if b.Kind == "scale-out" && (b.From != 20 || b.To != 37) {
+				t.Errorf("scale-out band %+v, want 20s until served at 37s", b)
 			}
 		}
 	}

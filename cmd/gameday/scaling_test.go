@@ -14,7 +14,7 @@ func TestPlanPrintsTheShapeAndPeak(t *testing.T) {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
 	for _, want := range []string{"shape       spike 20 → 200 rps (10x) at 20s; peak 200 rps",
-		"stage 2  20s–1m5s  200 rps", "stage 3  1m5s–1m50s  20 rps", "gate        run: time_to_capacity <= 40s"} {
+		"stage 2  20s–1m5s  200 rps", "stage 3  1m5s–1m50s  20 rps", "gate        run: time_to_capacity <= 30s"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
 		}
