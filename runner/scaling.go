@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
 	"github.com/gameday-dev/gameday/analysis"
+	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
 )
@@ -42,7 +43,7 @@ func (r *run) scaling(rec *record.Run, start time.Time, status string) *record.S
 			}
 		}
 	}
-	if in.Probe == "" {
+	if in.Probe == "" || !r.wantsScaling() {
 		return nil
 	}
 	if status != "interrupted" {
@@ -82,4 +83,21 @@ func (r *run) activities(start time.Time) ([]analysis.Activity, error) {
 		}
 	}
 	return out, nil
+}
+
+// wantsScaling: the analysis is for runs that test scaling: the rate plan
+// changes (a step, spike or ramp), the experiment states scaling settings,
+// or a gate reads a scaling figure. A constant load with a fault gets none
+// (its group's replacements are the fault's infrastructure recovery).
+func (r *run) wantsScaling() bool {
+	x := r.p.X
+	if len(analysis.LoadChanges(r.p.C.Stages)) > 0 || x.Scaling != (experiments.ScalingSettings{}) {
+		return true
+	}
+	for _, g := range r.p.C.RunGates {
+		if analysis.IsScalingMetric(g.Metric) {
+			return true
+		}
+	}
+	return false
 }
