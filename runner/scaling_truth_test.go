@@ -124,3 +124,32 @@ func atof(s string) float64 {
 	}
 	return v
 }
+
+// A constant load is not a scaling test: no Scaling section, even with an
+// asg-capacity probe; stating scaling settings asks for one.
+func TestScalingOnlyForScalingRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want        bool
+	}{{"constant load", "", false}, {"scaling settings", "scaling: {policy_target: 50}\n", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := prepare(t, `name: constant
+target: {kind: sandbox}
+load: {rate: 10, duration: 4s, timeout: 1s, max_workers: 16, max_connections: 16}
+steady_state: {window: 1s, thresholds: ["success_ratio >= 0.9"], stable_for: 1, baseline: 1s}
+probes: [{kind: asg-capacity, interval: 250ms}]
+`+tc.extra)
+			rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
+			if rec.ExitCode != ExitPass {
+				t.Fatalf("exit %d (%s): %s", rec.ExitCode, rec.Status, rec.Message)
+			}
+			if got := rec.Scaling != nil; got != tc.want {
+				t.Fatalf("scaling analysis %v, want %v: %+v", got, tc.want, rec.Scaling)
+			}
+			if tc.want && (len(rec.Scaling.Changes) != 0 || rec.Scaling.HasScaleOut || rec.Scaling.PolicyTarget != 50) {
+				t.Errorf("a constant load has no load change: %+v", rec.Scaling)
+			}
+		})
+	}
+}
