@@ -19,9 +19,9 @@ import (
 type Environment interface {
 	// AWSConfig is the config every AWS client of the run uses.
 	AWSConfig() aws.Config
-	// Target is where faults are applied, as the rollback journal records
+	// Location is where faults are applied, as the rollback journal records
 	// it (the account is filled in once STS answers).
-	Target() faults.Target
+	Location() faults.Location
 	// LoadURL is where the load goes when the experiment names no URL;
 	// "" means the load balancer's DNS name.
 	LoadURL() string
@@ -88,8 +88,8 @@ func OpenAWS(ctx context.Context, spec experiments.AWSTarget) (*AWS, error) {
 }
 
 func (a *AWS) AWSConfig() aws.Config { return a.cfg }
-func (a *AWS) Target() faults.Target {
-	return faults.Target{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
+func (a *AWS) Location() faults.Location {
+	return faults.Location{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
 }
 func (a *AWS) LoadURL() string  { return "" }
 func (a *AWS) Resolver() string { return a.spec.Resolver }
@@ -106,21 +106,21 @@ func (a *AWS) Close() error { return nil }
 
 // ConnectAWS builds the AWS config for a journal's target when it is an AWS
 // account; sandboxenv.Connect handles every kind.
-func ConnectAWS(ctx context.Context, t faults.Target) (aws.Config, error) {
+func ConnectAWS(ctx context.Context, t faults.Location) (aws.Config, error) {
 	if t.Kind != "aws" {
 		return aws.Config{}, fmt.Errorf("unknown target kind %q", t.Kind)
 	}
 	return awsclients.LoadAWS(ctx, t.Region, t.Profile, t.EndpointURL)
 }
 
-// TargetOf is where an experiment file points, as a journal would record
+// LocationOf is where an experiment file points, as a journal would record
 // it (the account is not known until STS answers), without opening it.
-func TargetOf(x *experiments.Experiment) faults.Target {
+func LocationOf(x *experiments.Experiment) faults.Location {
 	switch {
 	case x.Target.Kind == "aws":
-		return faults.Target{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
+		return faults.Location{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
 	case x.Target.Sandbox.Endpoint != "":
-		return faults.Target{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
+		return faults.Location{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
 	}
-	return faults.Target{Kind: "sandbox", InProcess: true}
+	return faults.Location{Kind: "sandbox", InProcess: true}
 }

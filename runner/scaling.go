@@ -23,9 +23,9 @@ const activitiesTimeout = 10 * time.Second
 // targets for time to serve), with the group's scaling activities since
 // start. nil without an asg-capacity probe.
 func (r *run) scaling(rec *record.Run, start time.Time, status string) *record.Scaling {
-	p, x := r.p, r.p.X
+	p, x := r.p, r.p.Experiment
 	in := analysis.ScalingInput{Windows: rec.Windows, WindowS: x.SteadyState.Window.Seconds(), StableFor: x.SteadyState.StableFor,
-		Stages: p.C.Stages, PolicyTarget: x.Scaling.PolicyTarget, CooldownS: x.Scaling.CooldownOrDefault().Seconds()}
+		Stages: p.Compiled.Stages, PolicyTarget: x.Scaling.PolicyTarget, CooldownS: x.Scaling.CooldownOrDefault().Seconds()}
 	for i, pr := range p.Probes {
 		name := pr.Name() + "/"
 		switch x.Probes[i].Kind {
@@ -90,11 +90,11 @@ func (r *run) activities(start time.Time) ([]analysis.Activity, error) {
 // or a gate reads a scaling figure. A constant load with a fault gets none
 // (its group's replacements are the fault's infrastructure recovery).
 func (r *run) wantsScaling() bool {
-	x := r.p.X
-	if len(analysis.LoadChanges(r.p.C.Stages)) > 0 || x.Scaling != (experiments.ScalingSettings{}) {
+	x := r.p.Experiment
+	if len(analysis.LoadChanges(r.p.Compiled.Stages)) > 0 || x.Scaling != (experiments.ScalingSettings{}) {
 		return true
 	}
-	for _, g := range r.p.C.RunGates {
+	for _, g := range r.p.Compiled.RunGates {
 		if analysis.IsScalingMetric(g.Metric) {
 			return true
 		}
