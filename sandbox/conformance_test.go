@@ -90,7 +90,7 @@ func TestConformanceBoto3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2"} {
+	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2", "refusals", "ec2_runbook", "autoscaling_admin", "elbv2_admin", "rds_terraform", "sts"} {
 		t.Run(svc, func(t *testing.T) {
 			out, errOut, err := run(t, env, dir, debianPython3, svc+".py")
 			t.Logf("%s.py:\n%s", svc, out)

@@ -15,7 +15,7 @@ var actionNotes = map[string]map[string]string{
 		"DescribeAvailabilityZones":    "The region's AZs (local-1a…); ZoneName/ZoneId and filters. Not paged (as AWS).",
 		"DescribeVpcs":                 "The one VPC.",
 		"DescribeNetworkAcls":          "Entries and associations as the data plane applies them; association.*, entry.*, default, tag filters.",
-		"CreateNetworkAcl":             "An empty ACL (only the deny-all rules) with TagSpecification tags. No ClientToken idempotency.",
+		"CreateNetworkAcl":             "An empty ACL (only the deny-all rules) with TagSpecification tags. ClientToken: a retry with the same token and parameters returns the same ACL; other parameters are IdempotentParameterMismatch.",
 		"CreateNetworkAclEntry":        "Takes effect on the data plane at once; protocols -1/tcp/udp/icmp; rules match the listener's port (80) and the client address (region.client_ip).",
 		"DeleteNetworkAcl":             "DependencyViolation while a subnet uses it; the default ACL cannot be deleted.",
 		"ReplaceNetworkAclAssociation": "Moves a subnet to another ACL at once and returns a new association id.",

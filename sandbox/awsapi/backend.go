@@ -13,6 +13,8 @@ import (
 // Query methods return copies. Mutating methods validate every id before
 // changing anything (all-or-nothing, as AWS does for most batch calls).
 type Backend interface {
+	rehearsalBackend // backend_ext.go
+
 	AccountID() string
 	RegionName() string
 

@@ -181,6 +181,10 @@ func (r *Region) asgStepLocked(now time.Time) {
 			continue
 		}
 		keep = append(keep, m)
+		if m.lifecycle == lifeStandby {
+			r.standbyStepLocked(m, now) // not health checked (asgadmin.go)
+			continue
+		}
 		var why string
 		switch st {
 		case StateShuttingDown, StateTerminated, StateStopping, StateStopped:
@@ -206,7 +210,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.lifecycle != lifeTerminating {
+		if m.inCapacity() {
 			active++
 			perAZ[m.in.azIdx]++
 		}
@@ -237,7 +241,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		}
 		var victim *member
 		for _, m := range g.members {
-			if m.lifecycle != lifeTerminating && m.in.azIdx == az && (victim == nil || m.in.m.LaunchTime.Before(victim.in.m.LaunchTime)) {
+			if m.inCapacity() && m.in.azIdx == az && (victim == nil || m.in.m.LaunchTime.Before(victim.in.m.LaunchTime)) {
 				victim = m
 			}
 		}
