@@ -9,8 +9,9 @@ var actionNotes = map[string]map[string]string{
 	ServiceEC2: {
 		"DescribeInstances":            "Filters instance-id, instance-state-name/-code, availability-zone, subnet-id, vpc-id, instance-type, image-id, private-ip-address, reservation-id, tag:KEY, tag-key; terminated instances stay listed for a while. No network interfaces, security groups or block devices in the shape.",
 		"TerminateInstances":           "shutting-down, then terminated; listeners close and open connections reset; group members are replaced.",
-		"StopInstances":                "stopping, then stopped (the app goes away); IncorrectInstanceState from shutting-down/terminated. No Hibernate or Force.",
-		"StartInstances":               "pending, then running after the boot delay.",
+		"StopInstances":                "stopping, then stopped after the shutdown delay; a clean stop lets the app finish the requests it is serving, Force resets them at once (also on a stopping instance). The target keeps its state while stopping (requests routed to it fail) and is unused (Target.InvalidState) once stopped; a group member is replaced once the group's EC2 health check finds it stopped (timings.stopped_health_check_delay). IncorrectInstanceState from shutting-down/terminated; Hibernate answers UnsupportedHibernationConfiguration.",
+		"StartInstances":               "pending, then running after the boot delay; the target checks the new listener from initial. IncorrectInstanceState from stopping/shutting-down/terminated.",
+		"RebootInstances":              "The instance stays running; the app drains, is down for timings.instance_reboot_time and listens again; its target goes unhealthy, then healthy. Terminated instances are ignored; stopped/stopping/pending ones get IncorrectInstanceState. A group with ELB health checks may replace a rebooting member (as on AWS).",
 		"DescribeSubnets":              "The VPC's public and private subnets, one of each per AZ; filters by id, vpc, AZ, CIDR, tags.",
 		"DescribeAvailabilityZones":    "The region's AZs (local-1a…); ZoneName/ZoneId and filters. Not paged (as AWS).",
 		"DescribeVpcs":                 "The one VPC.",

@@ -195,6 +195,7 @@ var ec2Actions = map[string]actionDef{
 	"TerminateInstances":           {fn: (*handler).ec2TerminateInstances, mutating: true},
 	"StopInstances":                {fn: (*handler).ec2StopInstances, mutating: true},
 	"StartInstances":               {fn: (*handler).ec2StartInstances, mutating: true},
+	"RebootInstances":              {fn: (*handler).ec2RebootInstances, mutating: true},
 	"DescribeSubnets":              {fn: (*handler).ec2DescribeSubnets},
 	"DescribeAvailabilityZones":    {fn: (*handler).ec2DescribeAvailabilityZones},
 	"DescribeVpcs":                 {fn: (*handler).ec2DescribeVpcs},
@@ -394,7 +395,33 @@ func (h *handler) ec2TerminateInstances(r *request) (any, error) {
 }
 
 func (h *handler) ec2StopInstances(r *request) (any, error) {
-	return h.ec2StateChange(r, h.b.StopInstances)
+	force, _ := r.p.boolean("Force")
+	if hib, _ := r.p.boolean("Hibernate"); hib {
+		// The sandbox's instances are not configured for hibernation; EC2
+		// refuses such a request with this code (EC2 API reference, error
+		// codes: UnsupportedHibernationConfiguration).
+		return nil, &sim.APIError{Code: "UnsupportedHibernationConfiguration", Message: "Hibernation is not configured for the instances of this sandbox.", Status: http.StatusBadRequest}
+	}
+	return h.ec2StateChange(r, func(ids []string) ([]sim.StateChange, error) { return h.b.StopInstances(ids, force) })
+}
+
+// ec2RebootInstances answers as EC2 does: <return>true</return> (botocore's
+// ec2 model: RebootInstances has no output shape; the query protocol sends
+// the generic return element).
+func (h *handler) ec2RebootInstances(r *request) (any, error) {
+	ids := r.p.list("InstanceId")
+	if len(ids) == 0 {
+		return nil, errMissing(r.service, "InstanceId")
+	}
+	if err := checkInstanceIDs(ids); err != nil {
+		return nil, err
+	}
+	if err := h.b.RebootInstances(ids); err != nil {
+		return nil, err
+	}
+	return struct {
+		Return bool `xml:"return"`
+	}{true}, nil
 }
 
 func (h *handler) ec2StartInstances(r *request) (any, error) {

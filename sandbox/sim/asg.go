@@ -187,8 +187,13 @@ func (r *Region) asgStepLocked(now time.Time) {
 		}
 		var why string
 		switch st {
-		case StateShuttingDown, StateTerminated, StateStopping, StateStopped:
+		case StateShuttingDown, StateTerminated:
 			why = "an EC2 health check indicating it has been terminated or stopped"
+		case StateStopping, StateStopped:
+			// stoppedUnhealthy: see asgstopped.go.
+			if r.stoppedUnhealthy(m.in, now) {
+				why = "an EC2 health check indicating it has been terminated or stopped"
+			}
 		}
 		if why == "" && g.m.HealthCheckType == "ELB" && m.lifecycle == lifeInService && now.Sub(m.inService) >= g.m.HealthCheckGracePeriod {
 			if t := r.tg.find(m.in.m.ID); t != nil && t.state == TargetUnhealthy {

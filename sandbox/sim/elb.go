@@ -572,7 +572,16 @@ func (r *Region) healthRound() {
 			continue
 		}
 		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep, path: r.tg.m.HealthCheckPath, timeout: r.tg.m.HealthCheckTimeout, matcher: r.tg.m.Matcher}
-		if s := t.in.m.State; s == StateStopped || s == StateStopping {
+		// Stopped, or pending after a start: ELB does not check it (unused,
+		// Target.InvalidState). A stopping one keeps the state it had
+		// until it is stopped: its OS shuts down for the shutdown delay,
+		// which on AWS (30 s or more) is shorter than the checks take to
+		// call it unhealthy (30 s x 2 by default), so requests routed to it
+		// meanwhile fail and the group's ELB check does not replace it.
+		if t.in.m.State == StateStopping {
+			continue
+		}
+		if s := t.in.m.State; s == StateStopped || s == StatePending {
 			j.stopped = s
 		}
 		jobs = append(jobs, j)
@@ -666,7 +675,7 @@ func (r *Region) applyCheckLocked(j *hcJob) {
 	}
 	if j.stopped != "" {
 		t.okRun, t.fail = 0, 0
-		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the stopped state")
+		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the "+map[bool]string{true: "pending", false: "stopped"}[j.stopped == StatePending]+" state")
 		return
 	}
 	if j.addr != t.in.m.Addr {
