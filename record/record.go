@@ -29,13 +29,15 @@ type Run struct {
 	StableFor  int      `json:"stable_for"`
 	Thresholds []string `json:"thresholds"`
 
-	Load    Load           `json:"load"`
-	Phases  []Phase        `json:"phases"`
-	Faults  []Fault        `json:"faults"`
-	Gates   []Verdict      `json:"gates"`
-	Windows []Window       `json:"windows"`
-	Events  []Event        `json:"events"`
-	Truth   []Truth        `json:"ground_truth,omitempty"`
+	Load    Load      `json:"load"`
+	Phases  []Phase   `json:"phases"`
+	Faults  []Fault   `json:"faults"`
+	Gates   []Verdict `json:"gates"`
+	Windows []Window  `json:"windows"`
+	Events  []Event   `json:"events"`
+	Truth   []Truth   `json:"ground_truth,omitempty"`
+	// Scaling is the scaling analysis (runs with an asg-capacity probe).
+	Scaling *Scaling       `json:"scaling,omitempty"`
 	Spec    any            `json:"experiment_as_run,omitempty"`
 	Notes   []string       `json:"notes,omitempty"`
 	Extra   map[string]any `json:"extra,omitempty"`
