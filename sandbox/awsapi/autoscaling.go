@@ -107,6 +107,10 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 		TerminationPolicies:    []string{"Default"},
 		ServiceLinkedRoleARN:   fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", h.b.AccountID()),
 	}
+	if g.LaunchTemplate != "" {
+		// A numbered version, not $Default: RollbackInstanceRefresh needs one.
+		out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: g.LaunchTemplate, Version: g.LaunchTemplateVersion}
+	}
 	sort.Strings(out.AvailabilityZones)
 	sort.Strings(out.TargetGroupARNs)
 	insts := append([]sim.GroupInstance(nil), g.Instances...)
@@ -114,10 +118,7 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 	for _, i := range insts {
 		x := asgInstance{InstanceID: i.InstanceID, InstanceType: types[i.InstanceID], AvailabilityZone: i.AZ, LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus}
 		if i.LaunchTemplate != "" {
-			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			if out.LaunchTemplate == nil {
-				out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			}
+			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: i.LaunchTemplateVersion}
 		}
 		out.Instances = append(out.Instances, x)
 	}

@@ -23,6 +23,7 @@ type group struct {
 	cooldownTill time.Time
 	samples      []reqSample
 	policy       string
+	refresh      refreshState // instance refreshes (refresh.go)
 }
 
 type member struct {
@@ -32,6 +33,7 @@ type member struct {
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
+	version   string // launch template version it was launched from
 }
 
 type reqSample struct {
@@ -80,7 +82,7 @@ func (r *Region) buildGroup() {
 		in := r.newInstanceLocked(i%len(r.azs), c.Name, StateRunning)
 		act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, cause+fmt.Sprintf("At %s an instance was started in response to a difference between desired and running capacity, increasing the capacity from %d to %d.", awsTime(now), i, i+1))
 		r.endActivityLocked(act, "Successful")
-		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act})
+		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act, version: firstVersion})
 		r.registerLocked(in, true)
 	}
 }
@@ -194,6 +196,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		if why != "" {
 			m.health = "Unhealthy"
 			r.emit("asg-member", m.in.m.ID, m.in.m.AZ, "Healthy", "Unhealthy", why)
+			r.refreshMemberUnhealthyLocked(m, why)
 			cause := fmt.Sprintf("At %s an instance was taken out of service in response to %s.", awsTime(now), why)
 			r.terminateMemberLocked(m, cause, false)
 		}
@@ -202,6 +205,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	g.members = keep
 
 	r.scalingPolicyLocked(now)
+	r.refreshStepLocked(now)
 
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
@@ -211,7 +215,10 @@ func (r *Region) asgStepLocked(now time.Time) {
 			perAZ[m.in.azIdx]++
 		}
 	}
-	for active < g.m.Desired {
+	// An instance refresh that launches before it terminates holds extra
+	// capacity above the desired capacity (refresh.go).
+	want := g.m.Desired + g.refresh.surge
+	for active < want {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] < perAZ[az] {
@@ -219,16 +226,18 @@ func (r *Region) asgStepLocked(now time.Time) {
 			}
 		}
 		in := r.newInstanceLocked(az, g.m.Name, StatePending)
+		version := r.launchVersionLocked()
+		r.releaseLocked(in, version)
 		r.bootLocked(in)
 		cause := g.pendingCause + fmt.Sprintf("At %s an instance was started in response to a difference between desired and running capacity, increasing the capacity from %d to %d.", awsTime(now), active, active+1)
 		act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, cause)
 		act.Progress = 20
-		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act})
+		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act, version: version})
 		r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name)
 		perAZ[az]++
 		active++
 	}
-	for active > g.m.Desired {
+	for active > want {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] > perAZ[az] {
@@ -337,9 +346,10 @@ func (r *Region) AutoScalingGroups() []AutoScalingGroup {
 	for _, x := range g.members {
 		m.Instances = append(m.Instances, GroupInstance{
 			InstanceID: x.in.m.ID, AZ: x.in.m.AZ, LifecycleState: x.lifecycle,
-			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt",
+			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt", LaunchTemplateVersion: x.version,
 		})
 	}
+	m.LaunchTemplate, m.LaunchTemplateVersion = g.m.Name+"-lt", g.refresh.current()
 	return []AutoScalingGroup{m}
 }
 

@@ -148,6 +148,9 @@ type GroupInstance struct {
 	LifecycleState string // "Pending", "InService", "Terminating", "Terminated"
 	HealthStatus   string // "Healthy" | "Unhealthy"
 	LaunchTemplate string
+	// LaunchTemplateVersion is the version it was launched from ("1" for
+	// the group's first instances; see InstanceRefresh).
+	LaunchTemplateVersion string
 }
 
 // AutoScalingGroup is the sandbox's Auto Scaling group.
@@ -164,6 +167,11 @@ type AutoScalingGroup struct {
 	Instances              []GroupInstance
 	Tags                   []Tag
 	CreatedTime            time.Time
+	// LaunchTemplate and LaunchTemplateVersion are what the group launches
+	// new instances from; the version changes when an instance refresh
+	// with a desired configuration succeeds.
+	LaunchTemplate        string
+	LaunchTemplateVersion string
 }
 
 // Activity is one scaling activity of a group.
