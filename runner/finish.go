@@ -8,6 +8,7 @@ import (
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/sandbox/truth"
@@ -104,7 +105,13 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	in := analysis.FinishInput{Timeline: tl, Start: start, End: end, Thresholds: p.C.Thresholds, StableFor: x.SteadyState.StableFor,
 		JudgeWithoutFaults: len(p.Faults) == 0 && status == ""}
 	for _, a := range r.done {
-		in.Faults = append(in.Faults, analysis.FaultSpan{Name: a.f.Name(), InjectedAt: a.injectedAt, RolledBackAt: a.rbAt})
+		span := analysis.FaultSpan{Name: a.f.Name(), InjectedAt: a.injectedAt, RolledBackAt: a.rbAt}
+		if s, ok := a.f.(faults.Stepper); ok {
+			for _, st := range s.Steps() {
+				span.Steps = append(span.Steps, analysis.FaultStep{Name: st.Name, From: st.From, To: st.To})
+			}
+		}
+		in.Faults = append(in.Faults, span)
 	}
 	for i, pr := range p.Probes {
 		kind := x.Probes[i].Kind
@@ -155,6 +162,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			rec.Notes = append(rec.Notes, f.Name()+": rollback: "+n)
 		}
 		rf.Recovery, rf.InfraS = fr.Recovery.Record(), fr.InfraS
+		for _, ph := range fr.Steps {
+			ph.Name = strings.TrimPrefix(ph.Name, "fault: "+f.Name()+" / ")
+			rf.Steps = append(rf.Steps, ph)
+		}
 		if haveFailures {
 			rf.GroundTruth = groundTruthFromFailures(failures, events, f.Kind(), f.Targets(), a, x.Faults[i], fr.SpanEnd, start, judgesLatency(p.C.Thresholds), fr.Recovery.Recovered, fr.Recovery.TimeToRecover)
 		}
