@@ -14,6 +14,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"github.com/gameday-dev/gameday/targets"
 )
 
@@ -84,7 +85,7 @@ func init() {
 		Fields: []string{"launch_template_version", "min_healthy_percentage", "max_healthy_percentage", "instance_warmup",
 			"skip_matching", "checkpoint_percentages", "checkpoint_delay", "auto_rollback", "poll_interval"},
 		New:   newDeploy,
-		Truth: instancesTruth,
+		Truth: deployTruth,
 		Restore: func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error) {
 			f := &deployFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
@@ -649,3 +650,20 @@ func (f *deployFault) find(ctx context.Context, st DeployUndo) (string, error) {
 }
 
 var _ Stepper = (*deployFault)(nil)
+
+// deployTruth: the failures of a fault that takes instances out of service
+// (its old instances gone or cut off, no healthy target left), plus
+// instances overloaded while a batch is out; context is the refresh's
+// status changes.
+func deployTruth(ids []string, spec experiments.Fault) Truth {
+	t := instancesTruth(ids, spec)
+	caused := t.CausedBy
+	t.CausedBy = func(b Failure) bool { return caused(b) || b.Reason == truth.FailOverloaded }
+	t.Context = func(e Change) string {
+		if e.Kind == truth.EventInstanceRefresh && e.From != e.To {
+			return fmt.Sprintf("instance refresh %s → %s", e.From, e.To)
+		}
+		return ""
+	}
+	return t
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"github.com/gameday-dev/gameday/targets"
 )
 
@@ -209,5 +210,29 @@ func TestRollingDeployValidation(t *testing.T) {
 	k.Validate(&experiments.Experiment{}, &spec, func(field, msg string) { fields = append(fields, field) })
 	if !slices.Contains(fields, "duration") {
 		t.Errorf("no duration: problems at %v", fields)
+	}
+}
+
+// Ground truth: a deploy explains its old instances going away, no healthy
+// target and overloaded instances (a batch out of service), not a database
+// outage; the refresh's status changes are its context.
+func TestRollingDeployTruth(t *testing.T) {
+	tr, ok := faults.TruthOf(faults.KindRollingDeploy, []string{"i-old"}, deploySpec(nil))
+	if !ok {
+		t.Fatal("no ground truth")
+	}
+	for b, want := range map[faults.Failure]bool{
+		{Reason: truth.FailTargetGone, Resource: "i-old"}:   true,
+		{Reason: truth.FailTargetGone, Resource: "i-other"}: false,
+		{Reason: truth.FailNoHealthyTarget}:                 true,
+		{Reason: truth.FailOverloaded, Resource: "i-new"}:   true,
+		{Reason: truth.FailDBUnreachable}:                   false,
+	} {
+		if got := tr.CausedBy(b); got != want {
+			t.Errorf("CausedBy(%+v) = %v, want %v", b, got, want)
+		}
+	}
+	if c := tr.Context(faults.Change{Kind: truth.EventInstanceRefresh, Resource: "r", From: "InProgress", To: "Successful"}); c != "instance refresh InProgress → Successful" {
+		t.Errorf("context %q", c)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gameday-dev/gameday/sandbox/truth"
 )
 
 // Instance refresh: the group replaces its instances batch by batch, as
@@ -68,8 +70,8 @@ const RefreshFailAfter = 3
 // starting or ending (To "started" | "updated", Detail naming the
 // instances).
 const (
-	EventInstanceRefresh = "instance-refresh"
-	EventRefreshBatch    = "instance-refresh-batch"
+	EventInstanceRefresh = truth.EventInstanceRefresh
+	EventRefreshBatch    = truth.EventRefreshBatch
 )
 
 const firstVersion = "1"
