@@ -15,7 +15,8 @@ func noEnv(string) (string, bool) { return "", false }
 // Every ready-made experiment and the AWS example must load and validate.
 func TestReadyMadeExperimentsValidate(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
-	files = append(files, filepath.Join("..", "configs", "aws-example.yaml"))
+	aws, _ := filepath.Glob(filepath.Join("..", "configs", "aws-*.yaml"))
+	files = append(files, aws...)
 	if len(files) < 5 {
 		t.Fatalf("expected the ready-made experiments, found %v", files)
 	}
