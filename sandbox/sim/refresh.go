@@ -273,6 +273,7 @@ func (r *Region) refreshEndLocked(x *refresh, status, reason string) {
 		r.refreshDropSurgeLocked(x, now)
 	}
 	x.surgeOld = nil
+	g.refresh.surge = 0
 	if status == RefreshFailed && x.m.Rollback == nil && x.m.Preferences.AutoRollback != nil && *x.m.Preferences.AutoRollback && x.m.DesiredVersion != "" {
 		r.refreshSetStatusLocked(x, RefreshFailed, reason)
 		r.refreshRollbackLocked(x, "Instance refresh failed: "+reason, now)
