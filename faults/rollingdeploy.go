@@ -98,6 +98,9 @@ func init() {
 			for _, p := range s.problems() {
 				add(p[0], p[1])
 			}
+			if t := f.Targets; t.AZ != "" || len(t.Tags) > 0 || len(t.InstanceIDs) > 0 || t.Count != 0 || t.Percent != 0 {
+				add("targets", "a rolling deploy refreshes the whole group: only targets.group applies (the batch size follows min_healthy_percentage)")
+			}
 			if f.Duration <= 0 {
 				add("duration", "must be positive: the deploy's time budget (a refresh still running then is rolled back)")
 			}

@@ -204,6 +204,14 @@ func TestRollingDeployValidation(t *testing.T) {
 		}
 	}
 	spec := deploySpec(nil)
+	spec.Targets.Count = 1
+	k0, _ := faults.Lookup(faults.KindRollingDeploy)
+	var tf []string
+	k0.Validate(&experiments.Experiment{}, &spec, func(field, msg string) { tf = append(tf, field) })
+	if !slices.Contains(tf, "targets") {
+		t.Errorf("targets.count on a rolling deploy: problems at %v, want one at targets", tf)
+	}
+	spec = deploySpec(nil)
 	spec.Duration = 0
 	k, _ := faults.Lookup(faults.KindRollingDeploy)
 	var fields []string

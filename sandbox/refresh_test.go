@@ -414,3 +414,50 @@ func TestInstanceRefreshErrors(t *testing.T) {
 		t.Errorf("unknown group: %v %v", out, err)
 	}
 }
+
+// A slow release fails its health check for app.slow_start after boot: with
+// a grace period longer than that, each replacement goes unhealthy, then
+// healthy, and the refresh waits for it and succeeds; ground truth shows the
+// replacement's target unhealthy before healthy.
+func TestInstanceRefreshSlowRelease(t *testing.T) {
+	c := refreshConfig(sim.ReleaseSlow)
+	c.Region.App.SlowStart = time.Second
+	c.Region.Timings.GracePeriod = 5 * time.Second
+	s, cfg := startSandbox(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	as := autoscaling.NewFromConfig(cfg)
+	start, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{
+		AutoScalingGroupName: aws.String("gameday-web"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("gameday-web-lt"), Version: aws.String("2")}},
+		Preferences:          &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(66), InstanceWarmup: aws.Int32(0)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := waitRefresh(t, ctx, as, aws.ToString(start.InstanceRefreshId), 30*time.Second, astypes.InstanceRefreshStatusSuccessful, astypes.InstanceRefreshStatusFailed)
+	if x.Status != astypes.InstanceRefreshStatusSuccessful {
+		t.Fatalf("a slow release within the grace period: %s (%s)", x.Status, aws.ToString(x.StatusReason))
+	}
+	g := groupOf(t, ctx, as)
+	slowOnes := 0
+	for _, in := range g.Instances {
+		if in.LifecycleState != astypes.LifecycleStateInService {
+			continue
+		}
+		id := aws.ToString(in.InstanceId)
+		var states []string
+		for _, e := range s.Region().Events() {
+			if e.Kind == "target-health" && e.Resource == id {
+				states = append(states, e.To)
+			}
+		}
+		u, h := slices.Index(states, sim.TargetUnhealthy), slices.Index(states, sim.TargetHealthy)
+		if u >= 0 && h > u {
+			slowOnes++
+		}
+	}
+	if slowOnes != 3 {
+		t.Errorf("%d of 3 replacements went unhealthy, then healthy; want every one", slowOnes)
+	}
+}
