@@ -107,12 +107,12 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 		TerminationPolicies:    []string{"Default"},
 		ServiceLinkedRoleARN:   fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", h.b.AccountID()),
 	}
+	sort.Strings(out.AvailabilityZones)
+	sort.Strings(out.TargetGroupARNs)
 	if g.LaunchTemplate != "" {
 		// A numbered version, not $Default: RollbackInstanceRefresh needs one.
 		out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: g.LaunchTemplate, Version: g.LaunchTemplateVersion}
 	}
-	sort.Strings(out.AvailabilityZones)
-	sort.Strings(out.TargetGroupARNs)
 	insts := append([]sim.GroupInstance(nil), g.Instances...)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].InstanceID < insts[j].InstanceID })
 	for _, i := range insts {

@@ -38,15 +38,10 @@ type Backend interface {
 	AutoScalingGroups() []sim.AutoScalingGroup
 	TerminateInstanceInAutoScalingGroup(instanceID string, decrementDesired bool) (sim.Activity, error)
 	SetDesiredCapacity(group string, desired int32, honorCooldown bool) error
+	RefreshBackend // instancerefresh.go
 	CreateOrUpdateGroupTags(group string, tags []sim.Tag) error
 	DeleteGroupTags(group string, keys []string) error
 	ScalingActivities(group string) []sim.Activity // newest first
-	// Instance refresh (sim/refresh.go): version "" is no desired
-	// configuration.
-	StartInstanceRefresh(group, launchTemplate, version string, p sim.RefreshPreferences) (string, error)
-	InstanceRefreshes(group string, ids []string) ([]sim.InstanceRefresh, error) // newest first
-	CancelInstanceRefresh(group string) (string, error)
-	RollbackInstanceRefresh(group string) (string, error)
 
 	// ELBv2
 	LoadBalancers() []sim.LoadBalancer

@@ -14,6 +14,15 @@ import (
 // IrreversibleInstanceRefresh: HTTP 400, sender faults). Debian's botocore
 // 1.29 model has the older subset (no MaxHealthyPercentage, no rollback).
 
+// RefreshBackend is the instance refresh part of Backend (sim/refresh.go):
+// version "" is no desired configuration.
+type RefreshBackend interface {
+	StartInstanceRefresh(group, launchTemplate, version string, p sim.RefreshPreferences) (string, error)
+	InstanceRefreshes(group string, ids []string) ([]sim.InstanceRefresh, error) // newest first
+	CancelInstanceRefresh(group string) (string, error)
+	RollbackInstanceRefresh(group string) (string, error)
+}
+
 func init() {
 	autoscalingActions["StartInstanceRefresh"] = actionDef{fn: (*handler).asStartInstanceRefresh, mutating: true}
 	autoscalingActions["DescribeInstanceRefreshes"] = actionDef{fn: (*handler).asDescribeInstanceRefreshes}

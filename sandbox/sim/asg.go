@@ -16,6 +16,7 @@ const (
 type group struct {
 	m            AutoScalingGroup // Instances computed from members
 	members      []*member
+	refresh      refreshState
 	acts         []*Activity // oldest first
 	pendingCause string      // why desired capacity last changed, for the next activities
 	lastScaleOut time.Time
@@ -23,7 +24,6 @@ type group struct {
 	cooldownTill time.Time
 	samples      []reqSample
 	policy       string
-	refresh      refreshState // instance refreshes (refresh.go)
 }
 
 type member struct {
@@ -34,6 +34,7 @@ type member struct {
 	launchAct *Activity
 	termAct   *Activity
 	version   string // launch template version it was launched from
+	extra     bool   // launched by a refresh above desired capacity (refresh.go)
 }
 
 type reqSample struct {
@@ -196,7 +197,6 @@ func (r *Region) asgStepLocked(now time.Time) {
 		if why != "" {
 			m.health = "Unhealthy"
 			r.emit("asg-member", m.in.m.ID, m.in.m.AZ, "Healthy", "Unhealthy", why)
-			r.refreshMemberUnhealthyLocked(m, why)
 			cause := fmt.Sprintf("At %s an instance was taken out of service in response to %s.", awsTime(now), why)
 			r.terminateMemberLocked(m, cause, false)
 		}
@@ -205,20 +205,16 @@ func (r *Region) asgStepLocked(now time.Time) {
 	g.members = keep
 
 	r.scalingPolicyLocked(now)
-	r.refreshStepLocked(now)
 
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.lifecycle != lifeTerminating {
+		if m.lifecycle != lifeTerminating && !m.extra {
 			active++
 			perAZ[m.in.azIdx]++
 		}
 	}
-	// An instance refresh that launches before it terminates holds extra
-	// capacity above the desired capacity (refresh.go).
-	want := g.m.Desired + g.refresh.surge
-	for active < want {
+	for active < g.m.Desired {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] < perAZ[az] {
@@ -226,18 +222,17 @@ func (r *Region) asgStepLocked(now time.Time) {
 			}
 		}
 		in := r.newInstanceLocked(az, g.m.Name, StatePending)
-		version := r.launchVersionLocked()
-		r.releaseLocked(in, version)
 		r.bootLocked(in)
 		cause := g.pendingCause + fmt.Sprintf("At %s an instance was started in response to a difference between desired and running capacity, increasing the capacity from %d to %d.", awsTime(now), active, active+1)
 		act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, cause)
 		act.Progress = 20
-		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act, version: version})
+		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act})
 		r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name)
+		r.launchedLocked(g.members[len(g.members)-1])
 		perAZ[az]++
 		active++
 	}
-	for active > want {
+	for active > g.m.Desired {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] > perAZ[az] {
@@ -258,6 +253,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		perAZ[az]--
 		active--
 	}
+	r.refreshStepLocked(now)
 	g.pendingCause = ""
 	r.pruneInstancesLocked(now)
 }

@@ -162,7 +162,6 @@ func (x InstanceRefresh) Active() bool {
 type refreshState struct {
 	version string     // the group's launch template version ("" = firstVersion)
 	all     []*refresh // oldest first
-	surge   int32      // instances held above desired capacity
 }
 
 func (s *refreshState) current() string {
@@ -191,6 +190,8 @@ type refresh struct {
 	// replacements are updated.
 	replaced  int32
 	surgeOld  []*member
+	surgeWant int32 // extra members (member.extra) the running batch holds
+	counted   map[*member]bool
 	inBatch   bool
 	batch     int
 	unhealthy int
@@ -228,6 +229,41 @@ func (r *Region) releaseLocked(in *instance, version string) {
 	}
 }
 
+// launchedLocked gives a member the group just launched its version and
+// that version's release.
+func (r *Region) launchedLocked(m *member) {
+	m.version = r.launchVersionLocked()
+	r.releaseLocked(m.in, m.version)
+}
+
+// refreshLaunchLocked launches one instance above desired capacity for a
+// batch that launches before it terminates, in the least used AZ. The
+// group's capacity pass does not count it (member.extra) until the batch
+// terminates the old instance it replaces.
+func (r *Region) refreshLaunchLocked(x *refresh, now time.Time) {
+	g := r.group
+	perAZ := make([]int, len(r.azs))
+	for _, m := range g.members {
+		if m.lifecycle != lifeTerminating {
+			perAZ[m.in.azIdx]++
+		}
+	}
+	az := 0
+	for i := range perAZ {
+		if perAZ[i] < perAZ[az] {
+			az = i
+		}
+	}
+	in := r.newInstanceLocked(az, g.m.Name, StatePending)
+	r.bootLocked(in)
+	act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, fmt.Sprintf("At %s an instance was launched in response to instance refresh %s.", awsTime(now), x.m.ID))
+	act.Progress = 20
+	m := &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act, extra: true}
+	g.members = append(g.members, m)
+	r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name)
+	r.launchedLocked(m)
+}
+
 // launchVersionLocked is the version the group launches from now.
 func (r *Region) launchVersionLocked() string {
 	g := r.group
@@ -237,18 +273,18 @@ func (r *Region) launchVersionLocked() string {
 	return g.refresh.current()
 }
 
-// refreshMemberUnhealthyLocked counts a replacement the group found
-// unhealthy against the running refresh.
-func (r *Region) refreshMemberUnhealthyLocked(m *member, why string) {
-	x := r.group.refresh.active()
-	if x == nil || x.initial[m] || m.version != x.target {
-		return
-	}
-	x.unhealthy++
-	if x.unhealthy >= RefreshFailAfter && x.failed == "" {
-		// Ended by the next refresh step, not here: the group pass that
-		// calls this is filtering its members.
-		x.failed = fmt.Sprintf("%d replacement instances were taken out of service in response to %s.", x.unhealthy, why)
+// refreshCountUnhealthyLocked counts, once each, the replacements the
+// group found unhealthy (it takes them out of service at once).
+func (r *Region) refreshCountUnhealthyLocked(x *refresh) {
+	for _, m := range r.group.members {
+		if m.health != "Unhealthy" || x.initial[m] || m.version != x.target || x.counted[m] {
+			continue
+		}
+		x.counted[m] = true
+		x.unhealthy++
+		if x.unhealthy >= RefreshFailAfter && x.failed == "" {
+			x.failed = fmt.Sprintf("%d replacement instances were taken out of service after failing their health checks.", x.unhealthy)
+		}
 	}
 }
 
@@ -273,7 +309,6 @@ func (r *Region) refreshEndLocked(x *refresh, status, reason string) {
 		r.refreshDropSurgeLocked(x, now)
 	}
 	x.surgeOld = nil
-	g.refresh.surge = 0
 	if status == RefreshFailed && x.m.Rollback == nil && x.m.Preferences.AutoRollback != nil && *x.m.Preferences.AutoRollback && x.m.DesiredVersion != "" {
 		r.refreshSetStatusLocked(x, RefreshFailed, reason)
 		r.refreshRollbackLocked(x, "Instance refresh failed: "+reason, now)
@@ -286,20 +321,19 @@ func (r *Region) refreshEndLocked(x *refresh, status, reason string) {
 	r.refreshSetStatusLocked(x, status, reason)
 }
 
-// refreshDropSurgeLocked terminates as many not-yet-updated replacements
-// as the refresh holds above desired capacity, and drops the surge.
+// refreshDropSurgeLocked terminates the instances a batch launched above
+// desired capacity (draining those in service): the old instances they
+// were to replace stay.
 func (r *Region) refreshDropSurgeLocked(x *refresh, now time.Time) {
-	g := r.group
-	for _, m := range g.members {
-		if g.refresh.surge == 0 {
-			break
-		}
-		if m.lifecycle != lifeTerminating && !x.initial[m] && !r.refreshUpdatedLocked(x, m, now) {
-			r.terminateMemberLocked(m, fmt.Sprintf("At %s an instance was taken out of service in response to the end of instance refresh %s.", awsTime(now), x.m.ID), false)
-			g.refresh.surge--
+	for _, m := range r.group.members {
+		if m.extra {
+			m.extra = false
+			if m.lifecycle != lifeTerminating {
+				r.terminateMemberLocked(m, fmt.Sprintf("At %s an instance was taken out of service in response to the end of instance refresh %s.", awsTime(now), x.m.ID), true)
+			}
 		}
 	}
-	g.refresh.surge = 0
+	x.surgeWant = 0
 }
 
 // refreshUpdatedLocked reports whether m counts as updated by x.
@@ -340,6 +374,7 @@ func (r *Region) refreshStepLocked(now time.Time) {
 	if x == nil {
 		return
 	}
+	r.refreshCountUnhealthyLocked(x)
 	if x.failed != "" {
 		status := RefreshFailed
 		if x.m.Rollback != nil {
@@ -384,16 +419,28 @@ func (r *Region) refreshStepLocked(now time.Time) {
 		}
 	}
 	if x.inBatch {
+		extras := int32(0)
+		for _, m := range g.members {
+			if m.extra && m.lifecycle != lifeTerminating {
+				extras++
+			}
+		}
+		for ; extras < x.surgeWant; extras++ {
+			r.refreshLaunchLocked(x, now) // one was lost: launch another
+		}
 		if len(x.surgeOld) > 0 && updated >= x.replaced+int32(len(x.surgeOld)) {
+			// The replacements are ready: the old instances go, and the
+			// extra ones become ordinary members in their place.
 			for _, m := range x.surgeOld {
 				if m.lifecycle != lifeTerminating && slices.Contains(g.members, m) {
 					r.terminateMemberLocked(m, r.refreshCause(x, now), true)
 				}
 				x.replaced++
-				g.refresh.surge--
 			}
-			x.surgeOld = nil
-			g.refresh.surge = max(g.refresh.surge, 0)
+			for _, m := range g.members {
+				m.extra = false
+			}
+			x.surgeOld, x.surgeWant = nil, 0
 		}
 		if len(x.surgeOld) > 0 || updated < x.replaced {
 			return
@@ -483,7 +530,10 @@ func (r *Region) refreshStartBatchLocked(x *refresh, now time.Time) {
 		x.replaced++
 	}
 	x.surgeOld = append(x.surgeOld, batch[terminateNow:]...)
-	g.refresh.surge += n - terminateNow
+	x.surgeWant = n - terminateNow
+	for range x.surgeWant {
+		r.refreshLaunchLocked(x, now)
+	}
 }
 
 // refreshRollbackLocked turns x into a rollback: it replaces every instance
@@ -498,7 +548,7 @@ func (r *Region) refreshRollbackLocked(x *refresh, reason string, now time.Time)
 		InstancesToUpdateOnRollback:  x.m.InstancesToUpdate,
 	}
 	x.target = x.prev
-	x.initial = map[*member]bool{}
+	x.initial, x.counted = map[*member]bool{}, map[*member]bool{}
 	x.old = nil
 	for _, m := range g.members {
 		if m.lifecycle == lifeTerminating {
@@ -556,7 +606,7 @@ func (r *Region) StartInstanceRefresh(group, launchTemplate, version string, p R
 			ID: r.uuid(), GroupName: g.m.Name, Status: RefreshPending, StartTime: now,
 			Preferences: p, DesiredLaunchTemplate: launchTemplate, DesiredVersion: version,
 		},
-		prev: g.refresh.current(), target: target, initial: map[*member]bool{},
+		prev: g.refresh.current(), target: target, initial: map[*member]bool{}, counted: map[*member]bool{},
 		warmup: g.m.HealthCheckGracePeriod,
 	}
 	if p.InstanceWarmup != nil {

@@ -153,7 +153,9 @@ type GroupInstance struct {
 	LaunchTemplateVersion string
 }
 
-// AutoScalingGroup is the sandbox's Auto Scaling group.
+// AutoScalingGroup is the sandbox's Auto Scaling group. LaunchTemplate and
+// LaunchTemplateVersion are what it launches new instances from; the version
+// changes when an instance refresh with a desired configuration succeeds.
 type AutoScalingGroup struct {
 	Name                   string
 	ARN                    string
@@ -163,15 +165,12 @@ type AutoScalingGroup struct {
 	HealthCheckType        string   // "EC2" | "ELB"
 	HealthCheckGracePeriod time.Duration
 	DefaultCooldown        time.Duration
+	LaunchTemplate         string
+	LaunchTemplateVersion  string
 	TargetGroupARNs        []string
 	Instances              []GroupInstance
 	Tags                   []Tag
 	CreatedTime            time.Time
-	// LaunchTemplate and LaunchTemplateVersion are what the group launches
-	// new instances from; the version changes when an instance refresh
-	// with a desired configuration succeeds.
-	LaunchTemplate        string
-	LaunchTemplateVersion string
 }
 
 // Activity is one scaling activity of a group.
