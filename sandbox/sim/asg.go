@@ -30,11 +30,11 @@ type member struct {
 	in        *instance
 	lifecycle string
 	health    string
+	version   string // launch template version it was launched from
+	extra     bool   // launched by a refresh above desired capacity (refresh.go)
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
-	version   string // launch template version it was launched from
-	extra     bool   // launched by a refresh above desired capacity (refresh.go)
 }
 
 type reqSample struct {
@@ -209,9 +209,12 @@ func (r *Region) asgStepLocked(now time.Time) {
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.lifecycle != lifeTerminating && !m.extra {
+		if m.lifecycle != lifeTerminating {
 			active++
 			perAZ[m.in.azIdx]++
+			if m.extra {
+				active-- // held above desired capacity by a refresh (refresh.go)
+			}
 		}
 	}
 	for active < g.m.Desired {
@@ -253,8 +256,8 @@ func (r *Region) asgStepLocked(now time.Time) {
 		perAZ[az]--
 		active--
 	}
-	r.refreshStepLocked(now)
 	g.pendingCause = ""
+	r.refreshStepLocked(now)
 	r.pruneInstancesLocked(now)
 }
 
