@@ -17,7 +17,7 @@ func TestReadyMadeExperimentsValidate(t *testing.T) {
 	files, _ := filepath.Glob("*.yaml")
 	aws, _ := filepath.Glob(filepath.Join("..", "configs", "aws-*.yaml"))
 	files = append(files, aws...)
-	if len(files) < 5 {
+	if len(files) < 5 || len(aws) < 2 {
 		t.Fatalf("expected the ready-made experiments, found %v", files)
 	}
 	for _, f := range files {
