@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	defer abort()
 	d := newDialer(&cfg)
 	tr := &http.Transport{
-		Proxy:               nil, // load goes exactly where the targets say
+		Proxy:               nil, // load goes exactly where the requests say
 		DialContext:         d.DialContext,
 		TLSClientConfig:     cfg.TLS,
 		TLSHandshakeTimeout: cfg.DialTimeout,
@@ -133,8 +133,8 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 		vegeta.Client(client), // last: it replaces the client the other options configure
 	)
 
-	tgts := make([]vegeta.Target, len(cfg.Targets))
-	for i, t := range cfg.Targets {
+	tgts := make([]vegeta.Target, len(cfg.Requests))
+	for i, t := range cfg.Requests {
 		tgts[i] = vegeta.Target{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body}
 	}
 	start := time.Now()

@@ -73,7 +73,7 @@ func constant(d time.Duration, rps float64) []Stage {
 func TestConstantRate(t *testing.T) {
 	s, _ := newServer(t, ok)
 	cfg := Config{
-		Targets:   []Target{{URL: s.URL + "/a"}, {URL: s.URL + "/b", Method: "POST", Body: []byte("xyz")}},
+		Requests:  []Request{{URL: s.URL + "/a"}, {URL: s.URL + "/b", Method: "POST", Body: []byte("xyz")}},
 		Stages:    constant(time.Second, 200),
 		Timeout:   2 * time.Second,
 		KeepAlive: true,
@@ -117,7 +117,7 @@ func TestConstantRate(t *testing.T) {
 func TestLinearRampMatchesIntegral(t *testing.T) {
 	s, _ := newServer(t, ok)
 	cfg := Config{
-		Targets:   []Target{{URL: s.URL}},
+		Requests:  []Request{{URL: s.URL}},
 		Stages:    []Stage{{Duration: time.Second, From: 0, To: 400}, {Duration: 500 * time.Millisecond, From: 400, To: 0}},
 		Timeout:   2 * time.Second,
 		KeepAlive: true,
@@ -151,7 +151,7 @@ func TestSlowServerDropsAreCounted(t *testing.T) {
 		}
 	})
 	cfg := Config{
-		Targets:    []Target{{URL: s.URL}},
+		Requests:   []Request{{URL: s.URL}},
 		Stages:     constant(time.Second, 100),
 		Timeout:    2 * time.Second,
 		Workers:    2,
@@ -286,7 +286,7 @@ func TestClassification(t *testing.T) {
 				url = s.URL
 			}
 			cfg := Config{
-				Targets:     []Target{{URL: url}},
+				Requests:    []Request{{URL: url}},
 				Stages:      constant(200*time.Millisecond, 20),
 				Timeout:     300 * time.Millisecond,
 				DialTimeout: tc.dial,
@@ -318,7 +318,7 @@ func TestClassification(t *testing.T) {
 func TestMaxConnAgeForcesRedials(t *testing.T) {
 	s, conns := newServer(t, ok)
 	base := Config{
-		Targets:    []Target{{URL: s.URL}},
+		Requests:   []Request{{URL: s.URL}},
 		Stages:     constant(1500*time.Millisecond, 100),
 		Timeout:    time.Second,
 		Workers:    2,
@@ -335,7 +335,7 @@ func TestMaxConnAgeForcesRedials(t *testing.T) {
 	aged.MaxConnAge = 200 * time.Millisecond
 	// With a body the transport copies the request, so only the
 	// Connection: close header (which the server echoes) retires the conn.
-	aged.Targets = []Target{{URL: s.URL}, {URL: s.URL, Method: "POST", Body: []byte("payload")}}
+	aged.Requests = []Request{{URL: s.URL}, {URL: s.URL, Method: "POST", Body: []byte("payload")}}
 	sum, hits := run(t, context.Background(), aged, 4*time.Second)
 	with := conns.Load()
 	// ≈1.5s / 200ms = 7 generations of at least one connection.
@@ -370,7 +370,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 		}
 	})
 	cfg := Config{
-		Targets:   []Target{{URL: s.URL}},
+		Requests:  []Request{{URL: s.URL}},
 		Stages:    constant(10*time.Second, 50),
 		Timeout:   5 * time.Second,
 		Drain:     200 * time.Millisecond,
@@ -406,7 +406,7 @@ func TestCancelStopsPromptly(t *testing.T) {
 
 func TestCancelAtLowRateIsPrompt(t *testing.T) {
 	s, _ := newServer(t, ok)
-	cfg := Config{Targets: []Target{{URL: s.URL}}, Stages: constant(time.Minute, 0.2)} // one hit per 5 s
+	cfg := Config{Requests: []Request{{URL: s.URL}}, Stages: constant(time.Minute, 0.2)} // one hit per 5 s
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	sum, _ := run(t, ctx, cfg, time.Second)
@@ -417,7 +417,7 @@ func TestCancelAtLowRateIsPrompt(t *testing.T) {
 
 func TestConfigErrorsNameEveryField(t *testing.T) {
 	_, err := Run(context.Background(), Config{
-		Targets:    []Target{{URL: "ftp://x"}, {URL: "http://"}},
+		Requests:   []Request{{URL: "ftp://x"}, {URL: "http://"}},
 		Stages:     []Stage{{Duration: -1}},
 		MaxWorkers: 1 << 30,
 		Resolver:   "nope",
@@ -425,7 +425,7 @@ func TestConfigErrorsNameEveryField(t *testing.T) {
 	if err == nil {
 		t.Fatal("invalid config accepted")
 	}
-	for _, want := range []string{"targets[0].url", "targets[1].url", "stages[0].duration", "max_workers", "resolver"} {
+	for _, want := range []string{"requests[0].url", "requests[1].url", "stages[0].duration", "max_workers", "resolver"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %s: %v", want, err)
 		}
@@ -461,7 +461,7 @@ func TestTimeoutRaceIsAlwaysClientTimeout(t *testing.T) {
 	s, _ := newServer(t, hang)
 	for _, path := range []string{"/", "/body"} {
 		cfg := Config{
-			Targets:    []Target{{URL: s.URL + path}},
+			Requests:   []Request{{URL: s.URL + path}},
 			Stages:     constant(time.Second, 1000),
 			Timeout:    20 * time.Millisecond,
 			MaxWorkers: 200,
@@ -502,7 +502,7 @@ func TestTargetAZFromHeader(t *testing.T) {
 	})
 	for path, want := range map[string]string{"/named": "local-1c", "/unnamed": "local-1a"} {
 		cfg := Config{
-			Targets:  []Target{{URL: s.URL + path}},
+			Requests: []Request{{URL: s.URL + path}},
 			Stages:   constant(100*time.Millisecond, 20),
 			Timeout:  time.Second,
 			NodeAZ:   func(netip.Addr) string { return "local-1a" },

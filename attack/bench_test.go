@@ -85,7 +85,7 @@ type loadResult struct {
 // timeline as the runner would.
 func runHarness(b *testing.B, url string, rate int) loadResult {
 	cfg := Config{
-		Targets:   []Target{{URL: url}},
+		Requests:  []Request{{URL: url}},
 		Stages:    constant(benchDuration, float64(rate)),
 		Timeout:   5 * time.Second,
 		KeepAlive: true,

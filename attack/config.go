@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// Target is one request to send; Run cycles through Config.Targets in order.
-type Target struct {
+// Request is one request to send; Run cycles through Config.Requests in order.
+type Request struct {
 	Method string // "" means GET
 	URL    string
 	Header http.Header
@@ -23,8 +23,8 @@ type Target struct {
 // Config describes one attack. The zero values of optional fields mean the
 // defaults named next to them.
 type Config struct {
-	Targets []Target // round-robin
-	Stages  []Stage  // the rate plan; total duration = sum of stage durations
+	Requests []Request // round-robin
+	Stages   []Stage   // the rate plan; total duration = sum of stage durations
 
 	Timeout time.Duration // per request, connect included; default DefaultTimeout
 	// DialTimeout bounds connection setup (TCP connect and TLS handshake);
@@ -88,7 +88,7 @@ type Config struct {
 	// MaxBody is how many body bytes each raw result keeps (BytesIn still
 	// counts the whole body); default DefaultMaxBody, negative = all.
 	MaxBody int64
-	// TLS configures HTTPS targets; nil = system roots.
+	// TLS configures HTTPS requests; nil = system roots.
 	TLS *tls.Config
 
 	Name string // the attack's name, sent percent-encoded as X-Vegeta-Attack
@@ -110,26 +110,26 @@ const (
 // the defaults.
 func (c Config) withDefaults() (Config, *Plan, error) {
 	var errs []error
-	c.Targets = slices.Clone(c.Targets) // defaults are filled in on a copy
+	c.Requests = slices.Clone(c.Requests) // defaults are filled in on a copy
 	plan, err := NewPlan(c.Stages)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if len(c.Targets) == 0 {
-		errs = append(errs, errors.New("targets: at least one target is required"))
+	if len(c.Requests) == 0 {
+		errs = append(errs, errors.New("requests: at least one request is required"))
 	}
-	for i, t := range c.Targets {
+	for i, t := range c.Requests {
 		u, err := url.Parse(t.URL)
 		switch {
 		case err != nil:
-			errs = append(errs, fmt.Errorf("targets[%d].url: %w", i, err))
+			errs = append(errs, fmt.Errorf("requests[%d].url: %w", i, err))
 		case u.Scheme != "http" && u.Scheme != "https":
-			errs = append(errs, fmt.Errorf("targets[%d].url: scheme must be http or https, got %q", i, u.Scheme))
+			errs = append(errs, fmt.Errorf("requests[%d].url: scheme must be http or https, got %q", i, u.Scheme))
 		case u.Host == "":
-			errs = append(errs, fmt.Errorf("targets[%d].url: no host in %q", i, t.URL))
+			errs = append(errs, fmt.Errorf("requests[%d].url: no host in %q", i, t.URL))
 		}
 		if t.Method == "" {
-			c.Targets[i].Method = http.MethodGet
+			c.Requests[i].Method = http.MethodGet
 		}
 		errs = append(errs, headerProblems(i, t.Header)...)
 	}

@@ -35,7 +35,7 @@ func TestStarvedGeneratorCountsQueueAndUnsent(t *testing.T) {
 	})
 	timeout := 4 * time.Second // a hit may start up to 2 s late
 	cfg := Config{
-		Targets:    []Target{{URL: s.URL}},
+		Requests:   []Request{{URL: s.URL}},
 		Stages:     constant(4*time.Second, 200),
 		Timeout:    timeout,
 		Workers:    8,
@@ -91,7 +91,7 @@ func TestAmpleWorkersCorrectedMatchesService(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	})
 	cfg := Config{
-		Targets:    []Target{{URL: s.URL}},
+		Requests:   []Request{{URL: s.URL}},
 		Stages:     constant(2*time.Second, 100),
 		Timeout:    2 * time.Second,
 		Workers:    50,

@@ -127,7 +127,7 @@ func TestDNSSpreadAndFailover(t *testing.T) {
 		change = time.Second
 	)
 	cfg := Config{
-		Targets:     []Target{{URL: "http://" + name + ":" + port + "/"}},
+		Requests:    []Request{{URL: "http://" + name + ":" + port + "/"}},
 		Stages:      constant(2500*time.Millisecond, 100),
 		Timeout:     time.Second,
 		Workers:     4,

@@ -39,12 +39,12 @@ func headerProblems(i int, h http.Header) []error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !httpguts.ValidHeaderFieldName(k) {
-			errs = append(errs, fmt.Errorf("targets[%d].header[%q]: not a valid header name", i, k))
+			errs = append(errs, fmt.Errorf("requests[%d].header[%q]: not a valid header name", i, k))
 			continue
 		}
 		for _, v := range h[k] {
 			if !httpguts.ValidHeaderFieldValue(v) {
-				errs = append(errs, fmt.Errorf("targets[%d].header[%q]: %q is not a valid header value (no CR, LF or other control characters)", i, k, v))
+				errs = append(errs, fmt.Errorf("requests[%d].header[%q]: %q is not a valid header value (no CR, LF or other control characters)", i, k, v))
 			}
 		}
 	}

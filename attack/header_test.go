@@ -24,7 +24,7 @@ func TestAttackNameIsHeaderSafe(t *testing.T) {
 	})
 	name := "checkout\r\nX-Evil: 1\x1b[31m\x00 100% é"
 	sum, hits := run(t, context.Background(), Config{
-		Targets: []Target{{URL: s.URL}}, Stages: constant(time.Second, 20), Name: name,
+		Requests: []Request{{URL: s.URL}}, Stages: constant(time.Second, 20), Name: name,
 	}, 30*time.Second)
 	if sum.Sent == 0 {
 		t.Fatal("nothing sent")
@@ -49,10 +49,10 @@ func TestAttackNameIsHeaderSafe(t *testing.T) {
 // not a run in which every request fails.
 func TestInvalidTargetHeaderRefused(t *testing.T) {
 	_, err := Run(context.Background(), Config{
-		Targets: []Target{{URL: "http://127.0.0.1:1/", Header: http.Header{"X-A": {"a\r\nb"}, "Bad Name": {"x"}}}},
-		Stages:  constant(time.Second, 1),
+		Requests: []Request{{URL: "http://127.0.0.1:1/", Header: http.Header{"X-A": {"a\r\nb"}, "Bad Name": {"x"}}}},
+		Stages:   constant(time.Second, 1),
 	}, func(*Hit) {})
-	if err == nil || !strings.Contains(err.Error(), `targets[0].header["X-A"]`) || !strings.Contains(err.Error(), `targets[0].header["Bad Name"]`) {
+	if err == nil || !strings.Contains(err.Error(), `requests[0].header["X-A"]`) || !strings.Contains(err.Error(), `requests[0].header["Bad Name"]`) {
 		t.Fatalf("want both headers refused, got %v", err)
 	}
 }

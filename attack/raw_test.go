@@ -20,9 +20,9 @@ func TestRawWriterRoundTripsThroughVegetaDecoders(t *testing.T) {
 	})
 	refused := "http://" + closedPort(t) + "/"
 	cfg := Config{
-		Targets: []Target{{URL: s.URL + "/"}, {URL: s.URL + "/fail"}, {URL: refused}},
-		Stages:  constant(300*time.Millisecond, 30),
-		Timeout: time.Second,
+		Requests: []Request{{URL: s.URL + "/"}, {URL: s.URL + "/fail"}, {URL: refused}},
+		Stages:   constant(300*time.Millisecond, 30),
+		Timeout:  time.Second,
 	}
 	for _, format := range []string{"gob", "json", "csv"} {
 		t.Run(format, func(t *testing.T) {

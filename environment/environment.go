@@ -21,7 +21,7 @@ type Environment interface {
 	AWSConfig() aws.Config
 	// Target is where faults are applied, as the rollback journal records
 	// it (the account is filled in once STS answers).
-	Target() faults.Target
+	Target() faults.Location
 	// LoadURL is where the load goes when the experiment names no URL;
 	// "" means the load balancer's DNS name.
 	LoadURL() string
@@ -88,8 +88,8 @@ func OpenAWS(ctx context.Context, spec experiments.AWSTarget) (*AWS, error) {
 }
 
 func (a *AWS) AWSConfig() aws.Config { return a.cfg }
-func (a *AWS) Target() faults.Target {
-	return faults.Target{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
+func (a *AWS) Target() faults.Location {
+	return faults.Location{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
 }
 func (a *AWS) LoadURL() string  { return "" }
 func (a *AWS) Resolver() string { return a.spec.Resolver }
@@ -106,7 +106,7 @@ func (a *AWS) Close() error { return nil }
 
 // ConnectAWS builds the AWS config for a journal's target when it is an AWS
 // account; sandboxenv.Connect handles every kind.
-func ConnectAWS(ctx context.Context, t faults.Target) (aws.Config, error) {
+func ConnectAWS(ctx context.Context, t faults.Location) (aws.Config, error) {
 	if t.Kind != "aws" {
 		return aws.Config{}, fmt.Errorf("unknown target kind %q", t.Kind)
 	}
@@ -115,12 +115,12 @@ func ConnectAWS(ctx context.Context, t faults.Target) (aws.Config, error) {
 
 // TargetOf is where an experiment file points, as a journal would record
 // it (the account is not known until STS answers), without opening it.
-func TargetOf(x *experiments.Experiment) faults.Target {
+func TargetOf(x *experiments.Experiment) faults.Location {
 	switch {
 	case x.Target.Kind == "aws":
-		return faults.Target{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
+		return faults.Location{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}
 	case x.Target.Sandbox.Endpoint != "":
-		return faults.Target{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
+		return faults.Location{Kind: "sandbox", EndpointURL: x.Target.Sandbox.Endpoint}
 	}
-	return faults.Target{Kind: "sandbox", InProcess: true}
+	return faults.Location{Kind: "sandbox", InProcess: true}
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 func init() {
@@ -155,7 +155,7 @@ type blackholeFault struct {
 	st BlackholeUndo
 }
 
-func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newBlackhole(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	az := spec.Targets.AZ
 	if az == "" {
 		return nil, specErr(spec, "targets.az", "must name the Availability Zone to blackhole (one of %s)", strings.Join(topo.AZs, ", "))
@@ -295,7 +295,7 @@ func cmpOr(a, b string) string {
 }
 func (f *blackholeFault) Kind() string { return KindAZBlackhole }
 
-func (f *blackholeFault) Targets() []string {
+func (f *blackholeFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return ids(f.st.Subnets)
@@ -583,7 +583,7 @@ func (f *blackholeFault) defaultACL(ctx context.Context, vpc string) (string, er
 
 // Touches: the subnets it moves to the deny-all ACL.
 func (f *blackholeFault) Touches() []Touched {
-	return []Touched{{Type: TouchSubnet, IDs: f.Targets()}}
+	return []Touched{{Type: TouchSubnet, IDs: f.Resources()}}
 }
 
 // CutsAZ: the AZ whose subnets it blackholes.

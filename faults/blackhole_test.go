@@ -55,7 +55,7 @@ func TestBlackhole(t *testing.T) {
 	if calls := e.mutatingSince(m); len(calls) > 0 {
 		t.Fatalf("New changed something: %v", calls)
 	}
-	if got := f.Targets(); !slices.Equal(got, subs) {
+	if got := f.Resources(); !slices.Equal(got, subs) {
 		t.Fatalf("targets %v, want %v", got, subs)
 	}
 	if d := f.Describe(); !strings.Contains(d, "local-1a") || !strings.Contains(d, subs[0]) || !strings.Contains(d, subs[1]) {
@@ -130,7 +130,7 @@ func TestBlackholeTiersAndErrors(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tier, err)
 		}
-		got := f.Targets()
+		got := f.Resources()
 		if len(got) != 1 {
 			t.Fatalf("%s: targets %v, want one subnet", tier, got)
 		}

@@ -53,8 +53,8 @@ func TestContract(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if f.Kind() != kind || f.Describe() == "" || len(f.Targets()) == 0 {
-					t.Fatalf("kind %q, describe %q, targets %v", f.Kind(), f.Describe(), f.Targets())
+				if f.Kind() != kind || f.Describe() == "" || len(f.Resources()) == 0 {
+					t.Fatalf("kind %q, describe %q, targets %v", f.Kind(), f.Describe(), f.Resources())
 				}
 				if calls := e.mutatingSince(m); len(calls) > 0 || ct.state(e) != before {
 					t.Fatalf("building or planning changed something: %v", calls)
@@ -139,7 +139,7 @@ func TestContract(t *testing.T) {
 						e = start(t, ct.dbKind, failNthCall(ct.midService, ct.midAction, ct.midN))
 					case point == "halfway":
 						e = start(t, ct.dbKind, nil)
-						e.sb.Faults().Add(faultOnce(ct.midService, ct.midAction))
+						e.sb.APIErrors().Add(faultOnce(ct.midService, ct.midAction))
 					default:
 						e = start(t, ct.dbKind, nil)
 					}

@@ -8,7 +8,7 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/internal/testutil"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 func TestDBFailover(t *testing.T) {
@@ -27,7 +27,7 @@ func TestDBFailover(t *testing.T) {
 			if kind == "cluster" {
 				want = e.topo.DBClusterID
 			}
-			if got := f.Targets(); len(got) != 1 || got[0] != want || want == "" {
+			if got := f.Resources(); len(got) != 1 || got[0] != want || want == "" {
 				t.Fatalf("targets %v, want [%s]", got, want)
 			}
 			before := e.sb.Region().WriterAZ()
@@ -75,7 +75,7 @@ func TestDBFailoverErrors(t *testing.T) {
 	if _, err := faults.New(e.ctx, e.c, e.topo, experiments.Fault{Name: "f", Kind: faults.KindDBFailover, Params: map[string]any{"mode": "cluster"}}); err == nil {
 		t.Error("mode cluster without a cluster: want an error")
 	}
-	if _, err := faults.New(e.ctx, e.c, &targets.Topology{}, experiments.Fault{Name: "f", Kind: "nope"}); err == nil {
+	if _, err := faults.New(e.ctx, e.c, &topology.Topology{}, experiments.Fault{Name: "f", Kind: "nope"}); err == nil {
 		t.Error("unknown kind: want an error")
 	}
 }

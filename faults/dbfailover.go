@@ -12,7 +12,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 func init() {
@@ -94,7 +94,7 @@ type dbFailoverFault struct {
 	notes []string
 }
 
-func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (fa Fault, err error) {
+func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (fa Fault, err error) {
 	f := &dbFailoverFault{c: c, name: spec.Name}
 	defer func() {
 		// Another live run's lease on the database refuses the plan.
@@ -204,7 +204,7 @@ func describeCluster(ctx context.Context, c *awsclients.Clients, id string) (clu
 func (f *dbFailoverFault) Name() string { return f.name }
 func (f *dbFailoverFault) Kind() string { return KindDBFailover }
 
-func (f *dbFailoverFault) Targets() []string {
+func (f *dbFailoverFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return []string{f.st.db()}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // Kinds of fault.
@@ -24,8 +24,9 @@ const (
 type Fault interface {
 	Name() string
 	Kind() string
-	// Targets are the exact resolved targets (instance ids, db id, subnet ids).
-	Targets() []string
+	// Resources are the exact resources resolved at plan time (instance ids,
+	// db id, subnet ids).
+	Resources() []string
 	// Touches are the AWS resources the fault changes, by type (for
 	// require_tag).
 	Touches() []Touched
@@ -75,12 +76,12 @@ func specErr(spec experiments.Fault, field, format string, args ...any) error {
 
 // New resolves the spec's targets now (plan time) through the AWS APIs and
 // returns the fault. It only reads; it changes nothing.
-func New(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func New(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	if c == nil {
 		return nil, errors.New("faults: nil AWS clients")
 	}
 	if topo == nil {
-		topo = &targets.Topology{}
+		topo = &topology.Topology{}
 	}
 	if spec.Name == "" {
 		return nil, specErr(spec, "name", "must not be empty")

@@ -15,14 +15,15 @@ import (
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/awsapi"
 	"github.com/gameday-dev/gameday/sandbox/sim"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 type env struct {
 	sb   *sandbox.Sandbox
 	cfg  aws.Config
 	c    *awsclients.Clients
-	topo *targets.Topology
+	topo *topology.Topology
 	ctx  context.Context
 }
 
@@ -34,7 +35,7 @@ func start(t *testing.T, dbKind string, edit func(*sandbox.Sandbox, *aws.Config)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	cfg := sandbox.Config{Region: sim.Config{
-		Timings:  sim.QuickTimings(),
+		Timings:  simtest.Timings(),
 		Seed:     11,
 		Instance: sim.InstanceConfig{ServiceTime: time.Millisecond},
 		Group:    sim.GroupConfig{Min: 2, Desired: 3, Max: 6},
@@ -50,7 +51,7 @@ func start(t *testing.T, dbKind string, edit func(*sandbox.Sandbox, *aws.Config)
 		edit(sb, &awsCfg)
 	}
 	c := awsclients.New(awsCfg)
-	topo, err := targets.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
+	topo, err := topology.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -105,8 +106,8 @@ func (e *env) aclExists(id string) bool {
 
 // faultOnce fails the next call of service/action with a non-retryable
 // 400, so the SDK gives up at once.
-func faultOnce(service, action string) awsapi.Fault {
-	return awsapi.Fault{Service: service, Action: action, Code: "InvalidParameterValue", Message: "injected by test", Count: 1}
+func faultOnce(service, action string) awsapi.ErrorRule {
+	return awsapi.ErrorRule{Service: service, Action: action, Code: "InvalidParameterValue", Message: "injected by test", Count: 1}
 }
 
 // failNthCall arms, after the (n-1)th successful call of action, a fault
@@ -122,7 +123,7 @@ func failNthCall(service, action string, n int) func(*sandbox.Sandbox, *aws.Conf
 					mu.Lock()
 					seen++
 					if seen == n-1 {
-						sb.Faults().Add(faultOnce(service, action))
+						sb.APIErrors().Add(faultOnce(service, action))
 					}
 					mu.Unlock()
 				}

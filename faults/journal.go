@@ -38,7 +38,7 @@ type Entry struct {
 	State   string          `json:"state"`
 	Error   string          `json:"error,omitempty"`
 	// Target says how to reach the account again (on Begin lines).
-	Target *Target `json:"target,omitempty"`
+	Target *Location `json:"target,omitempty"`
 	// PID and Host identify the process that applied the fault, so that
 	// `gameday rollback` does not undo the fault of a run still going.
 	PID  int    `json:"pid,omitempty"`
@@ -52,9 +52,9 @@ type Entry struct {
 	Began time.Time `json:"-"`
 }
 
-// Target is where a journal's faults were applied: enough to build AWS
+// Location is where a journal's faults were applied: enough to build AWS
 // clients again after a crash. Credentials are never written.
-type Target struct {
+type Location struct {
 	Kind        string `json:"kind"` // aws | sandbox
 	Region      string `json:"region,omitempty"`
 	Profile     string `json:"profile,omitempty"`
@@ -73,7 +73,7 @@ type Journal struct {
 	f      *os.File
 	seq    int
 	pid    string
-	target *Target
+	target *Location
 	lease  string
 }
 
@@ -86,7 +86,7 @@ func (j *Journal) SetLease(id string) {
 
 // SetTarget records where faults are applied; every later Begin line
 // carries it.
-func (j *Journal) SetTarget(t Target) {
+func (j *Journal) SetTarget(t Location) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.target = &t
@@ -211,7 +211,7 @@ func entryOf(id, runID string, f Fault, state string) (Entry, error) {
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: undo record of %q: %w", f.Name(), err)
 	}
-	return Entry{ID: id, Run: runID, Time: time.Now().UTC(), Fault: f.Name(), Kind: f.Kind(), Targets: f.Targets(), Undo: undo, State: state}, nil
+	return Entry{ID: id, Run: runID, Time: time.Now().UTC(), Fault: f.Name(), Kind: f.Kind(), Targets: f.Resources(), Undo: undo, State: state}, nil
 }
 
 func (j *Journal) append(e Entry) error {
@@ -254,7 +254,7 @@ func (e *CorruptError) Error() string {
 // the order they were begun), and every target any entry names.
 type Contents struct {
 	Pending []Entry
-	Targets []Target
+	Targets []Location
 	Entries int // distinct entries, done ones included
 }
 

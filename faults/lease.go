@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"os"
 	"os/user"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/gameday-dev/gameday/awsclients"
+	"github.com/gameday-dev/gameday/internal/procalive"
 )
 
 // Leases: a run that faults a resource first puts a lease tag on it, so
@@ -456,77 +456,12 @@ func LeasesOf(fs []Fault) []Resource {
 }
 
 // ProcessAlive reports whether pid on host is a gameday process that was
-// already running at since (zero: unknown). A pid on another host counts
-// as alive (nothing here can tell); this very process and a pid whose
-// program is not gameday (a reused pid: `tail -f gameday-notes.txt` is not
-// gameday) or that started after since (reused) count as not alive.
+// already running at since (zero: unknown), as procalive.Local judges it.
+// A pid on another host counts as alive (nothing here can tell, and a
+// lease must not be taken from a live run); this very process does not.
 func ProcessAlive(pid int, host string, since time.Time) bool {
 	if h, _ := os.Hostname(); host != "" && host != h {
 		return true
 	}
-	if pid <= 0 || pid == os.Getpid() {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil {
-		return false
-	}
-	argv0, _, _ := strings.Cut(string(b), "\x00")
-	if !isGamedayProgram(argv0) {
-		return false
-	}
-	if st, ok := processStart(pid); ok && !since.IsZero() && st.After(since.Add(2*time.Second)) {
-		return false
-	}
-	return true
-}
-
-// isGamedayProgram: the program (argv[0]) is gameday by its base name
-// (gameday, gameday-v2, gameday.test), or the very binary this process
-// runs. An argument that mentions gameday does not count.
-func isGamedayProgram(argv0 string) bool {
-	base := filepath.Base(argv0)
-	if strings.HasPrefix(base, "gameday") {
-		return true
-	}
-	if exe, err := os.Executable(); err == nil && base == filepath.Base(exe) {
-		return true
-	}
-	return false
-}
-
-// processStart reads a process's start time from /proc (Linux).
-func processStart(pid int) (time.Time, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return time.Time{}, false
-	}
-	// Fields after the command (which may hold spaces) in parentheses.
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return time.Time{}, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return time.Time{}, false
-	}
-	ticks, err := strconv.ParseInt(f[19], 10, 64) // field 22: starttime
-	if err != nil {
-		return time.Time{}, false
-	}
-	st, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return time.Time{}, false
-	}
-	for _, line := range strings.Split(string(st), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			bt, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return time.Time{}, false
-			}
-			const hz = 100 // USER_HZ on Linux
-			return time.Unix(bt, 0).Add(time.Duration(ticks) * time.Second / hz), true
-		}
-	}
-	return time.Time{}, false
+	return procalive.Local(pid, since)
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // Kind is one fault kind as it registers itself (in its own file, at init):
@@ -31,7 +31,7 @@ type Kind struct {
 	Validate func(x *experiments.Experiment, f *experiments.Fault, add func(field, msg string))
 	Guards   func(g experiments.Guards, f *experiments.Fault, add func(field, msg string))
 	// New resolves the spec's targets (plan time) and changes nothing.
-	New func(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error)
+	New func(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error)
 	// Restore rebuilds a possibly applied fault from its journaled undo
 	// record; dec decodes the record into the kind's state.
 	Restore func(c *awsclients.Clients, name string, dec func(any) error) (Fault, error)

@@ -8,7 +8,7 @@ import (
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 func mustPanic(t *testing.T, what, want string, fn func()) {
@@ -27,7 +27,7 @@ func mustPanic(t *testing.T, what, want string, fn func()) {
 func TestRegisterTwicePanics(t *testing.T) {
 	stub := faults.Kind{
 		Name: faults.KindStopInstances,
-		New: func(context.Context, *awsclients.Clients, *targets.Topology, experiments.Fault) (faults.Fault, error) {
+		New: func(context.Context, *awsclients.Clients, *topology.Topology, experiments.Fault) (faults.Fault, error) {
 			return nil, nil
 		},
 		Restore: func(*awsclients.Clients, string, func(any) error) (faults.Fault, error) { return nil, nil },

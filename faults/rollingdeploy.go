@@ -15,7 +15,7 @@ import (
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/sandbox/truth"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindRollingDeploy rolls a release through the Auto Scaling group with an
@@ -223,7 +223,7 @@ type deployFault struct {
 	watchers sync.WaitGroup
 }
 
-func newDeploy(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newDeploy(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var s deploySpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -281,8 +281,8 @@ func newDeploy(ctx context.Context, c *awsclients.Clients, topo *targets.Topolog
 func (f *deployFault) Name() string { return f.name }
 func (f *deployFault) Kind() string { return KindRollingDeploy }
 
-// Targets: the instances the refresh replaces (those in service at plan time).
-func (f *deployFault) Targets() []string {
+// Resources: the instances the refresh replaces (those in service at plan time).
+func (f *deployFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.st.Instances)
@@ -290,7 +290,7 @@ func (f *deployFault) Targets() []string {
 
 // Touches: every instance of the group it replaces.
 func (f *deployFault) Touches() []Touched {
-	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+	return []Touched{{Type: TouchInstance, IDs: f.Resources()}}
 }
 
 // Leases: the group.

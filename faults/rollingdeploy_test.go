@@ -14,8 +14,9 @@ import (
 	"github.com/gameday-dev/gameday/internal/testutil"
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
 	"github.com/gameday-dev/gameday/sandbox/truth"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // deployState is what a rolling deploy changes and its rollback restores:
@@ -54,7 +55,7 @@ func startRelease(t *testing.T, release string) *env {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{
-		Timings:  sim.QuickTimings(),
+		Timings:  simtest.Timings(),
 		Seed:     11,
 		Instance: sim.InstanceConfig{ServiceTime: time.Millisecond},
 		Group:    sim.GroupConfig{Min: 2, Desired: 3, Max: 6},
@@ -66,7 +67,7 @@ func startRelease(t *testing.T, release string) *env {
 	t.Cleanup(func() { sb.Close() })
 	awsCfg := sb.AWSConfig(ctx)
 	c := awsclients.New(awsCfg)
-	topo, err := targets.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
+	topo, err := topology.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // KindStopInstances stops instances of the group (EC2 StopInstances,
@@ -88,7 +88,7 @@ var StopSettleWait = 2 * time.Minute
 
 // newStop picks instances exactly as terminate-instances does (InService
 // members of the group, by AZ, tags, ids, count or percent, seeded).
-func newStop(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newStop(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var s stopSpec
 	if err := DecodeParams(spec, &s); err != nil {
 		return nil, err
@@ -106,7 +106,7 @@ func newStop(ctx context.Context, c *awsclients.Clients, topo *targets.Topology,
 func (f *stopFault) Name() string { return f.name }
 func (f *stopFault) Kind() string { return KindStopInstances }
 
-func (f *stopFault) Targets() []string {
+func (f *stopFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.st.Instances)
@@ -237,7 +237,7 @@ func (f *stopFault) states(ctx context.Context, ids []string) (map[string]ec2typ
 
 // Touches: the instances it stops.
 func (f *stopFault) Touches() []Touched {
-	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+	return []Touched{{Type: TouchInstance, IDs: f.Resources()}}
 }
 
 // TakesInstances: the group's instances it stops (they count against

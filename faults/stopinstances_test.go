@@ -43,7 +43,7 @@ func init() {
 func TestStopInstances(t *testing.T) {
 	e := start(t, "", nil)
 	f := mustNew(t, e, experiments.Fault{Name: "stop", Kind: faults.KindStopInstances, Duration: 5 * time.Second, Targets: experiments.Selector{Count: 1}})
-	id := f.Targets()[0]
+	id := f.Resources()[0]
 	if d := f.Describe(); !strings.Contains(d, "stop "+id) {
 		t.Fatalf("plan %q does not name %s", d, id)
 	}
@@ -70,7 +70,7 @@ func TestStopInstances(t *testing.T) {
 func TestStopInstancesReplacedByGroupIsNoted(t *testing.T) {
 	e := start(t, "", nil)
 	f := mustNew(t, e, experiments.Fault{Name: "stop", Kind: faults.KindStopInstances, Duration: 5 * time.Second, Targets: experiments.Selector{Count: 1}})
-	id := f.Targets()[0]
+	id := f.Resources()[0]
 	if err := f.Apply(e.ctx); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 func init() {
@@ -118,7 +118,7 @@ type terminateSpec struct {
 	Decrement bool   `mapstructure:"decrement"` // autoscaling: decrement desired capacity
 }
 
-func newTerminate(ctx context.Context, c *awsclients.Clients, topo *targets.Topology, spec experiments.Fault) (Fault, error) {
+func newTerminate(ctx context.Context, c *awsclients.Clients, topo *topology.Topology, spec experiments.Fault) (Fault, error) {
 	var ts terminateSpec
 	if err := DecodeParams(spec, &ts); err != nil {
 		return nil, err
@@ -314,7 +314,7 @@ func (f *terminateFault) Notes() []string {
 }
 func (f *terminateFault) Kind() string { return KindTerminateInstances }
 
-func (f *terminateFault) Targets() []string {
+func (f *terminateFault) Resources() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.st.Instances...)
@@ -534,7 +534,7 @@ func (f *terminateFault) fromJournal() bool { return f.restored }
 
 // Touches: the instances it terminates.
 func (f *terminateFault) Touches() []Touched {
-	return []Touched{{Type: TouchInstance, IDs: f.Targets()}}
+	return []Touched{{Type: TouchInstance, IDs: f.Resources()}}
 }
 
 // TakesInstances: the group's instances it terminates.

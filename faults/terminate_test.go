@@ -25,7 +25,7 @@ func TestTerminateViaEC2(t *testing.T) {
 	if calls := e.mutatingSince(m); len(calls) > 0 {
 		t.Fatalf("New changed something: %v", calls)
 	}
-	ids := f.Targets()
+	ids := f.Resources()
 	if len(ids) != 1 {
 		t.Fatalf("targets %v, want one instance", ids)
 	}
@@ -38,8 +38,8 @@ func TestTerminateViaEC2(t *testing.T) {
 	}
 	// Reproducible: the same spec picks the same instance.
 	g, err := faults.New(e.ctx, e.c, e.topo, spec)
-	if err != nil || !slices.Equal(g.Targets(), ids) {
-		t.Fatalf("second plan picked %v (%v), want %v", g.Targets(), err, ids)
+	if err != nil || !slices.Equal(g.Resources(), ids) {
+		t.Fatalf("second plan picked %v (%v), want %v", g.Resources(), err, ids)
 	}
 
 	if err := f.Rollback(e.ctx); err != nil {
@@ -84,7 +84,7 @@ func TestTerminateViaAutoScalingDecrementRestoresDesired(t *testing.T) {
 	if calls := e.mutatingSince(m); len(calls) > 0 {
 		t.Fatalf("New changed something: %v", calls)
 	}
-	id := f.Targets()[0]
+	id := f.Resources()[0]
 	if err := f.Apply(e.ctx); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -124,7 +124,7 @@ func TestTerminatePartialApplyStillRestoresDesired(t *testing.T) {
 	}
 	// Make the terminate call fail (non-retryable): nothing decremented,
 	// rollback sets desired back to what it was (a no-op change).
-	e.sb.Faults().Add(faultOnce("autoscaling", "TerminateInstanceInAutoScalingGroup"))
+	e.sb.APIErrors().Add(faultOnce("autoscaling", "TerminateInstanceInAutoScalingGroup"))
 	if err := f.Apply(e.ctx); err == nil {
 		t.Fatal("Apply: want the injected error")
 	}
@@ -153,16 +153,16 @@ func TestTerminateSelection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("az: %v", err)
 	}
-	if got := f.Targets(); len(got) != 1 || insts[got[0]] != "local-1b" {
+	if got := f.Resources(); len(got) != 1 || insts[got[0]] != "local-1b" {
 		t.Fatalf("az local-1b picked %v", got)
 	}
 	f, err = newF(experiments.Selector{Percent: 50})
-	if err != nil || len(f.Targets()) != 2 {
-		t.Fatalf("percent 50 of 3 picked %v (%v), want 2 (ceil)", f.Targets(), err)
+	if err != nil || len(f.Resources()) != 2 {
+		t.Fatalf("percent 50 of 3 picked %v (%v), want 2 (ceil)", f.Resources(), err)
 	}
 	f, err = newF(experiments.Selector{Percent: 100, Tags: []string{"Name=gameday-web"}})
-	if err != nil || len(f.Targets()) != 3 {
-		t.Fatalf("tags Name=gameday-web picked %v (%v), want all 3", f.Targets(), err)
+	if err != nil || len(f.Resources()) != 3 {
+		t.Fatalf("tags Name=gameday-web picked %v (%v), want all 3", f.Resources(), err)
 	}
 	var one string
 	for id := range insts {
@@ -170,15 +170,15 @@ func TestTerminateSelection(t *testing.T) {
 		break
 	}
 	f, err = newF(experiments.Selector{InstanceIDs: []string{one}})
-	if err != nil || !slices.Equal(f.Targets(), []string{one}) {
-		t.Fatalf("instance_ids picked %v (%v)", f.Targets(), err)
+	if err != nil || !slices.Equal(f.Resources(), []string{one}) {
+		t.Fatalf("instance_ids picked %v (%v)", f.Resources(), err)
 	}
 	// Different seeds pick deterministically; same seed, same pick.
 	s1, s2 := int64(1), int64(1)
 	a, _ := newF(experiments.Selector{Count: 2, Seed: &s1})
 	b, _ := newF(experiments.Selector{Count: 2, Seed: &s2})
-	if !slices.Equal(a.Targets(), b.Targets()) {
-		t.Fatalf("same seed, different picks: %v vs %v", a.Targets(), b.Targets())
+	if !slices.Equal(a.Resources(), b.Resources()) {
+		t.Fatalf("same seed, different picks: %v vs %v", a.Resources(), b.Resources())
 	}
 
 	for name, sel := range map[string]experiments.Selector{

@@ -19,13 +19,14 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/sim"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // probeTimings are the sandbox's quick test timings with a failover long
 // enough for several DB probe samples to see it.
 func probeTimings() sim.Timings {
-	t := sim.QuickTimings()
+	t := simtest.Timings()
 	t.FailoverTime = 600 * time.Millisecond
 	return t
 }
@@ -33,7 +34,7 @@ func probeTimings() sim.Timings {
 type env struct {
 	sb   *sandbox.Sandbox
 	c    *awsclients.Clients
-	topo *targets.Topology
+	topo *topology.Topology
 	ctx  context.Context
 }
 
@@ -55,7 +56,7 @@ func startEnv(t *testing.T, dbKind string) *env {
 		}
 	})
 	c := awsclients.New(sb.AWSConfig(ctx))
-	topo, err := targets.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
+	topo, err := topology.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -229,17 +230,17 @@ func TestDBWriterClusterFailover(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	c := awsclients.New(aws.Config{Region: "local-1"})
-	full := &targets.Topology{TargetGroupARN: "arn:tg", GroupName: "g", DBInstanceID: "db", AZs: []string{"a", "b"}}
+	full := &topology.Topology{TargetGroupARN: "arn:tg", GroupName: "g", DBInstanceID: "db", AZs: []string{"a", "b"}}
 	for _, tc := range []struct {
 		name string
-		topo *targets.Topology
+		topo *topology.Topology
 		spec experiments.Probe
 		want string
 	}{
 		{"unknown kind", full, experiments.Probe{Kind: "ping"}, "unknown kind"},
-		{"no target group", &targets.Topology{}, experiments.Probe{Kind: KindTargetHealth}, "target group"},
-		{"no group", &targets.Topology{}, experiments.Probe{Kind: KindASGCapacity}, "Auto Scaling group"},
-		{"no db", &targets.Topology{}, experiments.Probe{Kind: KindDBWriter}, "DB instance or DB cluster"},
+		{"no target group", &topology.Topology{}, experiments.Probe{Kind: KindTargetHealth}, "target group"},
+		{"no group", &topology.Topology{}, experiments.Probe{Kind: KindASGCapacity}, "Auto Scaling group"},
+		{"no db", &topology.Topology{}, experiments.Probe{Kind: KindDBWriter}, "DB instance or DB cluster"},
 		{"nil topology", nil, experiments.Probe{Kind: KindDBWriter}, "topology"},
 		{"http no url", full, experiments.Probe{Kind: KindHTTP}, "url is required"},
 		{"http relative url", full, experiments.Probe{Kind: KindHTTP, URL: "/health"}, "not an absolute"},

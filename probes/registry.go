@@ -11,7 +11,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // Kind is one probe kind. Each kind lives in its own file and registers
@@ -50,7 +50,7 @@ type Kind struct {
 // the target, and the HTTP client for GETs.
 type Env struct {
 	Clients    *awsclients.Clients
-	Topology   *targets.Topology
+	Topology   *topology.Topology
 	HTTPClient *http.Client // nil means http.DefaultClient
 	// LoadURL is where the experiment's load goes (a kind may default to it).
 	LoadURL string

@@ -96,7 +96,7 @@ type Phase struct {
 type Fault struct {
 	Name          string             `json:"name"`
 	Kind          string             `json:"kind"`
-	Targets       []string           `json:"targets"`
+	Resources     []string           `json:"targets"`
 	Plan          string             `json:"plan"`
 	Injected      bool               `json:"injected"`
 	InjectedAtS   float64            `json:"injected_at_s"`

@@ -55,7 +55,7 @@ type Options struct {
 	// Sweep also removes gameday-tagged leftovers no journal accounts for,
 	// in every account the journals name and in Extra.
 	Sweep bool
-	Extra []faults.Target
+	Extra []faults.Location
 }
 
 // Run finishes every pending rollback in o.Journals and, with o.Sweep,
@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) error {
 	if o.Timeout <= 0 {
 		return exitcode.With(exitcode.BadInput, fmt.Errorf("--timeout %s: must be positive", o.Timeout))
 	}
-	rb := &rollbacker{out: o.Out, force: o.Force, timeout: o.Timeout, clients: map[faults.Target]*awsclients.Clients{}}
+	rb := &rollbacker{out: o.Out, force: o.Force, timeout: o.Timeout, clients: map[faults.Location]*awsclients.Clients{}}
 	var all []pendingEntry
 	for _, j := range o.Journals {
 		p, err := rb.read(j, o.Explicit)
@@ -103,14 +103,14 @@ type rollbacker struct {
 	out     io.Writer
 	force   bool
 	timeout time.Duration
-	clients map[faults.Target]*awsclients.Clients
-	targets []faults.Target // seen in journals, for the sweep
-	keep    []string        // tokens of blackholes still pending (the sweep leaves them)
+	clients map[faults.Location]*awsclients.Clients
+	targets []faults.Location // seen in journals, for the sweep
+	keep    []string          // tokens of blackholes still pending (the sweep leaves them)
 
 	pending, done, failed, skipped int
 }
 
-func (rb *rollbacker) connect(ctx context.Context, t faults.Target) (*awsclients.Clients, error) {
+func (rb *rollbacker) connect(ctx context.Context, t faults.Location) (*awsclients.Clients, error) {
 	if c, ok := rb.clients[t]; ok {
 		return c, nil
 	}
@@ -176,7 +176,7 @@ func (rb *rollbacker) rollback(ctx context.Context, all []pendingEntry) error {
 		}
 	}()
 	type leaseKey struct {
-		t  faults.Target
+		t  faults.Location
 		id string
 	}
 	leased := map[leaseKey][]faults.Resource{}
@@ -292,10 +292,10 @@ func (rb *rollbacker) entry(ctx context.Context, jr *faults.Journal, path string
 
 // sweep removes tagged leftovers in every target seen, except those a
 // still-pending journal entry accounts for.
-func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Target) {
+func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Location) {
 	targets := rb.targets
 	for _, t := range extra {
-		if !slices.ContainsFunc(targets, func(u faults.Target) bool { return sameTarget(t, u) }) {
+		if !slices.ContainsFunc(targets, func(u faults.Location) bool { return sameTarget(t, u) }) {
 			targets = append(targets, t)
 		}
 	}
@@ -353,7 +353,7 @@ func (rb *rollbacker) sweep(ctx context.Context, extra []faults.Target) {
 
 // sameTarget compares targets ignoring the account (an experiment file
 // does not name it).
-func sameTarget(a, b faults.Target) bool {
+func sameTarget(a, b faults.Location) bool {
 	a.Account, b.Account = "", ""
 	return a == b
 }

@@ -17,7 +17,7 @@ import (
 
 // finish analyses the timeline and fills the record, gates and exit code.
 func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
-	p, x, tl, rec := r.p, r.p.X, r.tl, r.rec
+	p, x, tl, rec := r.p, r.p.Experiment, r.tl, r.rec
 	width := x.SteadyState.Window
 	off := func(t time.Time) float64 { return t.Sub(start).Seconds() }
 	// A run that went its full length ends where the plan ends (the last
@@ -38,7 +38,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		rec.Load.AskedRPS = float64(sum.Asked) / elapsed
 		rec.Load.AchievedRPS = float64(sum.Sent) / elapsed
 	}
-	rec.Notes = append(rec.Notes, experiments.WindowWarnings(x, p.C)...)
+	rec.Notes = append(rec.Notes, experiments.WindowWarnings(x, p.Compiled)...)
 	generatorNote := ""
 	if n := rec.Load.NotSent; n > 0 {
 		generatorNote = generatorBottleneck(n, sum.Asked)
@@ -48,7 +48,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	// Windows.
 	plan, _ := attack.NewPlan(p.Attack.Stages) // validated in Prepare
 	for i, w := range tl.Windows() {
-		holds, _ := analysis.Holds(&w.Counts, p.C.Thresholds, width)
+		holds, _ := analysis.Holds(&w.Counts, p.Compiled.Thresholds, width)
 		rw := record.Window{T: float64(i) * width.Seconds(), Requests: w.Requests, Successes: w.Successes,
 			P50S: w.OKLatency.Quantile(0.5).Seconds(), P99S: w.OKLatency.Quantile(0.99).Seconds(), MaxS: w.OKLatency.Max().Seconds(),
 			ServiceP99S: w.OKService.Quantile(0.99).Seconds(), Holds: holds}
@@ -102,7 +102,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 
 	// Recoveries and phases.
-	in := analysis.FinishInput{Timeline: tl, Start: start, End: end, Thresholds: p.C.Thresholds, StableFor: x.SteadyState.StableFor,
+	in := analysis.FinishInput{Timeline: tl, Start: start, End: end, Thresholds: p.Compiled.Thresholds, StableFor: x.SteadyState.StableFor,
 		JudgeWithoutFaults: len(p.Faults) == 0 && status == ""}
 	for _, a := range r.done {
 		span := analysis.FaultSpan{Name: a.f.Name(), InjectedAt: a.injectedAt, RolledBackAt: a.rbAt}
@@ -129,8 +129,9 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		byIdx[a.idx] = j
 	}
 	rollbackOK := true
-	for i, f := range p.Faults {
-		rf := record.Fault{Name: f.Name(), Kind: f.Kind(), Targets: f.Targets(), Plan: f.Describe()}
+	for i, pf := range p.Faults {
+		f := pf.Fault
+		rf := record.Fault{Name: f.Name(), Kind: f.Kind(), Resources: f.Resources(), Plan: f.Describe()}
 		j, ok := byIdx[i]
 		if !ok {
 			rf.Skipped = "not injected"
@@ -167,7 +168,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			rf.Steps = append(rf.Steps, ph)
 		}
 		if haveFailures {
-			rf.GroundTruth = groundTruthFromFailures(failures, events, f.Kind(), f.Targets(), a, x.Faults[i], fr.SpanEnd, start, judgesLatency(p.C.Thresholds), fr.Recovery.Recovered, fr.Recovery.TimeToRecover)
+			rf.GroundTruth = groundTruthFromFailures(failures, events, f.Kind(), f.Resources(), a, pf.Spec, fr.SpanEnd, start, judgesLatency(p.Compiled.Thresholds), fr.Recovery.Recovered, fr.Recovery.TimeToRecover)
 		}
 		rec.Faults = append(rec.Faults, rf)
 	}
@@ -181,8 +182,8 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 
 	// Gates.
 	rec.Gates = analysis.JudgeGates(analysis.GateInput{Run: rec, Total: total, Post: post, Asked: sum.Asked,
-		RunGates: p.C.RunGates, CleanRollback: x.Gates.CleanRollback == nil || *x.Gates.CleanRollback,
-		EachFaultGates: p.C.EachFaultGates, FaultGates: p.C.FaultGates, Regression: p.C.Regression, Baseline: r.o.Baseline})
+		RunGates: p.Compiled.RunGates, CleanRollback: x.Gates.CleanRollback == nil || *x.Gates.CleanRollback,
+		EachFaultGates: p.Compiled.EachFaultGates, FaultGates: p.Compiled.FaultGates, Regression: p.Compiled.Regression, Baseline: r.o.Baseline})
 	rec.Notes = append(rec.Notes, r.notes...)
 	switch b := r.o.Baseline; {
 	case b != nil:
@@ -193,7 +194,7 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 		if b.Experiment != rec.Experiment {
 			rec.Notes = append(rec.Notes, fmt.Sprintf("the baseline %s is a run of another experiment (%s)", r.o.BaselineFile, b.Experiment))
 		}
-	case len(p.C.Regression) > 0:
+	case len(p.Compiled.Regression) > 0:
 		rec.Notes = append(rec.Notes, "the regression gates were not judged: run with --baseline PREVIOUS/run.json")
 	}
 	failed := 0

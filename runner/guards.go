@@ -37,21 +37,22 @@ func checkAllowlists(x *experiments.Experiment, account, region string) error {
 // resolved targets, summing what overlapping faults would hold at once. It
 // only reads. liveGuards judges them again right before each injection.
 func (p *Prepared) checkGuards(ctx context.Context) error {
-	x := p.X
+	x := p.Experiment
 	g := x.Guards
 	if err := p.checkInstanceShare(ctx); err != nil {
 		return err
 	}
 	// Never every AZ at once: the AZs of blackholes whose holds may overlap.
 	if !g.AllowEveryAZ && len(p.Topology.AZs) > 0 {
-		for i, fi := range x.Faults {
-			az, ok := cutsAZ(p.Faults[i])
+		for i, pi := range p.Faults {
+			fi := pi.Spec
+			az, ok := cutsAZ(pi.Fault)
 			if !ok {
 				continue
 			}
 			azs := map[string]bool{az: true}
 			for j := range i {
-				if azj, ok := cutsAZ(p.Faults[j]); ok && mayOverlap(x.Faults[j], fi) {
+				if azj, ok := cutsAZ(p.Faults[j].Fault); ok && mayOverlap(p.Faults[j].Spec, fi) {
 					azs[azj] = true
 				}
 			}
@@ -83,12 +84,12 @@ func shareOK(taken, size int, share float64) bool {
 // times: the run never gives an instance back (the group launches new
 // ones), so at worst every instance the plan names is out at once.
 func (p *Prepared) checkInstanceShare(ctx context.Context) error {
-	x := p.X
+	x := p.Experiment
 	share := x.Guards.MaxInstanceShare
 	var groups []string
 	byGroup := map[string][]int{}
-	for i, f := range p.Faults {
-		if tu, ok := takenBy(f); ok {
+	for i, pf := range p.Faults {
+		if tu, ok := takenBy(pf.Fault); ok {
 			if _, seen := byGroup[tu.Group]; !seen {
 				groups = append(groups, tu.Group)
 			}
@@ -112,10 +113,10 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 		taken := map[string]bool{}
 		var names []string
 		for _, i := range byGroup[group] {
-			for _, id := range p.Faults[i].Targets() {
+			for _, id := range p.Faults[i].Fault.Resources() {
 				taken[id] = true
 			}
-			name := p.Faults[i].Name()
+			name := p.Faults[i].Fault.Name()
 			if !shareOK(len(taken), len(serving), share) {
 				detail := fmt.Sprintf("group %s has %d InService instances", group, len(serving))
 				if len(names) > 0 {
@@ -223,7 +224,7 @@ type holding struct {
 //     subnet on a gameday deny-all ACL) plus its own must leave one AZ up,
 //     unless allow_every_az.
 func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error {
-	x, f := p.X, p.Faults[i]
+	x, f := p.Experiment, p.Faults[i].Fault
 	g := x.Guards
 	tu, taker := takenBy(f)
 	switch {
@@ -264,12 +265,12 @@ func (p *Prepared) liveGuards(ctx context.Context, i int, done []holding) error 
 			azOf[s.ID] = s.AZ
 		}
 		dark := map[string]bool{}
-		for _, id := range f.Targets() {
+		for _, id := range f.Resources() {
 			dark[azOf[id]] = true
 		}
 		for _, h := range done {
 			if h.held && isCutter(h.f) {
-				for _, id := range h.f.Targets() {
+				for _, id := range h.f.Resources() {
 					dark[azOf[id]] = true
 				}
 			}
@@ -319,15 +320,16 @@ func keys(m map[string]bool) []string {
 // checkOptIn requires every resource a fault touches to carry
 // target.require_tag.
 func (p *Prepared) checkOptIn(ctx context.Context) error {
-	key, val, _ := strings.Cut(p.X.Target.RequireTag, "=")
-	for i, f := range p.Faults {
+	key, val, _ := strings.Cut(p.Experiment.Target.RequireTag, "=")
+	for i, pf := range p.Faults {
+		f := pf.Fault
 		missing, err := faults.Untagged(ctx, p.Clients, f.Touches(), key, val)
 		if err != nil {
 			return fmt.Errorf("guards: %w", err)
 		}
 		if len(missing) > 0 {
-			return &GuardError{Field: fmt.Sprintf("%s: target.require_tag", p.X.File),
-				Msg: fmt.Sprintf("fault %q (faults[%d]) would touch resources without the opt-in tag %s: %s; nothing was done", f.Name(), i, p.X.Target.RequireTag, strings.Join(missing, ", "))}
+			return &GuardError{Field: fmt.Sprintf("%s: target.require_tag", p.Experiment.File),
+				Msg: fmt.Sprintf("fault %q (faults[%d]) would touch resources without the opt-in tag %s: %s; nothing was done", f.Name(), i, p.Experiment.Target.RequireTag, strings.Join(missing, ", "))}
 		}
 	}
 	return nil

@@ -55,13 +55,13 @@ faults:
 	if n := pending(); n < 6 {
 		t.Fatalf("the group lists %d instances, want 6 during the scale-out", n)
 	}
-	p.X.Guards.MaxInstanceShare = 0.5
+	p.Experiment.Guards.MaxInstanceShare = 0.5
 	err := p.checkGuards(ctx)
 	var ge *GuardError
 	if !errors.As(err, &ge) || !strings.Contains(ge.Msg, "would take 2 of the group's 3 instances") {
 		t.Fatalf("want a guard refusal sized on the 3 InService instances, got %v", err)
 	}
-	p.X.Guards.MaxInstanceShare = math.NaN()
+	p.Experiment.Guards.MaxInstanceShare = math.NaN()
 	if err := p.checkGuards(ctx); !errors.As(err, &ge) || !strings.Contains(ge.Field, "guards.max_instance_share") {
 		t.Fatalf("a NaN share must fail closed, got %v", err)
 	}
@@ -81,7 +81,7 @@ steady_state: {window: 1s, thresholds: ["success_ratio >= 0.1"], stable_for: 1, 
 faults:
   - {name: kill, kind: terminate-instances, at: 5s, targets: {count: 1}}
 `)
-	target := p.Faults[0].Targets()[0]
+	target := p.Faults[0].Fault.Resources()[0]
 	var other string
 	for _, in := range inProcess(p).Region().Instances() {
 		if in.ID != target && in.State == "running" {
@@ -142,7 +142,7 @@ faults:
 				t.Fatal(err)
 			}
 		}
-		for _, sn := range p.Faults[0].Targets() {
+		for _, sn := range p.Faults[0].Fault.Resources() {
 			acls, err := ec.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{Filters: []ec2types.Filter{{Name: aws.String("association.subnet-id"), Values: []string{sn}}}})
 			if err != nil || len(acls.NetworkAcls) != 1 {
 				t.Fatalf("association of %s: %v", sn, err)
@@ -156,11 +156,11 @@ faults:
 			}
 		}
 		// Resolve the fault again, so that it records the custom ACL as original.
-		nf, err := faults.New(ctx, p.Clients, p.Topology, p.X.Faults[0])
+		nf, err := faults.New(ctx, p.Clients, p.Topology, p.Experiment.Faults[0])
 		if err != nil {
 			t.Fatal(err)
 		}
-		p.Faults[0] = nf
+		p.Faults[0].Fault = nf
 		p2 := p
 		time.AfterFunc(5*time.Second, func() { // mid-hold: the custom ACL is unused
 			if _, err := ec.DeleteNetworkAcl(context.Background(), &ec2.DeleteNetworkAclInput{NetworkAclId: aws.String(customID)}); err != nil {
@@ -216,7 +216,7 @@ faults:
 	ctx := context.Background()
 	var others []faults.Fault
 	for _, az := range []string{"local-1a", "local-1b"} {
-		spec := p.X.Faults[0]
+		spec := p.Experiment.Faults[0]
 		spec.Name, spec.Targets.AZ = "other-"+az, az
 		f, err := faults.New(ctx, p.Clients, p.Topology, spec)
 		if err != nil {

@@ -22,8 +22,8 @@ var LeaseTTL = 2 * time.Minute
 // is pending, deletes the lease; otherwise the lease stays, so that
 // `gameday rollback` (which releases it) or its expiry ends it.
 func (r *run) takeLease(ctx context.Context) (release func(), ok bool) {
-	rs := faults.LeasesOf(r.p.Faults)
-	if len(rs) == 0 || r.p.Target.InProcess {
+	rs := faults.LeasesOf(r.p.faultList())
+	if len(rs) == 0 || r.p.Location.InProcess {
 		// An in-process sandbox is visible to this process only.
 		return func() {}, true
 	}

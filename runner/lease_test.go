@@ -11,6 +11,7 @@ import (
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
 )
 
 // TestLeaseRenewedWhileTheRunLives: against an attached sandbox (whose
@@ -23,7 +24,7 @@ func TestLeaseRenewedWhileTheRunLives(t *testing.T) {
 	LeaseTTL = 1500 * time.Millisecond
 	defer func() { LeaseTTL = old }()
 	ctx := context.Background()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{Timings: sim.QuickTimings(), Seed: 3}})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{Timings: simtest.Timings(), Seed: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ steady_state: {window: 1s, thresholds: ["success_ratio >= 0.5"], stable_for: 1, 
 faults:
   - {name: outage, kind: az-blackhole, at: 3s, duration: 4s, targets: {az: local-1b}, subnets: all}
 `, sb.Endpoint()))
-	rs := faults.LeasesOf(p.Faults)
+	rs := faults.LeasesOf(p.faultList())
 	if len(rs) == 0 {
 		t.Fatal("the blackhole leases nothing")
 	}

@@ -21,7 +21,7 @@ func (p *Prepared) unreachable(err error) error {
 		return err
 	}
 	field, where := p.Env.Endpoint()
-	return &InputError{Err: fmt.Errorf("%s: %s: %s: the AWS API is not reachable: %w", p.X.File, field, where, err)}
+	return &InputError{Err: fmt.Errorf("%s: %s: %s: the AWS API is not reachable: %w", p.Experiment.File, field, where, err)}
 }
 
 // preflight checks, before anything is changed, that every host the load
@@ -36,10 +36,10 @@ func (p *Prepared) preflight(ctx context.Context) error {
 		}}
 	}
 	seen := map[string]bool{}
-	for _, t := range p.Attack.Targets {
+	for _, t := range p.Attack.Requests {
 		u, err := url.Parse(t.URL)
 		if err != nil {
-			return &InputError{Err: fmt.Errorf("%s: load.url: %w", p.X.File, err)}
+			return &InputError{Err: fmt.Errorf("%s: load.url: %w", p.Experiment.File, err)}
 		}
 		port := u.Port()
 		if port == "" {
@@ -55,7 +55,7 @@ func (p *Prepared) preflight(ctx context.Context) error {
 		conn, err := d.DialContext(cctx, "tcp", hp)
 		cancel()
 		if err != nil {
-			return &InputError{Err: fmt.Errorf("%s: load.url: %s is not reachable (nothing was injected): %w", p.X.File, hp, err)}
+			return &InputError{Err: fmt.Errorf("%s: load.url: %s is not reachable (nothing was injected): %w", p.Experiment.File, hp, err)}
 		}
 		conn.Close()
 	}

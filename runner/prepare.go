@@ -17,27 +17,44 @@ import (
 	"github.com/gameday-dev/gameday/experiments"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // Prepared is an experiment resolved against its target: the sandbox (if
 // any) is running, targets are resolved, faults and probes are built. Nothing
 // has been changed on the target yet. Close releases it.
+// PlannedFault is one fault of the experiment: its spec as the file gives
+// it, and the fault resolved from it at plan time.
+type PlannedFault struct {
+	Spec  experiments.Fault
+	Fault faults.Fault
+}
+
+// faultList is the resolved faults alone, in file order.
+func (p *Prepared) faultList() []faults.Fault {
+	fs := make([]faults.Fault, len(p.Faults))
+	for i, pf := range p.Faults {
+		fs[i] = pf.Fault
+	}
+	return fs
+}
+
 type Prepared struct {
-	X *experiments.Experiment
-	C *experiments.Compiled
+	Experiment *experiments.Experiment
+	Compiled   *experiments.Compiled
 	// Env is where the run happens: the in-process sandbox, an attached
 	// one or AWS. Prepared owns it: Close closes it.
 	Env      environment.Environment
 	Clients  *awsclients.Clients
-	Topology *targets.Topology
-	Faults   []faults.Fault
-	Probes   []probes.Probe
-	Attack   attack.Config
-	Account  string
-	Region   string
-	// Target is where faults are applied, as the rollback journal records it.
-	Target faults.Target
+	Topology *topology.Topology
+	// Faults are the experiment's faults in file order, each with its spec.
+	Faults  []PlannedFault
+	Probes  []probes.Probe
+	Attack  attack.Config
+	Account string
+	Region  string
+	// Location is where faults are applied, as the rollback journal records it.
+	Location faults.Location
 	// groupSize is, per Auto Scaling group a fault terminates in, its
 	// InService instances at plan time (the guards' capacity).
 	groupSize map[string]int
@@ -61,7 +78,7 @@ type InputError = environment.InputError
 // all `gameday plan` does. The Prepared owns env (Close closes it); so
 // does a failed Prepare, which closes it.
 func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Compiled, env environment.Environment) (p *Prepared, err error) {
-	p = &Prepared{X: x, C: c, Env: env}
+	p = &Prepared{Experiment: x, Compiled: c, Env: env}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -69,7 +86,7 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		}
 	}()
 	cfg := env.AWSConfig()
-	p.Target = env.Target()
+	p.Location = env.Target()
 	p.Clients = awsclients.New(cfg)
 	p.Region = cfg.Region
 	// Who and where we are, before anything else.
@@ -78,14 +95,14 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		return nil, p.unreachable(fmt.Errorf("check credentials (sts GetCallerIdentity): %w", err))
 	}
 	p.Account = aws.ToString(id.Account)
-	p.Target.Account = p.Account
+	p.Location.Account = p.Account
 	if err := checkAllowlists(x, p.Account, p.Region); err != nil {
 		return nil, err
 	}
 
-	p.Topology, err = targets.Resolve(ctx, p.Clients, x.Target)
+	p.Topology, err = topology.Resolve(ctx, p.Clients, x.Target)
 	if err != nil {
-		var nf *targets.NotFoundError
+		var nf *topology.NotFoundError
 		if errors.As(err, &nf) {
 			return nil, &InputError{Err: fmt.Errorf("%s: %w", x.File, err)}
 		}
@@ -96,12 +113,12 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		if err != nil {
 			err = fmt.Errorf("%s: faults[%d] (%s): %w", x.File, i, spec.Name, err)
 			var se *faults.SpecError
-			if errors.As(err, &se) || targets.Rejected(err) || faults.Refused(err) {
+			if errors.As(err, &se) || topology.Rejected(err) || faults.Refused(err) {
 				return nil, &InputError{Err: err}
 			}
 			return nil, err
 		}
-		p.Faults = append(p.Faults, f)
+		p.Faults = append(p.Faults, PlannedFault{Spec: spec, Fault: f})
 	}
 	if err := p.checkGuards(ctx); err != nil {
 		return nil, err
@@ -125,8 +142,8 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 }
 
 func (p *Prepared) baseURL() string {
-	if p.X.Load.URL != "" {
-		return p.X.Load.URL
+	if p.Experiment.Load.URL != "" {
+		return p.Experiment.Load.URL
 	}
 	if u := p.Env.LoadURL(); u != "" {
 		return u
@@ -135,7 +152,7 @@ func (p *Prepared) baseURL() string {
 }
 
 func (p *Prepared) attackConfig() (attack.Config, error) {
-	l := p.X.Load
+	l := p.Experiment.Load
 	base, err := url.Parse(p.baseURL())
 	if err != nil {
 		return attack.Config{}, err
@@ -144,7 +161,7 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 	if len(reqs) == 0 {
 		reqs = []experiments.Request{{Method: "GET", Path: base.Path}}
 	}
-	var tg []attack.Target
+	var tg []attack.Request
 	for _, r := range reqs {
 		u := r.URL
 		if u == "" {
@@ -163,10 +180,10 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 		if m == "" {
 			m = "GET"
 		}
-		tg = append(tg, attack.Target{Method: m, URL: u, Header: h, Body: []byte(r.Body)})
+		tg = append(tg, attack.Request{Method: m, URL: u, Header: h, Body: []byte(r.Body)})
 	}
 	var stages []attack.Stage
-	for _, s := range p.C.Stages {
+	for _, s := range p.Compiled.Stages {
 		stages = append(stages, attack.Stage{Duration: s.Duration, From: s.From, To: s.To})
 	}
 	keep := true
@@ -174,10 +191,10 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 		keep = *l.KeepAlive
 	}
 	cfg := attack.Config{
-		Targets: tg, Stages: stages, Timeout: l.Timeout,
+		Requests: tg, Stages: stages, Timeout: l.Timeout,
 		Workers: l.Workers, MaxWorkers: l.MaxWorkers, MaxConnections: l.MaxConnections,
 		KeepAlive: keep, MaxConnAge: l.MaxConnAge, DNSTTL: l.DNSTTL,
-		NodeAZ: p.Topology.AZOf, Name: p.X.Name, AZHeader: l.AZHeader,
+		NodeAZ: p.Topology.AZOf, Name: p.Experiment.Name, AZHeader: l.AZHeader,
 	}
 	if cfg.AZHeader == "" {
 		cfg.AZHeader = p.Env.AZHeader()
@@ -189,7 +206,7 @@ func (p *Prepared) attackConfig() (attack.Config, error) {
 // PlanText describes what a run would do, for `gameday plan` and logs.
 func (p *Prepared) PlanText() string {
 	var b strings.Builder
-	x := p.X
+	x := p.Experiment
 	fmt.Fprintf(&b, "experiment  %s (%s)\n", x.Name, x.File)
 	fmt.Fprintf(&b, "target      %s, account %s", x.Target.Kind, p.Account)
 	b.WriteString(p.Env.Describe())
@@ -205,29 +222,29 @@ func (p *Prepared) PlanText() string {
 		fmt.Fprintf(&b, "  db instance    %s\n", t.DBInstanceID)
 	}
 	fmt.Fprintf(&b, "load        %s (%s in all), timeout %s, max %d workers / %d connections\n",
-		describeStages(p.C.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
-	for _, tg := range p.Attack.Targets {
+		describeStages(p.Compiled.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
+	for _, tg := range p.Attack.Requests {
 		fmt.Fprintf(&b, "  %s %s\n", tg.Method, tg.URL)
 	}
 	fmt.Fprintf(&b, "steady      %s per %s window, recovered after %d stable windows; baseline %s, verify %s\n",
 		strings.Join(x.SteadyState.Thresholds, " and "), x.SteadyState.Window, x.SteadyState.StableFor, x.SteadyState.Baseline, x.SteadyState.Verify)
-	for _, w := range experiments.WindowWarnings(x, p.C) {
+	for _, w := range experiments.WindowWarnings(x, p.Compiled) {
 		fmt.Fprintf(&b, "warning     %s\n", w)
 	}
 	b.WriteString(p.timelineText())
 	for _, pr := range p.Probes {
 		fmt.Fprintf(&b, "probe       %s\n", pr.Name())
 	}
-	for _, e := range p.C.StopConditions {
+	for _, e := range p.Compiled.StopConditions {
 		fmt.Fprintf(&b, "stop if     %s\n", e.Source)
 	}
-	for _, e := range p.C.RunGates {
+	for _, e := range p.Compiled.RunGates {
 		fmt.Fprintf(&b, "gate        run: %s\n", e.Source)
 	}
-	for _, e := range p.C.EachFaultGates {
+	for _, e := range p.Compiled.EachFaultGates {
 		fmt.Fprintf(&b, "gate        each fault: %s\n", e.Source)
 	}
-	for name, es := range p.C.FaultGates {
+	for name, es := range p.Compiled.FaultGates {
 		for _, e := range es {
 			fmt.Fprintf(&b, "gate        %s: %s\n", name, e.Source)
 		}

@@ -82,23 +82,23 @@ func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
 		o.RollbackTimeout = 2 * time.Minute
 	}
 	if o.RunID == "" {
-		o.RunID = NewRunID(p.X.Name, time.Now())
+		o.RunID = NewRunID(p.Experiment.Name, time.Now())
 	}
 	r := &run{p: p, o: o}
-	r.rec = &record.Run{Schema: record.Schema, ID: o.RunID, Experiment: p.X.Name, File: p.X.File, Target: p.X.Target.Kind,
-		WindowS: p.X.SteadyState.Window.Seconds(), StableFor: p.X.SteadyState.StableFor, Thresholds: p.X.SteadyState.Thresholds, Spec: p.X}
+	r.rec = &record.Run{Schema: record.Schema, ID: o.RunID, Experiment: p.Experiment.Name, File: p.Experiment.File, Target: p.Experiment.Target.Kind,
+		WindowS: p.Experiment.SteadyState.Window.Seconds(), StableFor: p.Experiment.SteadyState.StableFor, Thresholds: p.Experiment.SteadyState.Thresholds, Spec: p.Experiment}
 	if o.JournalPath != "" && len(p.Faults) > 0 {
 		jr, err := faults.OpenJournal(o.JournalPath)
 		if err != nil {
 			r.rec.Status, r.rec.ExitCode, r.rec.Message = "error", ExitError, "open journal: "+err.Error()
 			return r.rec
 		}
-		jr.SetTarget(p.Target)
+		jr.SetTarget(p.Location)
 		r.jr = jr
 		defer jr.Close()
 	}
-	for _, f := range p.Faults {
-		if t, ok := f.(faults.RunTagger); ok {
+	for _, pf := range p.Faults {
+		if t, ok := pf.Fault.(faults.RunTagger); ok {
 			t.SetRun(o.RunID)
 		}
 	}
@@ -124,7 +124,7 @@ func guard(where string, abort func(string), fn func()) {
 }
 
 func (r *run) execute(ctx context.Context) {
-	p, x := r.p, r.p.X
+	p, x := r.p, r.p.Experiment
 	start := time.Now()
 	r.rec.StartedAt = start
 	tl, err := timeline.New(start, x.SteadyState.Window)
@@ -258,7 +258,7 @@ func (r *run) execute(ctx context.Context) {
 
 // monitor evaluates stop conditions on settled windows and prints progress.
 func (r *run) monitor(ctx context.Context, start time.Time, active *sync.Map, abort func(string)) {
-	x := r.p.X
+	x := r.p.Experiment
 	width := x.SteadyState.Window
 	tk := time.NewTicker(min(width, time.Second))
 	defer tk.Stop()
@@ -273,7 +273,7 @@ func (r *run) monitor(ctx context.Context, start time.Time, active *sync.Map, ab
 		case now := <-tk.C:
 			r.mu.Lock()
 			settled := r.tl.Settled(now, settleAfter(x.Load.Timeout))
-			for _, e := range r.p.C.StopConditions {
+			for _, e := range r.p.Compiled.StopConditions {
 				n := int(math.Ceil(float64(e.For) / float64(width)))
 				if n < 1 {
 					n = 1

@@ -105,7 +105,7 @@ func TestPanicWhileApplyingRollsBack(t *testing.T) {
 	t.Parallel()
 	p := prepare(t, blackholeRun)
 	before := associations(p)
-	p.Faults[0] = panicAfterApply{p.Faults[0]}
+	p.Faults[0].Fault = panicAfterApply{p.Faults[0].Fault}
 	jr := filepath.Join(t.TempDir(), "journal.jsonl")
 	rec := p.Run(context.Background(), Options{JournalPath: jr})
 	if rec.ExitCode != ExitError || !strings.Contains(rec.Message, "panic in the fault scheduler: fault bug") {
@@ -132,12 +132,12 @@ func TestRollbackThroughThrottling(t *testing.T) {
 	// Apply makes two ReplaceNetworkAclAssociation calls (two subnets); the
 	// next eight, all the rollback's, are throttled: more than the SDK's
 	// three attempts per call.
-	inProcess(p).Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 8})
+	inProcess(p).APIErrors().Add(awsapi.ErrorRule{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 8})
 	rec := p.Run(context.Background(), Options{JournalPath: filepath.Join(t.TempDir(), "journal.jsonl")})
 	if rec.ExitCode != ExitPass {
 		t.Fatalf("exit %d (%s): %s", rec.ExitCode, rec.Status, rec.Message)
 	}
-	if n := inProcess(p).Faults().Injected("ec2", "ReplaceNetworkAclAssociation"); n != 8 {
+	if n := inProcess(p).APIErrors().Injected("ec2", "ReplaceNetworkAclAssociation"); n != 8 {
 		t.Fatalf("throttled %d calls, want 8", n)
 	}
 	retried := false

@@ -51,7 +51,7 @@ type slot struct {
 // began, the run is ending, or a failure ended it early); a non-empty
 // status says the run must end early.
 func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sync.Map, crash func(string)) (string, string) {
-	p, x := r.p, r.p.X
+	p, x := r.p, r.p.Experiment
 	if len(p.Faults) == 0 {
 		return "", ""
 	}
@@ -67,7 +67,7 @@ func (r *run) schedule(ctx context.Context, start, loadEnd time.Time, active *sy
 	}
 	r.mu.Lock()
 	agg := r.tl.Aggregate(start.Add(width), baselineEnd)
-	ok, broken := analysis.Holds(&agg.Counts, p.C.Thresholds, width*time.Duration(max(agg.Windows, 1)))
+	ok, broken := analysis.Holds(&agg.Counts, p.Compiled.Thresholds, width*time.Duration(max(agg.Windows, 1)))
 	r.tl.AddEvent(time.Now(), "baseline", "baseline", fmt.Sprintf("holds=%v %s", ok, strings.Join(broken, "; ")))
 	r.mu.Unlock()
 	if !ok {
@@ -166,8 +166,8 @@ func (s *sched) end(status, msg, why string) {
 // runFault is one fault's life: wait, inject, hold, roll back. ctx ends
 // the waiting (and an apply under way), hold the hold.
 func (s *sched) runFault(ctx, hold context.Context, i int) {
-	r, x := s.r, s.r.p.X
-	spec, f, sl := x.Faults[i], r.p.Faults[i], s.slots[i]
+	r := s.r
+	spec, f, sl := r.p.Faults[i].Spec, r.p.Faults[i].Fault, s.slots[i]
 	defer close(sl.done)
 	injected := false
 	defer func() {
@@ -190,7 +190,7 @@ func (s *sched) runFault(ctx, hold context.Context, i int) {
 			return
 		}
 		if prev.a == nil {
-			r.skip(i, fmt.Sprintf("the previous fault %s was not injected", r.p.Faults[i-1].Name()))
+			r.skip(i, fmt.Sprintf("the previous fault %s was not injected", r.p.Faults[i-1].Fault.Name()))
 			return
 		}
 		t, ok := r.waitRecovered(ctx, prev.a, s.holdEnd)
@@ -256,7 +256,7 @@ func (s *sched) runFault(ctx, hold context.Context, i int) {
 // apply ends the run early (what was applied is rolled back by then).
 func (s *sched) inject(ctx context.Context, i int) *applied {
 	r := s.r
-	f := r.p.Faults[i]
+	f := r.p.Faults[i].Fault
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ctx.Err() != nil || s.stop != "" {
@@ -321,7 +321,7 @@ func (r *run) held() []holding {
 // waitRecovered polls the settled windows after a's injection until they
 // show recovery, or until limit is near.
 func (r *run) waitRecovered(ctx context.Context, a *applied, limit time.Time) (time.Time, bool) {
-	x := r.p.X
+	x := r.p.Experiment
 	width := x.SteadyState.Window
 	quiet := max(5*time.Second, 3*time.Duration(x.SteadyState.StableFor)*width)
 	tk := time.NewTicker(width / 2)
@@ -339,7 +339,7 @@ func (r *run) waitRecovered(ctx context.Context, a *applied, limit time.Time) (t
 		r.mu.Lock()
 		settled := r.tl.Settled(now, settleAfter(x.Load.Timeout))
 		end := r.tl.Start.Add(time.Duration(settled) * width)
-		rec := analysis.Measure(r.tl, r.p.C.Thresholds, x.SteadyState.StableFor, a.injectedAt, end)
+		rec := analysis.Measure(r.tl, r.p.Compiled.Thresholds, x.SteadyState.StableFor, a.injectedAt, end)
 		r.mu.Unlock()
 		if !rec.Recovered {
 			continue
@@ -351,14 +351,14 @@ func (r *run) waitRecovered(ctx context.Context, a *applied, limit time.Time) (t
 }
 
 func (r *run) skip(i int, why string) {
-	r.event(time.Now(), "skip", r.p.Faults[i].Name(), why)
+	r.event(time.Now(), "skip", r.p.Faults[i].Fault.Name(), why)
 }
 
 // wasSkipped reports whether fault i has a skip event already.
 func (r *run) wasSkipped(i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := r.p.Faults[i].Name()
+	name := r.p.Faults[i].Fault.Name()
 	for _, e := range r.tl.Events() {
 		if e.Kind == "skip" && e.Name == name {
 			return true
@@ -454,7 +454,7 @@ func (r *run) rollbackAll(parent context.Context) {
 // verify period, in which no fault is held.
 func (p *Prepared) timelineText() string {
 	var b strings.Builder
-	x := p.X
+	x := p.Experiment
 	verifyFrom := x.Load.Duration - x.SteadyState.Verify
 	type span struct {
 		name     string
@@ -462,12 +462,12 @@ func (p *Prepared) timelineText() string {
 		dur      bool
 	}
 	var spans []span
-	for i, f := range p.Faults {
-		spec := x.Faults[i]
+	for i, pf := range p.Faults {
+		f, spec := pf.Fault, pf.Spec
 		var when string
 		switch {
 		case spec.After != "":
-			when = fmt.Sprintf("after %s is over and users recovered, + %s", p.Faults[i-1].Name(), spec.Delay)
+			when = fmt.Sprintf("after %s is over and users recovered, + %s", p.Faults[i-1].Fault.Name(), spec.Delay)
 			if spec.Duration > 0 {
 				when += fmt.Sprintf(", held %s (cut at %s, where the verify period begins)", spec.Duration, verifyFrom)
 			}

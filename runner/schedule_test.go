@@ -127,7 +127,7 @@ faults:
 `)
 	before := associations(p)
 	// a's apply moves two subnets; the next replace (a's rollback) fails.
-	inProcess(p).Faults().Add(awsapi.Fault{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 1, Code: "UnauthorizedOperation"})
+	inProcess(p).APIErrors().Add(awsapi.ErrorRule{Service: "ec2", Action: "ReplaceNetworkAclAssociation", After: 2, Count: 1, Code: "UnauthorizedOperation"})
 	jr := filepath.Join(t.TempDir(), "journal.jsonl")
 	rec := p.Run(context.Background(), Options{JournalPath: jr})
 	holds, most := darkness(p, rec.StartedAt)

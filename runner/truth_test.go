@@ -117,7 +117,7 @@ func TestAttachedSandboxGroundTruth(t *testing.T) {
 	if gt == nil {
 		t.Fatalf("no ground truth for an attached sandbox; notes %v", rec.Notes)
 	}
-	t.Logf("targets %v; ground truth %+v; measured %+v", f.Targets, *gt, f.Recovery)
+	t.Logf("targets %v; ground truth %+v; measured %+v", f.Resources, *gt, f.Recovery)
 	// Every failure the sandbox blamed on the terminate names one of its targets.
 	seen := map[string]bool{}
 	for _, b := range sb.Region().Failures(time.Time{}) {
@@ -125,12 +125,12 @@ func TestAttachedSandboxGroundTruth(t *testing.T) {
 			seen[b.Resource] = true
 		}
 	}
-	if len(f.Targets) != 2 || len(seen) == 0 {
-		t.Fatalf("targets %v, failures on %v", f.Targets, seen)
+	if len(f.Resources) != 2 || len(seen) == 0 {
+		t.Fatalf("targets %v, failures on %v", f.Resources, seen)
 	}
 	for id := range seen {
-		if !slices.Contains(f.Targets, id) {
-			t.Errorf("a target failure on %s, not a terminated instance %v", id, f.Targets)
+		if !slices.Contains(f.Resources, id) {
+			t.Errorf("a target failure on %s, not a terminated instance %v", id, f.Resources)
 		}
 	}
 	if gt.Failed == 0 {

@@ -21,11 +21,11 @@ func (s *Sandbox) serveAPIFaults(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var list []awsapi.Fault
+		var list []awsapi.ErrorRule
 		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] == '{' {
-			var one awsapi.Fault
+			var one awsapi.ErrorRule
 			err = json.Unmarshal(t, &one)
-			list = []awsapi.Fault{one}
+			list = []awsapi.ErrorRule{one}
 		} else {
 			err = json.Unmarshal(body, &list)
 		}
@@ -33,14 +33,14 @@ func (s *Sandbox) serveAPIFaults(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "want a JSON fault object or array: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		s.faults.Add(list...)
+		s.apiErrors.Add(list...)
 	case http.MethodDelete:
-		s.faults.Clear()
+		s.apiErrors.Clear()
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.faults.Active())
+	_ = json.NewEncoder(w).Encode(s.apiErrors.Active())
 }

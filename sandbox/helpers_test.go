@@ -11,10 +11,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/gameday-dev/gameday/sandbox/sim"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
 )
 
 func testConfig() Config {
-	return Config{Region: sim.Config{Timings: sim.QuickTimings(), Seed: 7, Instance: sim.InstanceConfig{ServiceTime: time.Millisecond}}}
+	return Config{Region: sim.Config{Timings: simtest.Timings(), Seed: 7, Instance: sim.InstanceConfig{ServiceTime: time.Millisecond}}}
 }
 
 func startSandbox(t *testing.T, cfg Config) (*Sandbox, aws.Config) {

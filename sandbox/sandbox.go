@@ -31,7 +31,7 @@ type Config struct {
 	DNSPort int `yaml:"dns_port" mapstructure:"dns_port" json:"dns_port,omitempty"`
 	// APIFaults are control-plane faults active from the start (throttling,
 	// 503s for chosen actions); more can be added with Faults().Add.
-	APIFaults []awsapi.Fault `yaml:"api_faults" mapstructure:"api_faults" json:"api_faults,omitempty"`
+	APIFaults []awsapi.ErrorRule `yaml:"api_faults" mapstructure:"api_faults" json:"api_faults,omitempty"`
 	// FaultSeed seeds probabilistic API faults; 0 uses the region's seed.
 	FaultSeed uint64 `yaml:"fault_seed" mapstructure:"fault_seed" json:"fault_seed,omitempty"`
 }
@@ -45,13 +45,13 @@ const (
 
 // Sandbox is a running local region.
 type Sandbox struct {
-	region   *sim.Region
-	faults   *awsapi.FaultInjector
-	ln       net.Listener
-	srv      *http.Server
-	dns      *dnsserver.Server
-	endpoint string
-	started  time.Time
+	region    *sim.Region
+	apiErrors *awsapi.ErrorInjector
+	ln        net.Listener
+	srv       *http.Server
+	dns       *dnsserver.Server
+	endpoint  string
+	started   time.Time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -74,8 +74,8 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if seed == 0 {
 		seed = region.Config().Seed
 	}
-	s := &Sandbox{region: region, faults: awsapi.NewFaultInjector(seed), started: time.Now(), srvDone: make(chan struct{})}
-	s.faults.Add(cfg.APIFaults...)
+	s := &Sandbox{region: region, apiErrors: awsapi.NewErrorInjector(seed), started: time.Now(), srvDone: make(chan struct{})}
+	s.apiErrors.Add(cfg.APIFaults...)
 
 	fail := func(err error) (*Sandbox, error) {
 		s.Close()
@@ -94,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux.HandleFunc("/_sandbox/health", s.serveHealth)
 	mux.HandleFunc("/_sandbox/failures", s.serveFailures)
 	mux.HandleFunc("/_sandbox/api-faults", s.serveAPIFaults)
-	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithFaults(s.faults)))
+	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithErrorInjector(s.apiErrors)))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go func() {
 		defer close(s.srvDone)
@@ -137,9 +137,9 @@ func (s *Sandbox) DNSAddr() string { return s.dns.Addr() }
 // Region is the region model, for ground truth and direct inspection.
 func (s *Sandbox) Region() *sim.Region { return s.region }
 
-// Faults is the control plane's fault injector: add throttling or 503s for
+// APIErrors is the control plane's fault injector: add throttling or 503s for
 // chosen actions while the sandbox runs.
-func (s *Sandbox) Faults() *awsapi.FaultInjector { return s.faults }
+func (s *Sandbox) APIErrors() *awsapi.ErrorInjector { return s.apiErrors }
 
 // Resolver returns a resolver that asks the sandbox DNS server, for
 // clients that should reach the load balancer by its DNS name.

@@ -58,8 +58,8 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 	// #1825/#2737; about once in 40 runs here), which spends that attempt:
 	// such a try says nothing about the sandbox and is made again.
 	for try := 1; ; try++ {
-		served, injected := apiCalls(s, "DescribeInstances"), s.Faults().Injected(awsapi.ServiceEC2, "DescribeInstances")
-		s.Faults().Add(awsapi.Throttle(awsapi.ServiceEC2, "DescribeInstances", 2))
+		served, injected := apiCalls(s, "DescribeInstances"), s.APIErrors().Injected(awsapi.ServiceEC2, "DescribeInstances")
+		s.APIErrors().Add(awsapi.Throttle(awsapi.ServiceEC2, "DescribeInstances", 2))
 		_, err := ec2.NewFromConfig(cfg).DescribeInstances(ctx, &ec2.DescribeInstancesInput{})
 		if errors.Is(err, net.ErrClosed) && try < 3 {
 			t.Logf("try %d: the SDK client closed its own connection (%v); again", try, err)
@@ -71,14 +71,14 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 		if got := apiCalls(s, "DescribeInstances") - served; got != 3 {
 			t.Fatalf("DescribeInstances served %d times, want 3", got)
 		}
-		if got := s.Faults().Injected(awsapi.ServiceEC2, "DescribeInstances") - injected; got != 2 {
+		if got := s.APIErrors().Injected(awsapi.ServiceEC2, "DescribeInstances") - injected; got != 2 {
 			t.Fatalf("injected %d", got)
 		}
 		break
 	}
 
 	// RDS: 503 ServiceUnavailable once, retried.
-	s.Faults().Add(awsapi.Unavailable(awsapi.ServiceRDS, "DescribeDBInstances", 1))
+	s.APIErrors().Add(awsapi.Unavailable(awsapi.ServiceRDS, "DescribeDBInstances", 1))
 	if _, err := rds.NewFromConfig(cfg).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{}); err != nil {
 		t.Fatalf("DescribeDBInstances after a 503: %v", err)
 	}
@@ -87,7 +87,7 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 	}
 
 	// A persistent throttle exhausts the retries: the caller sees Throttling.
-	s.Faults().Add(awsapi.Fault{Service: awsapi.ServiceAutoScaling, Action: "DescribeAutoScalingGroups"})
+	s.APIErrors().Add(awsapi.ErrorRule{Service: awsapi.ServiceAutoScaling, Action: "DescribeAutoScalingGroups"})
 	cfg2 := cfg
 	cfg2.Retryer = fastRetryer(2)
 	_, err := autoscaling.NewFromConfig(cfg2).
@@ -100,7 +100,7 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 	if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
-	s.Faults().Clear()
+	s.APIErrors().Clear()
 	if _, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestThrottlingIsRetriedBySDK(t *testing.T) {
 
 func TestConfiguredFaultsAndProbability(t *testing.T) {
 	cfg := testConfig()
-	cfg.APIFaults = []awsapi.Fault{{Service: "sts", Action: "GetCallerIdentity", Code: "InternalFailure", Probability: 0.5}}
+	cfg.APIFaults = []awsapi.ErrorRule{{Service: "sts", Action: "GetCallerIdentity", Code: "InternalFailure", Probability: 0.5}}
 	cfg.FaultSeed = 1
 	s, awsCfg := startSandbox(t, cfg)
 	c := sts.NewFromConfig(awsCfg, func(o *sts.Options) { o.RetryMaxAttempts = 1 })
@@ -122,8 +122,8 @@ func TestConfiguredFaultsAndProbability(t *testing.T) {
 	if failed < 8 || failed > 32 {
 		t.Fatalf("%d of 40 failed with p=0.5", failed)
 	}
-	if s.Faults().Injected("sts", "") != failed {
-		t.Fatalf("injected %d, failed %d", s.Faults().Injected("sts", ""), failed)
+	if s.APIErrors().Injected("sts", "") != failed {
+		t.Fatalf("injected %d, failed %d", s.APIErrors().Injected("sts", ""), failed)
 	}
 }
 

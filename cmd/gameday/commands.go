@@ -298,8 +298,9 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 					Targets          []string
 				}
 				var fs []fault
-				for _, f := range p.Faults {
-					fs = append(fs, fault{f.Name(), f.Kind(), f.Describe(), f.Targets()})
+				for _, pf := range p.Faults {
+					f := pf.Fault
+					fs = append(fs, fault{f.Name(), f.Kind(), f.Describe(), f.Resources()})
 				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")

@@ -23,7 +23,7 @@ var (
 // "yes". --yes skips it; without a terminal to ask on, it refuses. The
 // sandbox needs no confirmation.
 func confirm(p *runner.Prepared, yes, listed bool, stderr io.Writer) error {
-	if yes || p.X.Target.Kind != "aws" || len(p.Faults) == 0 {
+	if yes || p.Experiment.Target.Kind != "aws" || len(p.Faults) == 0 {
 		return nil
 	}
 	if !listed {

@@ -145,17 +145,17 @@ func TestRunTerminateInstances(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	f := checkRecovery(t, r, "kill")
-	if len(f.Targets) != 1 || !strings.HasPrefix(f.Targets[0], "i-") {
-		t.Errorf("targets %v", f.Targets)
+	if len(f.Resources) != 1 || !strings.HasPrefix(f.Resources[0], "i-") {
+		t.Errorf("targets %v", f.Resources)
 	}
 	var terminated bool
 	for _, e := range r.events {
-		if e.Kind == "instance-state" && e.Resource == f.Targets[0] && e.To == sim.StateTerminated {
+		if e.Kind == "instance-state" && e.Resource == f.Resources[0] && e.To == sim.StateTerminated {
 			terminated = true
 		}
 	}
 	if !terminated {
-		t.Errorf("sandbox never terminated %s", f.Targets[0])
+		t.Errorf("sandbox never terminated %s", f.Resources[0])
 	}
 	if !strings.Contains(r.stdout, "PASS") || !strings.Contains(r.stdout, "time_to_recover") {
 		t.Errorf("table lacks verdict or gates:\n%s", r.stdout)

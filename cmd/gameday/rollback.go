@@ -55,7 +55,7 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 			if !explicit {
 				journals, _ = filepath.Glob(defaultJournals)
 			}
-			var extra []faults.Target
+			var extra []faults.Location
 			if target != "" {
 				x, _, err := lo.load(target)
 				if err != nil {

@@ -19,7 +19,8 @@ import (
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/sandbox"
 	"github.com/gameday-dev/gameday/sandbox/sim"
-	"github.com/gameday-dev/gameday/targets"
+	"github.com/gameday-dev/gameday/sandbox/sim/simtest"
+	"github.com/gameday-dev/gameday/topology"
 )
 
 // These tests run `gameday rollback` in-process on journals written by
@@ -28,22 +29,22 @@ import (
 type rbSandbox struct {
 	sb     *sandbox.Sandbox
 	c      *awsclients.Clients
-	topo   *targets.Topology
-	target faults.Target
+	topo   *topology.Topology
+	target faults.Location
 }
 
 func rbStart(t *testing.T, seed uint64) *rbSandbox {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{Timings: sim.QuickTimings(), Seed: seed}})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{Timings: simtest.Timings(), Seed: seed}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
 	cfg := sb.AWSConfig(ctx)
 	c := awsclients.New(cfg)
-	topo, err := targets.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
+	topo, err := topology.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +52,11 @@ func rbStart(t *testing.T, seed uint64) *rbSandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rbSandbox{sb: sb, c: c, topo: topo, target: faults.Target{Kind: "sandbox", Region: cfg.Region, EndpointURL: sb.Endpoint(), Account: aws.ToString(id.Account)}}
+	return &rbSandbox{sb: sb, c: c, topo: topo, target: faults.Location{Kind: "sandbox", Region: cfg.Region, EndpointURL: sb.Endpoint(), Account: aws.ToString(id.Account)}}
 }
 
 // applyBlackhole blackholes local-1b in s and journals it with target.
-func (s *rbSandbox) applyBlackhole(t *testing.T, path string, target faults.Target) {
+func (s *rbSandbox) applyBlackhole(t *testing.T, path string, target faults.Location) {
 	t.Helper()
 	ctx := context.Background()
 	f, err := faults.New(ctx, s.c, s.topo, experiments.Fault{Name: "dark", Kind: faults.KindAZBlackhole, Targets: experiments.Selector{AZ: "local-1b"}})

@@ -66,8 +66,8 @@ type InProcess struct {
 func (e *InProcess) Sandbox() *sandbox.Sandbox { return e.sb }
 
 func (e *InProcess) AWSConfig() aws.Config { return e.cfg }
-func (e *InProcess) Target() faults.Target {
-	return faults.Target{Kind: "sandbox", Region: e.cfg.Region, InProcess: true}
+func (e *InProcess) Target() faults.Location {
+	return faults.Location{Kind: "sandbox", Region: e.cfg.Region, InProcess: true}
 }
 func (e *InProcess) LoadURL() string  { return e.sb.Region().URL() }
 func (e *InProcess) Resolver() string { return e.sb.DNSAddr() }
@@ -94,8 +94,8 @@ type Attached struct {
 }
 
 func (e *Attached) AWSConfig() aws.Config { return e.rm.AWSConfig() }
-func (e *Attached) Target() faults.Target {
-	return faults.Target{Kind: "sandbox", Region: e.rm.AWSConfig().Region, EndpointURL: e.endpoint}
+func (e *Attached) Target() faults.Location {
+	return faults.Location{Kind: "sandbox", Region: e.rm.AWSConfig().Region, EndpointURL: e.endpoint}
 }
 func (e *Attached) LoadURL() string  { return e.rm.Health.LoadBalancerURL }
 func (e *Attached) Resolver() string { return e.rm.Health.DNSAddr }
@@ -118,7 +118,7 @@ func (f remoteFeed) Events() []truth.Event { return nil }
 
 // Connect builds AWS clients for a journal's target (the account a crashed
 // run applied its faults in), for `gameday rollback`.
-func Connect(ctx context.Context, t faults.Target) (*awsclients.Clients, error) {
+func Connect(ctx context.Context, t faults.Location) (*awsclients.Clients, error) {
 	var cfg aws.Config
 	switch {
 	case t.InProcess:

@@ -63,15 +63,15 @@ const maxBody = 1 << 20
 // Option configures the handler.
 type Option func(*handler)
 
-// WithFaults makes the handler consult f before serving each action.
-func WithFaults(f *FaultInjector) Option { return func(h *handler) { h.faults = f } }
+// WithErrorInjector makes the handler consult f before serving each action.
+func WithErrorInjector(f *ErrorInjector) Option { return func(h *handler) { h.faults = f } }
 
 // WithClock overrides the clock used for request timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(h *handler) { h.now = now } }
 
 type handler struct {
 	b      Backend
-	faults *FaultInjector
+	faults *ErrorInjector
 	now    func() time.Time
 }
 

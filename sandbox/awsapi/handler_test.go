@@ -217,11 +217,11 @@ func TestParams(t *testing.T) {
 }
 
 func TestFaultInjector(t *testing.T) {
-	var nilF *FaultInjector
+	var nilF *ErrorInjector
 	if nilF.check("ec2", "X") != nil {
 		t.Fatal("nil injector injected")
 	}
-	f := NewFaultInjector(1)
+	f := NewErrorInjector(1)
 	f.Add(Throttle(ServiceEC2, "DescribeInstances", 2), Unavailable("", "DescribeDBInstances", 0))
 	for i, want := range []string{"RequestLimitExceeded", "RequestLimitExceeded", ""} {
 		err := f.check(ServiceEC2, "DescribeInstances")

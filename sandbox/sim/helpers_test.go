@@ -15,7 +15,7 @@ import (
 // testTimings are the quick timings with a slower boot, drain, failover
 // and grace period, which the model's own tests are tuned to.
 func testTimings() Timings {
-	t := QuickTimings()
+	t := quickTimings()
 	t.DeregistrationDelay = 300 * time.Millisecond
 	t.BootDelay = 500 * time.Millisecond
 	t.FailoverTime = time.Second

@@ -1,13 +1,17 @@
-package sim
+package simtest
 
-import "time"
+import (
+	"time"
 
-// QuickTimings make the region react in well under a second (health checks
+	"github.com/gameday-dev/gameday/sandbox/sim"
+)
+
+// Timings make the region react in well under a second (health checks
 // every 200ms, failover in 500ms), much faster than the fast profile: for
 // tests of the packages built on the sandbox, where each case should take
-// a few seconds.
-func QuickTimings() Timings {
-	return Timings{
+// a few seconds. (sim's own tests keep a copy: they cannot import this.)
+func Timings() sim.Timings {
+	return sim.Timings{
 		HealthCheckInterval: 200 * time.Millisecond,
 		HealthCheckTimeout:  100 * time.Millisecond,
 		HealthyThreshold:    2,

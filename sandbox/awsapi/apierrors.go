@@ -8,10 +8,10 @@ import (
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
 
-// Fault makes matching API calls fail before they reach the backend. It is
+// ErrorRule makes matching API calls fail before they reach the backend. It is
 // a control-plane fault (throttling, an unavailable endpoint), used to test
 // that clients retry and that the harness copes with AWS API trouble.
-type Fault struct {
+type ErrorRule struct {
 	// Service is the SigV4 service name ("ec2", "autoscaling",
 	// "elasticloadbalancing", "rds", "sts"); empty matches every service.
 	Service string `yaml:"service" json:"service,omitempty"`
@@ -41,54 +41,54 @@ type Fault struct {
 
 // Throttle returns a fault that throttles the next n calls of action
 // (n = 0: every call).
-func Throttle(service, action string, n int) Fault {
-	return Fault{Service: service, Action: action, Count: n}
+func Throttle(service, action string, n int) ErrorRule {
+	return ErrorRule{Service: service, Action: action, Count: n}
 }
 
 // Unavailable returns a fault that answers the next n calls of action with
 // 503 ServiceUnavailable (n = 0: every call).
-func Unavailable(service, action string, n int) Fault {
-	return Fault{Service: service, Action: action, Code: "ServiceUnavailable", Count: n}
+func Unavailable(service, action string, n int) ErrorRule {
+	return ErrorRule{Service: service, Action: action, Code: "ServiceUnavailable", Count: n}
 }
 
-type faultRule struct {
-	Fault
+type errorRule struct {
+	ErrorRule
 	remaining int // for Count > 0
 	passed    int // matching calls let through (for After)
 }
 
-// FaultInjector holds the active faults. It is safe for concurrent use; a
-// nil *FaultInjector injects nothing.
-type FaultInjector struct {
+// ErrorInjector holds the active faults. It is safe for concurrent use; a
+// nil *ErrorInjector injects nothing.
+type ErrorInjector struct {
 	mu       sync.Mutex
-	rules    []*faultRule
+	rules    []*errorRule
 	rng      *rand.Rand
 	injected map[string]int // "service/action" → calls failed
 }
 
-// NewFaultInjector returns an empty injector whose probabilistic faults
+// NewErrorInjector returns an empty injector whose probabilistic faults
 // draw from a generator seeded with seed (for reproducible runs).
-func NewFaultInjector(seed uint64) *FaultInjector {
-	return &FaultInjector{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), injected: map[string]int{}}
+func NewErrorInjector(seed uint64) *ErrorInjector {
+	return &ErrorInjector{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), injected: map[string]int{}}
 }
 
 // Add activates a fault. Faults are consulted in the order they were added;
 // the first that fires decides the error.
-func (f *FaultInjector) Add(faults ...Fault) {
+func (f *ErrorInjector) Add(faults ...ErrorRule) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, ft := range faults {
-		f.rules = append(f.rules, &faultRule{Fault: ft, remaining: ft.Count})
+		f.rules = append(f.rules, &errorRule{ErrorRule: ft, remaining: ft.Count})
 	}
 }
 
 // Active lists the faults still armed.
-func (f *FaultInjector) Active() []Fault {
+func (f *ErrorInjector) Active() []ErrorRule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := []Fault{}
+	out := []ErrorRule{}
 	for _, r := range f.rules {
-		ft := r.Fault
+		ft := r.ErrorRule
 		if ft.Count > 0 {
 			ft.Count = r.remaining
 		}
@@ -99,7 +99,7 @@ func (f *FaultInjector) Active() []Fault {
 }
 
 // Clear removes every fault (the counts of injected failures are kept).
-func (f *FaultInjector) Clear() {
+func (f *ErrorInjector) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rules = nil
@@ -107,7 +107,7 @@ func (f *FaultInjector) Clear() {
 
 // Injected returns how many calls of service/action were failed so far;
 // empty service or action sum over all.
-func (f *FaultInjector) Injected(service, action string) int {
+func (f *ErrorInjector) Injected(service, action string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -130,7 +130,7 @@ func cutSlash(k string) (string, string, bool) {
 }
 
 // check returns the error to answer with, or nil to serve the call.
-func (f *FaultInjector) check(service, action string) error {
+func (f *ErrorInjector) check(service, action string) error {
 	if f == nil {
 		return nil
 	}
@@ -162,7 +162,7 @@ func (f *FaultInjector) check(service, action string) error {
 	return nil
 }
 
-func (r *faultRule) err(service string) *sim.APIError {
+func (r *errorRule) err(service string) *sim.APIError {
 	code := r.Code
 	if code == "" {
 		code = "Throttling"

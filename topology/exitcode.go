@@ -1,4 +1,4 @@
-package targets
+package topology
 
 import "github.com/gameday-dev/gameday/internal/exitcode"
 

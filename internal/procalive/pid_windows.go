@@ -1,6 +1,6 @@
 //go:build windows
 
-package recovery
+package procalive
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package recovery
+package procalive
 
 // pidExists cannot tell on this system: every pid counts as alive, so a
 // rollback leaves the fault for --force rather than undo a live run's.

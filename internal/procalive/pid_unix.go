@@ -1,6 +1,6 @@
 //go:build unix
 
-package recovery
+package procalive
 
 import (
 	"errors"
