@@ -488,7 +488,8 @@ func (f *deployFault) closeStepLocked(now time.Time, name string) {
 }
 
 // DeploySettleWait bounds how long Rollback waits for a cancelled or
-// rolled-back refresh to reach a final status.
+// rolled-back refresh to reach a final status. A rollback of many instances
+// can take longer on AWS: Auto Scaling carries it on, and the note says so.
 var DeploySettleWait = 3 * time.Minute
 
 // Rollback stops the watch and, if the refresh is still running, rolls it
@@ -553,7 +554,7 @@ func (f *deployFault) Rollback(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("fault %q: rollback: %w", f.name, err)
 		}
-		note += "; it ended " + end
+		note += "; " + end
 	}
 	f.finish(note)
 	return nil
@@ -600,7 +601,8 @@ func (f *deployFault) undo(ctx context.Context, st DeployUndo, id string) (strin
 	return "", fmt.Errorf("cancel instance refresh %s: %w", id, err)
 }
 
-// settle waits, bounded by DeploySettleWait, for the refresh to end.
+// settle waits, bounded by DeploySettleWait, for the refresh to end, and
+// says how it ended (or that it was still going).
 func (f *deployFault) settle(ctx context.Context, id string) (string, error) {
 	deadline := time.Now().Add(DeploySettleWait)
 	for {
@@ -609,13 +611,15 @@ func (f *deployFault) settle(ctx context.Context, id string) (string, error) {
 			return "", err
 		}
 		if x == nil {
-			return "unlisted", nil
+			return "it is no longer listed", nil
 		}
 		if f.observe(*x, time.Now()) {
-			return string(x.Status) + reasonSuffix(x), nil
+			return "it ended " + string(x.Status) + reasonSuffix(x), nil
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("instance refresh %s still %s after %s; run `gameday rollback` again", id, x.Status, DeploySettleWait)
+			// The undo was asked for and Auto Scaling owns it now: waiting
+			// longer, or asking again, changes nothing.
+			return fmt.Sprintf("it was still %s after %s: Auto Scaling carries on (watch describe-instance-refreshes)", x.Status, DeploySettleWait), nil
 		}
 		select {
 		case <-ctx.Done():

@@ -245,3 +245,26 @@ func TestRollingDeployTruth(t *testing.T) {
 		t.Errorf("context %q", c)
 	}
 }
+
+// A rollback Auto Scaling is still carrying out when the wait ends is not
+// an error (asking again changes nothing): the note says it was still
+// going.
+func TestRollingDeploySlowRollbackIsNoted(t *testing.T) {
+	defer func(d time.Duration) { faults.DeploySettleWait = d }(faults.DeploySettleWait)
+	faults.DeploySettleWait = time.Millisecond
+	e := startRelease(t, sim.ReleaseBad)
+	f := mustNew(t, e, deploySpec(map[string]any{"min_healthy_percentage": 66}))
+	if err := f.Apply(e.ctx); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	// A replacement of version 2 is up: the rollback has one to replace.
+	testutil.Eventually(t, 5*time.Second, "a version 2 instance", func() bool { return strings.Contains(deployState(e), "2") })
+	if err := f.Rollback(e.ctx); err != nil {
+		t.Fatalf("Rollback: %v", err)
+	}
+	n := f.(faults.Noter).Notes()
+	if len(n) != 1 || !strings.Contains(n[0], "still RollbackInProgress") {
+		t.Fatalf("notes %q: want the rollback noted as still in progress", n)
+	}
+	testutil.Eventually(t, 10*time.Second, "Auto Scaling to finish the rollback", func() bool { return refreshStatus(e) == sim.RefreshRollbackSuccessful })
+}
