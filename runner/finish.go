@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +88,16 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	for _, e := range tl.Events() {
 		rec.Events = append(rec.Events, record.Event{T: off(e.Time), Kind: e.Kind, Name: e.Name, Detail: e.Detail})
 	}
+	// Where each step of a fault began (a rolling deploy's batches), so the
+	// timeline marks them.
+	for _, a := range r.done {
+		if s, ok := a.f.(faults.Stepper); ok {
+			for _, st := range s.Steps() {
+				rec.Events = append(rec.Events, record.Event{T: off(st.From), Kind: "step", Name: a.f.Name(), Detail: st.Name})
+			}
+		}
+	}
+	slices.SortStableFunc(rec.Events, func(a, b record.Event) int { return cmp.Compare(a.T, b.T) })
 	var events []truth.Event
 	failures, haveFailures, ferr := p.sandboxFailures(start)
 	if ferr != nil {

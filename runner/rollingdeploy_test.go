@@ -70,6 +70,18 @@ func TestRollingDeployRunGoodRelease(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d batch phases in %q", n, rec.PhaseNames())
 	}
+	marks := 0
+	for i, e := range rec.Events {
+		if e.Kind == "step" && e.Name == "deploy" && strings.HasPrefix(e.Detail, "batch ") {
+			marks++
+		}
+		if i > 0 && e.T < rec.Events[i-1].T {
+			t.Errorf("events out of order at %d: %+v", i, e)
+		}
+	}
+	if marks != 3 {
+		t.Errorf("%d step events, want one per batch: %+v", marks, rec.Events)
+	}
 	gates := map[string]bool{}
 	for _, g := range rec.Gates {
 		gates[g.Gate] = g.Pass
