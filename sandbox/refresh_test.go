@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -303,6 +304,9 @@ func TestInstanceRefreshCancelStalled(t *testing.T) {
 	x, _ = waitRefresh(t, ctx, as, id, time.Second, astypes.InstanceRefreshStatusInProgress)
 	if aws.ToInt32(x.PercentageComplete) != 0 {
 		t.Fatalf("a bad release is %d%% complete", aws.ToInt32(x.PercentageComplete))
+	}
+	if r := aws.ToString(x.StatusReason); !strings.HasPrefix(r, "Waiting for remaining instances to be available. For example: i-") {
+		t.Errorf("status reason of a stalled refresh %q: want AWS's words for a replacement that is not healthy", r)
 	}
 	c, err := as.CancelInstanceRefresh(ctx, &autoscaling.CancelInstanceRefreshInput{AutoScalingGroupName: aws.String("gameday-web")})
 	if err != nil || aws.ToString(c.InstanceRefreshId) != id {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -299,8 +300,8 @@ func (r *Region) refreshSetStatusLocked(x *refresh, status, reason string) {
 
 // refreshEndLocked ends a refresh as Successful, Failed, Cancelled or
 // RollbackSuccessful; a failed one with AutoRollback rolls back instead.
-// Extra capacity it held is given back by terminating replacements that are
-// not updated yet (never the old, working ones).
+// Extra capacity a batch held is given back by terminating the instances it
+// launched above desired capacity (never the old, working ones).
 func (r *Region) refreshEndLocked(x *refresh, status, reason string) {
 	g := r.group
 	now := time.Now()
@@ -443,7 +444,11 @@ func (r *Region) refreshStepLocked(now time.Time) {
 			x.surgeOld, x.surgeWant = nil, 0
 		}
 		if len(x.surgeOld) > 0 || updated < x.replaced {
+			r.refreshWaitReasonLocked(x, now)
 			return
+		}
+		if x.m.Status == RefreshInProgress {
+			x.m.StatusReason = ""
 		}
 		x.inBatch = false
 		r.emit(EventRefreshBatch, x.m.ID, "", "started", "updated", fmt.Sprintf("batch %d: %d of %d instances updated", x.batch, min(updated, x.total), x.total))
@@ -468,6 +473,32 @@ func (r *Region) refreshStepLocked(now time.Time) {
 		return
 	}
 	r.refreshStartBatchLocked(x, now)
+}
+
+// refreshWaitReasonLocked says, in the words AWS uses, what a running
+// batch waits for: a replacement to become healthy, or to warm up.
+func (r *Region) refreshWaitReasonLocked(x *refresh, now time.Time) {
+	if x.m.Status != RefreshInProgress && x.m.Status != RefreshRollbackInProgress {
+		return
+	}
+	var booting, warming string
+	for _, m := range r.group.members {
+		if x.initial[m] || m.version != x.target || m.lifecycle == lifeTerminating || r.refreshUpdatedLocked(x, m, now) {
+			continue
+		}
+		t := r.tg.find(m.in.m.ID)
+		if m.lifecycle == lifeInService && m.health == "Healthy" && (r.group.m.HealthCheckType != "ELB" || (t != nil && t.state == TargetHealthy)) {
+			warming = cmp.Or(warming, m.in.m.ID)
+		} else {
+			booting = cmp.Or(booting, m.in.m.ID)
+		}
+	}
+	switch {
+	case booting != "":
+		x.m.StatusReason = fmt.Sprintf("Waiting for remaining instances to be available. For example: %s has insufficient data to evaluate its health with Elastic Load Balancing.", booting)
+	case warming != "":
+		x.m.StatusReason = fmt.Sprintf("Waiting for instances to warm up before continuing. For example: %s is warming up.", warming)
+	}
 }
 
 func (r *Region) refreshCause(x *refresh, now time.Time) string {
