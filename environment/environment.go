@@ -19,9 +19,9 @@ import (
 type Environment interface {
 	// AWSConfig is the config every AWS client of the run uses.
 	AWSConfig() aws.Config
-	// Target is where faults are applied, as the rollback journal records
+	// Location is where faults are applied, as the rollback journal records
 	// it (the account is filled in once STS answers).
-	Target() faults.Location
+	Location() faults.Location
 	// LoadURL is where the load goes when the experiment names no URL;
 	// "" means the load balancer's DNS name.
 	LoadURL() string
@@ -88,7 +88,7 @@ func OpenAWS(ctx context.Context, spec experiments.AWSTarget) (*AWS, error) {
 }
 
 func (a *AWS) AWSConfig() aws.Config { return a.cfg }
-func (a *AWS) Target() faults.Location {
+func (a *AWS) Location() faults.Location {
 	return faults.Location{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
 }
 func (a *AWS) LoadURL() string  { return "" }
@@ -113,9 +113,9 @@ func ConnectAWS(ctx context.Context, t faults.Location) (aws.Config, error) {
 	return awsclients.LoadAWS(ctx, t.Region, t.Profile, t.EndpointURL)
 }
 
-// TargetOf is where an experiment file points, as a journal would record
+// LocationOf is where an experiment file points, as a journal would record
 // it (the account is not known until STS answers), without opening it.
-func TargetOf(x *experiments.Experiment) faults.Location {
+func LocationOf(x *experiments.Experiment) faults.Location {
 	switch {
 	case x.Target.Kind == "aws":
 		return faults.Location{Kind: "aws", Region: x.Target.AWS.Region, Profile: x.Target.AWS.Profile, EndpointURL: x.Target.AWS.EndpointURL}

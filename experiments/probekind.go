@@ -13,6 +13,10 @@ import (
 type ProbeKind struct {
 	Name  string
 	Order int // place in lists; lower first, then by name
+	// Fields are the kind's own keys beyond the envelope's (name, kind,
+	// interval, timeout), e.g. "url" for http. A key of another kind set
+	// on a probe of this one is refused, naming the field.
+	Fields []string
 	// Validate checks the probe's kind-specific fields at load time; add
 	// takes a field path relative to the probe ("url"). Optional.
 	Validate func(pr *Probe, add func(field, msg string))
@@ -35,6 +39,31 @@ func ProbeKindNames() []string {
 		out[i] = k.Name
 	}
 	return out
+}
+
+// probeOwnKeys are the keys of Probe that belong to some kind, not to the
+// envelope: each with whether a probe sets it.
+var probeOwnKeys = []struct {
+	key string
+	set func(*Probe) bool
+}{
+	{"url", func(p *Probe) bool { return p.URL != "" }},
+}
+
+// checkProbeKeys refuses a kind-owned key that pr's kind does not declare.
+func checkProbeKeys(k ProbeKind, pr *Probe, add func(field, msg string)) {
+	for _, o := range probeOwnKeys {
+		if o.set(pr) && !slices.Contains(k.Fields, o.key) {
+			owners := []string{}
+			for _, other := range probeKinds.all() {
+				if slices.Contains(other.Fields, o.key) {
+					owners = append(owners, other.Name)
+				}
+			}
+			slices.Sort(owners)
+			add(o.key, fmt.Sprintf("is not a key of probe kind %s (it belongs to %s)", pr.Kind, strings.Join(owners, ", ")))
+		}
+	}
 }
 
 func lookupProbeKind(name string) (ProbeKind, bool) { return probeKinds.lookup(name) }

@@ -401,8 +401,12 @@ func (x *Experiment) validateProbes(v *validator) {
 		p := fmt.Sprintf("probes[%d]", i)
 		if k, ok := lookupProbeKind(pr.Kind); !ok {
 			v.add(p+".kind", unknownProbeKind(pr.Kind))
-		} else if k.Validate != nil {
-			k.Validate(&x.Probes[i], func(field, msg string) { v.add(p+"."+field, msg) })
+		} else {
+			add := func(field, msg string) { v.add(p+"."+field, msg) }
+			checkProbeKeys(k, &x.Probes[i], add)
+			if k.Validate != nil {
+				k.Validate(&x.Probes[i], add)
+			}
 		}
 		if pr.Interval < 0 || (pr.Interval > 0 && pr.Interval < 50*time.Millisecond) {
 			v.add(p+".interval", "must be at least 50ms")

@@ -3,7 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
-	"github.com/gameday-dev/gameday/sandbox/truth"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 
 	"github.com/gameday-dev/gameday/awsclients"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/sandbox/truth"
 	"github.com/gameday-dev/gameday/topology"
 )
 
@@ -19,9 +20,12 @@ func init() {
 	Register(Kind{
 		Name: KindDBFailover,
 		Doc: "`FailoverDBCluster` for a cluster (`mode: cluster`, optionally " +
-			"`target_instance`), else `RebootDBInstance` with `ForceFailover` on a " +
-			"Multi-AZ instance. Nothing is undone server-side; rollback waits, bounded, " +
-			"for the database to be available and notes it if it is not.",
+			"`target_instance`, or `target_az`: the reader in that AZ becomes the writer, as " +
+			"FailoverDBCluster's TargetDBInstanceIdentifier allows), else `RebootDBInstance` with " +
+			"`ForceFailover` on a Multi-AZ instance. A Multi-AZ DB instance always fails over to " +
+			"its one standby: `target_az` is accepted there only when it names the standby's AZ " +
+			"(RebootDBInstance cannot choose). Nothing is undone server-side; rollback waits, " +
+			"bounded, for the database to be available and notes it if it is not.",
 		New: newDBFailover,
 		Truth: func([]string, experiments.Fault) Truth {
 			return Truth{
@@ -40,7 +44,7 @@ func init() {
 			f := &dbFailoverFault{c: c, name: name}
 			return f, restoreState(dec, &f.st, &f.st.Applying)
 		},
-		Fields: []string{"mode", "target_instance"},
+		Fields: []string{"mode", "target_instance", "target_az"},
 		Validate: func(_ *experiments.Experiment, f *experiments.Fault, add func(field, msg string)) {
 			var s dbFailoverSpec
 			if validateParams(f, &s, add) {
@@ -48,6 +52,9 @@ func init() {
 				case "", "instance", "cluster":
 				default:
 					add("mode", fmt.Sprintf("unknown %q (instance, cluster)", s.Mode))
+				}
+				if s.TargetAZ != "" && s.TargetInstance != "" {
+					add("target_az", "give target_instance or target_az, not both")
 				}
 			}
 			if f.Duration != 0 {
@@ -61,6 +68,7 @@ func init() {
 type dbFailoverSpec struct {
 	Mode           string `mapstructure:"mode"`            // instance | cluster
 	TargetInstance string `mapstructure:"target_instance"` // cluster failover target
+	TargetAZ       string `mapstructure:"target_az"`       // the AZ the writer should move to
 }
 
 // DBFailoverUndo is the undo record of a db-failover fault. A failover is
@@ -71,6 +79,7 @@ type DBFailoverUndo struct {
 	DBCluster      string `json:"db_cluster,omitempty"`
 	DBInstance     string `json:"db_instance,omitempty"`
 	TargetInstance string `json:"target_instance,omitempty"`
+	TargetAZ       string `json:"target_az,omitempty"`
 	// Writer (instance id) and its AZ before the failover; refreshed by Apply.
 	WriterBefore   string `json:"writer_before,omitempty"`
 	WriterAZBefore string `json:"writer_az_before,omitempty"`
@@ -122,7 +131,15 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *topology.To
 		if err != nil {
 			return nil, fmt.Errorf("fault %q: %w", spec.Name, err)
 		}
-		st.TargetInstance = ds.TargetInstance
+		if ds.TargetAZ != "" && ds.TargetInstance != "" {
+			return nil, specErr(spec, "target_az", "give target_instance or target_az, not both")
+		}
+		st.TargetInstance, st.TargetAZ = ds.TargetInstance, ds.TargetAZ
+		if ds.TargetAZ != "" {
+			if st.TargetInstance, err = clusterMemberIn(ctx, c, st, ds.TargetAZ); err != nil {
+				return nil, specErr(spec, "target_az", "%v", err)
+			}
+		}
 		if ds.TargetInstance != "" {
 			if ds.TargetInstance == st.WriterBefore {
 				return nil, specErr(spec, "target_instance", "%s is already the writer of %s", ds.TargetInstance, topo.DBClusterID)
@@ -154,6 +171,13 @@ func newDBFailover(ctx context.Context, c *awsclients.Clients, topo *topology.To
 	f.st = DBFailoverUndo{
 		Mode: "instance", DBInstance: topo.DBInstanceID, WriterBefore: topo.DBInstanceID,
 		WriterAZBefore: aws.ToString(d.AvailabilityZone), StandbyAZ: aws.ToString(d.SecondaryAvailabilityZone),
+		TargetAZ: ds.TargetAZ,
+	}
+	// RebootDBInstance with ForceFailover promotes the one standby: the
+	// API takes no target (RDS API reference, RebootDBInstance), so
+	// target_az can only name the standby's AZ.
+	if ds.TargetAZ != "" && ds.TargetAZ != f.st.StandbyAZ {
+		return nil, specErr(spec, "target_az", "DB instance %s fails over to its standby in %s; a Multi-AZ DB instance cannot fail over to %s (RebootDBInstance takes no target; use a Multi-AZ DB cluster or Aurora for a chosen AZ)", topo.DBInstanceID, f.st.StandbyAZ, ds.TargetAZ)
 	}
 	return f, nil
 }
@@ -201,6 +225,31 @@ func describeCluster(ctx context.Context, c *awsclients.Clients, id string) (clu
 	return st, nil
 }
 
+// clusterMemberIn returns the member of the cluster in st that is in az
+// and is not the writer, for FailoverDBCluster's
+// TargetDBInstanceIdentifier (the API picks by instance, not by AZ).
+func clusterMemberIn(ctx context.Context, c *awsclients.Clients, st clusterState, az string) (string, error) {
+	var inAZ []string
+	for _, id := range st.members {
+		out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+		if err != nil {
+			return "", fmt.Errorf("describe DB instance %s: %w", id, err)
+		}
+		if len(out.DBInstances) == 1 && aws.ToString(out.DBInstances[0].AvailabilityZone) == az {
+			inAZ = append(inAZ, id)
+		}
+	}
+	for _, id := range inAZ {
+		if id != st.WriterBefore {
+			return id, nil
+		}
+	}
+	if len(inAZ) > 0 {
+		return "", fmt.Errorf("the writer of DB cluster %s (%s) is already in %s", st.DBCluster, st.WriterBefore, az)
+	}
+	return "", fmt.Errorf("DB cluster %s has no member in %s (members %s)", st.DBCluster, az, strings.Join(st.members, ", "))
+}
+
 func (f *dbFailoverFault) Name() string { return f.name }
 func (f *dbFailoverFault) Kind() string { return KindDBFailover }
 
@@ -217,6 +266,9 @@ func (f *dbFailoverFault) Describe() string {
 		to := "a reader"
 		if f.st.TargetInstance != "" {
 			to = f.st.TargetInstance
+		}
+		if f.st.TargetAZ != "" {
+			to += " in " + f.st.TargetAZ
 		}
 		return fmt.Sprintf("fail over DB cluster %s (writer %s in %s) to %s via FailoverDBCluster", f.st.DBCluster, f.st.WriterBefore, f.st.WriterAZBefore, to)
 	}

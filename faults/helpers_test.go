@@ -32,6 +32,13 @@ type env struct {
 // sandbox config and the aws.Config before the clients are built.
 func start(t *testing.T, dbKind string, edit func(*sandbox.Sandbox, *aws.Config)) *env {
 	t.Helper()
+	return startWith(t, dbKind, nil, edit)
+}
+
+// startWith is start with region, when given, changing the sandbox's
+// region config first (a group with EC2 health checks, other timings).
+func startWith(t *testing.T, dbKind string, region func(*sim.Config), edit func(*sandbox.Sandbox, *aws.Config)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	t.Cleanup(cancel)
 	cfg := sandbox.Config{Region: sim.Config{
@@ -41,6 +48,9 @@ func start(t *testing.T, dbKind string, edit func(*sandbox.Sandbox, *aws.Config)
 		Group:    sim.GroupConfig{Min: 2, Desired: 3, Max: 6},
 		DB:       sim.DBConfig{Kind: dbKind},
 	}}
+	if region != nil {
+		region(&cfg.Region)
+	}
 	sb, err := sandbox.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("sandbox.Start: %v", err)

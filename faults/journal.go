@@ -84,9 +84,9 @@ func (j *Journal) SetLease(id string) {
 	j.lease = id
 }
 
-// SetTarget records where faults are applied; every later Begin line
+// SetLocation records where faults are applied; every later Begin line
 // carries it.
-func (j *Journal) SetTarget(t Location) {
+func (j *Journal) SetLocation(t Location) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.target = &t

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
@@ -48,9 +50,12 @@ func init() {
 			"instances, chosen as `terminate-instances` chooses them, with EC2 `StopInstances` " +
 			"(`force: true` skips the clean OS shutdown), holds them stopped for `duration` " +
 			"and starts them again on rollback (FIS `aws:ec2:stop-instances` with start-after). " +
-			"An instance the group replaced meanwhile (its EC2 health check fails a stopped " +
-			"member, which is then terminated) cannot be started: rollback leaves it and says so " +
-			"in a note.",
+			"Rollback waits (bounded) for `stopping` instances to reach `stopped`, then starts " +
+			"them. An instance the group gave up on meanwhile is left alone, with a note: its EC2 " +
+			"health check marks a stopped member Unhealthy and replaces it (on the sandbox after " +
+			"`timings.stopped_health_check_delay`), so a terminated or shutting-down instance, or " +
+			"a stopped one the group no longer has InService and Healthy, is not started (it " +
+			"would race the group's termination). The group's replacement restores the capacity.",
 		Fields: []string{"force"},
 		New:    newStop,
 		Truth:  instancesTruth,
@@ -161,9 +166,13 @@ func (f *stopFault) Apply(ctx context.Context) error {
 }
 
 // Rollback starts the fault's instances that are stopped (waiting, bounded,
-// for stopping ones to get there). An instance that is terminated or
-// shutting down (the group replaced its stopped member) cannot be started:
-// it is left so, with a note. Running ones are left alone.
+// for stopping ones to get there), as FIS aws:ec2:stop-instances does
+// after startInstancesAfterDuration. An instance the group has given up on
+// is left alone, with a note: one that is shutting down or terminated (the
+// group's EC2 health check found it stopped and replaced it), or one still
+// stopped that the group no longer has InService and Healthy (it is about
+// to be terminated; starting it would race the group). Running ones are
+// left alone.
 func (f *stopFault) Rollback(ctx context.Context) error {
 	f.op.Lock()
 	defer f.op.Unlock()
@@ -200,6 +209,22 @@ func (f *stopFault) Rollback(ctx context.Context) error {
 		if stopping {
 			return fmt.Errorf("fault %q: rollback: instances still stopping after %s; run `gameday rollback` again", f.name, StopSettleWait)
 		}
+		var given []string
+		if len(stopped) > 0 && st.Group != "" {
+			healthy, err := f.inService(ctx, st.Group)
+			if err != nil {
+				return fmt.Errorf("fault %q: rollback: %w", f.name, err)
+			}
+			keep := stopped[:0]
+			for _, id := range stopped {
+				if healthy[id] {
+					keep = append(keep, id)
+				} else {
+					given = append(given, id)
+				}
+			}
+			stopped = keep
+		}
 		if len(stopped) > 0 {
 			if _, err := f.c.EC2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: stopped}); err != nil {
 				return fmt.Errorf("fault %q: start instances %s: %w", f.name, strings.Join(stopped, ", "), err)
@@ -209,10 +234,30 @@ func (f *stopFault) Rollback(ctx context.Context) error {
 		for _, id := range gone {
 			f.notes = append(f.notes, fmt.Sprintf("instance %s was not started again: it is terminated or shutting down (the group replaced its stopped member)", id))
 		}
+		for _, id := range given {
+			f.notes = append(f.notes, fmt.Sprintf("instance %s was not started again: group %s no longer has it InService and Healthy (its EC2 health check found it stopped; the group replaces it)", id, st.Group))
+		}
 		f.st.RolledBack = true
 		f.mu.Unlock()
 		return nil
 	}
+}
+
+// inService returns the group's members that are InService and Healthy.
+func (f *stopFault) inService(ctx context.Context, group string) (map[string]bool, error) {
+	out, err := f.c.ASG.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{group}})
+	if err != nil {
+		return nil, fmt.Errorf("describe group %s: %w", group, err)
+	}
+	m := map[string]bool{}
+	for _, g := range out.AutoScalingGroups {
+		for _, in := range g.Instances {
+			if in.LifecycleState == asgtypes.LifecycleStateInService && aws.ToString(in.HealthStatus) == "Healthy" {
+				m[aws.ToString(in.InstanceId)] = true
+			}
+		}
+	}
+	return m, nil
 }
 
 // states returns the EC2 state of each instance ("" when unknown).

@@ -16,7 +16,8 @@ const KindHTTP = "http"
 
 func init() {
 	Register(Kind{
-		Name: KindHTTP,
+		Name:   KindHTTP,
+		Fields: []string{"url"},
 		Defaults: func(spec *experiments.Probe, env Env) {
 			if spec.URL == "" {
 				spec.URL = env.LoadURL

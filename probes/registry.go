@@ -25,6 +25,9 @@ type Kind struct {
 	Doc string
 	// Order places the kind in lists (error messages, docs); lower first.
 	Order int
+	// Fields are the kind's own keys beyond name, kind, interval and
+	// timeout (e.g. "url"); validation refuses another kind's keys.
+	Fields []string
 	// DefaultTimeout bounds one observation when the spec gives none;
 	// zero means DefaultAPITimeout.
 	DefaultTimeout time.Duration
@@ -74,7 +77,7 @@ func Register(k Kind) {
 		panic(fmt.Sprintf("probes: kind %q registered twice", k.Name))
 	}
 	registry[k.Name] = k
-	experiments.RegisterProbeKind(experiments.ProbeKind{Name: k.Name, Order: k.Order, Validate: k.Check})
+	experiments.RegisterProbeKind(experiments.ProbeKind{Name: k.Name, Order: k.Order, Fields: k.Fields, Validate: k.Check})
 }
 
 // Lookup returns the kind registered under name.

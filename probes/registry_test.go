@@ -3,6 +3,7 @@ package probes
 import (
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,7 +90,10 @@ func TestValidate(t *testing.T) {
 func TestExperimentsAgreesWithRegistry(t *testing.T) {
 	dir := t.TempDir()
 	write := func(kind string) string {
-		y := "name: x\ntarget:\n  kind: sandbox\nload:\n  rate: 5\n  duration: 2s\nsteady_state:\n  thresholds: [\"success_ratio >= 0.99\"]\nprobes:\n  - kind: " + kind + "\n    url: http://127.0.0.1:1/\n"
+		y := "name: x\ntarget:\n  kind: sandbox\nload:\n  rate: 5\n  duration: 2s\nsteady_state:\n  thresholds: [\"success_ratio >= 0.99\"]\nprobes:\n  - kind: " + kind + "\n"
+		if k, ok := Lookup(kind); ok && slices.Contains(k.Fields, "url") {
+			y += "    url: http://127.0.0.1:1/\n"
+		}
 		p := dir + "/" + kind + ".yaml"
 		if err := os.WriteFile(p, []byte(y), 0o644); err != nil {
 			t.Fatal(err)

@@ -13,4 +13,4 @@ var ErrInProcess = environment.ErrInProcess
 
 // TargetOf is where an experiment file points, as a journal would record
 // it (environment.TargetOf).
-func TargetOf(x *experiments.Experiment) faults.Location { return environment.TargetOf(x) }
+func TargetOf(x *experiments.Experiment) faults.Location { return environment.LocationOf(x) }

@@ -86,7 +86,7 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 		}
 	}()
 	cfg := env.AWSConfig()
-	p.Location = env.Target()
+	p.Location = env.Location()
 	p.Clients = awsclients.New(cfg)
 	p.Region = cfg.Region
 	// Who and where we are, before anything else.

@@ -93,7 +93,7 @@ func (p *Prepared) Run(ctx context.Context, o Options) *record.Run {
 			r.rec.Status, r.rec.ExitCode, r.rec.Message = "error", ExitError, "open journal: "+err.Error()
 			return r.rec
 		}
-		jr.SetTarget(p.Location)
+		jr.SetLocation(p.Location)
 		r.jr = jr
 		defer jr.Close()
 	}

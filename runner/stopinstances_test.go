@@ -2,12 +2,24 @@ package runner
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/sandbox/sim"
 )
+
+// stateOf is an instance's EC2 state in the in-process sandbox.
+func stateOf(p *Prepared, id string) string {
+	for _, in := range inProcess(p).Region().Instances() {
+		if in.ID == id {
+			return in.State
+		}
+	}
+	return ""
+}
 
 // A kind added only by registering (stop-instances) runs end to end: held
 // for its duration by the scheduler, rolled back, its rollback note in the
@@ -35,12 +47,23 @@ faults:
 	if f.RolledBackAtS < 4.9 || f.RolledBackAtS > 6.5 || f.RolledBackAtS <= f.InjectedAtS {
 		t.Errorf("injected at %.2fs, rolled back at %.2fs: want it held until 5s", f.InjectedAtS, f.RolledBackAtS)
 	}
-	// The sandbox's group replaces a stopped member within about a second
-	// (issue 13): the rollback says it did not start it, or started it.
-	for _, n := range f.RollbackNotes {
-		if !strings.Contains(n, "not started") {
-			t.Errorf("unexpected rollback note %q", n)
-		}
+	// The group's EC2 health check finds a stopped member only after
+	// timings.stopped_health_check_delay (fast profile: 20 s): the stopped
+	// instance is started again, with no note.
+	if len(f.RollbackNotes) != 0 {
+		t.Errorf("rollback notes %q: want the instance started again", f.RollbackNotes)
+	}
+	if in := stateOf(p, f.Resources[0]); in != sim.StatePending && in != sim.StateRunning {
+		t.Errorf("after the run %s is %s, want started again", f.Resources[0], in)
+	}
+	// Ground truth within one window of the measured recovery.
+	gt := f.GroundTruth
+	t.Logf("ground truth %+v; measured %+v", *gt, f.Recovery)
+	if gt.Failed == 0 {
+		t.Errorf("ground truth counts no failure of the stopped instance: %+v", *gt)
+	}
+	if f.Recovery.Recovered && math.Abs(gt.MeasuredDeltaS) > rec.WindowS {
+		t.Errorf("measured minus truth %.2fs: want within one window", gt.MeasuredDeltaS)
 	}
 	if !strings.Contains(f.Plan, "stop") {
 		t.Errorf("plan %q", f.Plan)

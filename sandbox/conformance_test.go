@@ -33,6 +33,13 @@ func conformanceSandbox(t *testing.T) (*Sandbox, []string) {
 	t.Helper()
 	cfg := testConfig()
 	cfg.Region.Timings.RebootTime = 10 * time.Millisecond
+	// The scripts stop an instance and start it again: the group must not
+	// replace it meanwhile (the CLI takes about a second per command).
+	cfg.Region.Timings.StoppedHealthCheckDelay = time.Minute
+	// A reboot shorter than the target's unhealthy threshold: the group
+	// (ELB health checks) would replace a member whose target went
+	// unhealthy, as on AWS, and the scripts check it comes back running.
+	cfg.Region.Timings.InstanceRebootTime = 100 * time.Millisecond
 	s, awsCfg := startSandbox(t, cfg)
 	makeHistory(t, s, awsCfg)
 	dir := t.TempDir()
@@ -90,7 +97,7 @@ func TestConformanceBoto3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2"} {
+	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2", "refusals", "ec2_runbook", "autoscaling_admin", "elbv2_admin", "rds_terraform", "sts"} {
 		t.Run(svc, func(t *testing.T) {
 			out, errOut, err := run(t, env, dir, debianPython3, svc+".py")
 			t.Logf("%s.py:\n%s", svc, out)
@@ -184,6 +191,24 @@ func TestConformanceCLI(t *testing.T) {
 	start := time.Now().Add(-30 * time.Minute).UTC().Format(time.RFC3339)
 	if n := count("rds", "describe-events", "--start-time", start, "--page-size", "20", "--query", "length(Events)"); n <= 20 {
 		t.Errorf("rds describe-events --page-size 20: %d events, want more than one page", n)
+	}
+
+	// Stop, wait for stopped, start, wait for running, reboot: the CLI's
+	// waiters see the states the harness does.
+	other := instanceIDs(running)[1]
+	for _, args := range [][]string{
+		{"ec2", "stop-instances", "--instance-ids", other},
+		{"ec2", "wait", "instance-stopped", "--instance-ids", other},
+		{"ec2", "start-instances", "--instance-ids", other},
+		{"ec2", "wait", "instance-running", "--instance-ids", other},
+		{"ec2", "reboot-instances", "--instance-ids", other},
+	} {
+		if _, errOut, err := aws1(args...); err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, errOut)
+		}
+	}
+	if out, errOut, err := aws1("ec2", "describe-instances", "--instance-ids", other, "--query", "Reservations[0].Instances[0].State.Name"); err != nil || strings.TrimSpace(out) != `"running"` {
+		t.Errorf("after stop, start and reboot: %s is %s (%v %s), want running", other, out, err, errOut)
 	}
 
 	// The listener's port is AWS's.

@@ -110,6 +110,10 @@ var dryRunCases = map[string]dryRunCall{
 		_, err := c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: w.instances[:1], DryRun: dry})
 		return err
 	},
+	"RebootInstances": func(ctx context.Context, c *ec2.Client, w dryRunWorld, dry *bool) error {
+		_, err := c.RebootInstances(ctx, &ec2.RebootInstancesInput{InstanceIds: w.instances[:1], DryRun: dry})
+		return err
+	},
 	"StartInstances": func(ctx context.Context, c *ec2.Client, w dryRunWorld, dry *bool) error {
 		_, err := c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: w.instances[:1], DryRun: dry})
 		return err

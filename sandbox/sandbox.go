@@ -112,10 +112,17 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 }
 
 // lookup answers the load balancer's DNS name with the nodes the region
-// says DNS should return now.
+// says DNS should return now, and the database's endpoint names with the
+// addresses of the members they lead to now (sim/dnsrds.go).
 func (s *Sandbox) lookup(name string) []netip.Addr {
 	if !strings.EqualFold(name, strings.TrimSuffix(s.region.DNSName(), ".")) {
-		return nil
+		var out []netip.Addr
+		for _, ip := range s.region.DBEndpointIPs(name) {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				out = append(out, a)
+			}
+		}
+		return out
 	}
 	var out []netip.Addr
 	ips := s.region.HealthyNodeIPs()

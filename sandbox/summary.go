@@ -34,6 +34,9 @@ type Summary struct {
 	DBIdentifier string   `json:"db_identifier"`
 	DBEngine     string   `json:"db_engine"`
 	DBInstances  []string `json:"db_instances,omitempty"`
+	// DBEndpoint is the writer endpoint's name (the cluster's, or the
+	// instance's), which the DNS server answers with the current writer.
+	DBEndpoint string `json:"db_endpoint,omitempty"`
 
 	Subnets []SubnetSummary `json:"subnets"`
 
@@ -106,12 +109,12 @@ func (s *Sandbox) Summary() Summary {
 		sort.Strings(sum.Instances)
 	}
 	if cs := r.DBClusters(); len(cs) > 0 {
-		sum.DBIdentifier, sum.DBEngine = cs[0].ID, cs[0].Engine
+		sum.DBIdentifier, sum.DBEngine, sum.DBEndpoint = cs[0].ID, cs[0].Engine, cs[0].Endpoint
 	}
 	for _, d := range r.DBInstances() {
 		sum.DBInstances = append(sum.DBInstances, d.ID)
 		if sum.DBIdentifier == "" {
-			sum.DBIdentifier, sum.DBEngine = d.ID, d.Engine
+			sum.DBIdentifier, sum.DBEngine, sum.DBEndpoint = d.ID, d.Engine, d.Endpoint
 		}
 	}
 	sort.Strings(sum.DBInstances)
@@ -154,6 +157,9 @@ func (sum Summary) String() string {
 	p("database        %s %s (%s)", sum.DBKind, sum.DBIdentifier, sum.DBEngine)
 	if sum.DBKind == "cluster" {
 		p("  members       %s", strings.Join(sum.DBInstances, ", "))
+	}
+	if sum.DBEndpoint != "" {
+		p("  endpoint      %s (the DNS server answers the writer's address; it moves on failover)", sum.DBEndpoint)
 	}
 	p("vpc             %s", sum.VPCID)
 	for _, sn := range sum.Subnets {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/gameday-dev/gameday/awsclients"
@@ -121,12 +122,14 @@ func startSandbox(t *testing.T, args ...string) *extSandbox {
 }
 
 // state is what a rollback must restore: every subnet's ACL, the set of
-// ACLs, the group's desired capacity, and the database's status.
+// ACLs, the group's desired capacity, the database's status, and the
+// instances left stopped or stopping.
 type state struct {
 	Assoc   map[string]string
 	ACLs    []string
 	Desired int32
 	DB      string
+	Stopped []string
 }
 
 func (s *extSandbox) state(t *testing.T) state {
@@ -154,11 +157,42 @@ func (s *extSandbox) state(t *testing.T) state {
 		t.Fatalf("describe DB instances: %v", err)
 	}
 	st.DB = aws.ToString(db.DBInstances[0].DBInstanceStatus)
+	in, err := s.c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("instance-state-name"), Values: []string{"stopping", "stopped"}}}})
+	if err != nil {
+		t.Fatalf("describe instances: %v", err)
+	}
+	for _, r := range in.Reservations {
+		for _, i := range r.Instances {
+			st.Stopped = append(st.Stopped, aws.ToString(i.InstanceId))
+		}
+	}
+	sort.Strings(st.Stopped)
 	return st
 }
 
+// healthyTargets counts the target group's healthy targets.
+func (s *extSandbox) healthyTargets(t *testing.T) int {
+	t.Helper()
+	ctx := context.Background()
+	tgs, err := s.c.ELB.DescribeTargetGroups(ctx, &elasticloadbalancingv2.DescribeTargetGroupsInput{})
+	if err != nil || len(tgs.TargetGroups) == 0 {
+		t.Fatalf("describe target groups: %v", err)
+	}
+	th, err := s.c.ELB.DescribeTargetHealth(ctx, &elasticloadbalancingv2.DescribeTargetHealthInput{TargetGroupArn: tgs.TargetGroups[0].TargetGroupArn})
+	if err != nil {
+		t.Fatalf("describe target health: %v", err)
+	}
+	n := 0
+	for _, d := range th.TargetHealthDescriptions {
+		if d.TargetHealth != nil && d.TargetHealth.State == "healthy" {
+			n++
+		}
+	}
+	return n
+}
+
 func (s state) String() string {
-	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s", s.ACLs, s.Assoc, s.Desired, s.DB)
+	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s stopped=%v", s.ACLs, s.Assoc, s.Desired, s.DB, s.Stopped)
 }
 
 func (s state) equal(o state) bool { return s.String() == o.String() }
@@ -206,7 +240,30 @@ var faultYAML = map[string]string{
   - name: failover
     kind: db-failover
     at: 4s`,
+	// Forced, so the stop hurts enough for the stop condition; held
+	// past the point the test acts (the group's EC2 health check, 20 s
+	// on the fast profile, finds it later than the test's rollback).
+	faults.KindStopInstances: `
+  - name: stop-one
+    kind: stop-instances
+    force: true
+    at: 4s
+    duration: 30s
+    targets: {count: 2, seed: 3}`,
+	faults.KindRebootInstances: `
+  - name: reboot-one
+    kind: reboot-instances
+    at: 4s
+    targets: {count: 1, seed: 3}`,
+	faults.KindRebootDB: `
+  - name: reboot-db
+    kind: reboot-db
+    at: 4s`,
 }
+
+// noLasting are the kinds whose fault leaves nothing for a rollback to
+// undo (the database or the instance comes back by itself).
+var noLasting = map[string]bool{faults.KindDBFailover: true, faults.KindRebootInstances: true, faults.KindRebootDB: true}
 
 func writeExperiment(t *testing.T, dir, endpoint, kind, stop string) string {
 	t.Helper()
@@ -323,7 +380,8 @@ func rollbackCLI(t *testing.T, args ...string) (int, string) {
 	return cmd.ProcessState.ExitCode(), string(out)
 }
 
-var faultName = map[string]string{faults.KindAZBlackhole: "outage", faults.KindTerminateInstances: "lose-two", faults.KindDBFailover: "failover"}
+var faultName = map[string]string{faults.KindAZBlackhole: "outage", faults.KindTerminateInstances: "lose-two", faults.KindDBFailover: "failover",
+	faults.KindStopInstances: "stop-one", faults.KindRebootInstances: "reboot-one", faults.KindRebootDB: "reboot-db"}
 
 // TestExitPaths: for each fault kind, every way a run can end leaves the
 // sandbox exactly as it was before the run (after `gameday rollback` where
@@ -332,7 +390,8 @@ func TestExitPaths(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes for about a minute")
 	}
-	for _, kind := range []string{faults.KindAZBlackhole, faults.KindTerminateInstances, faults.KindDBFailover} {
+	for _, kind := range []string{faults.KindAZBlackhole, faults.KindTerminateInstances, faults.KindDBFailover,
+		faults.KindStopInstances, faults.KindRebootInstances, faults.KindRebootDB} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			var args []string
@@ -350,7 +409,20 @@ func TestExitPaths(t *testing.T) {
 				// finishes its failover on its own; wait for that so the next
 				// path starts from a steady sandbox.
 				testutil.Eventually(t, 30*time.Second, "database available", func() bool { return sb.state(t).DB == "available" })
-				if kind == faults.KindTerminateInstances {
+				if kind == faults.KindRebootInstances {
+					// A reboot ends by itself, and the group (ELB health
+					// checks) may replace the rebooting member a few
+					// seconds in: let that play out (fast profile: 3 s
+					// reboot, unhealthy after 2 s), then wait for every
+					// target to be healthy before the next path.
+					time.Sleep(4 * time.Second)
+				}
+				if kind == faults.KindRebootInstances || kind == faults.KindStopInstances {
+					// Instances started again (or replacements) must serve
+					// before the next path stops or reboots them.
+					testutil.Eventually(t, 30*time.Second, "every target healthy", func() bool { return sb.healthyTargets(t) == int(before.Desired) })
+				}
+				if kind == faults.KindTerminateInstances || kind == faults.KindRebootInstances || kind == faults.KindStopInstances {
 					testutil.Eventually(t, 30*time.Second, "group back in service", func() bool {
 						g, err := sb.c.ASG.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{})
 						if err != nil {
@@ -381,7 +453,7 @@ func TestExitPaths(t *testing.T) {
 					t.Fatalf("exit %d, want killed", code)
 				}
 				left := sb.state(t)
-				if kind != faults.KindDBFailover && left.equal(before) {
+				if !noLasting[kind] && left.equal(before) {
 					t.Fatalf("the killed run left nothing to undo; the test proves nothing\n%s", left)
 				}
 				code, out := rollbackCLI(t, "--journal", jr)
@@ -412,7 +484,7 @@ func TestExitPaths(t *testing.T) {
 					if code := c.wait(t, 60*time.Second); code != 130 {
 						t.Fatalf("exit %d, want 130\nstderr:\n%s", code, c.stderr.String())
 					}
-					if after := sb.state(t); !after.equal(before) && kind != faults.KindDBFailover {
+					if after := sb.state(t); !after.equal(before) && !noLasting[kind] {
 						t.Fatalf("after %s:\n got %s\nwant %s", sig, after, before)
 					}
 					if p, err := faults.ReadPending(jr); err != nil || len(p) != 0 {
@@ -488,6 +560,9 @@ func TestExitPaths(t *testing.T) {
 					faults.KindAZBlackhole:        `{"service":"ec2","action":"ReplaceNetworkAclAssociation","after":1,"count":1,"code":"UnauthorizedOperation","status":403}`,
 					faults.KindTerminateInstances: `{"service":"autoscaling","action":"TerminateInstanceInAutoScalingGroup","after":1,"count":1,"code":"AccessDenied","status":403}`,
 					faults.KindDBFailover:         `{"service":"rds","action":"RebootDBInstance","count":1,"code":"InvalidDBInstanceState","status":400}`,
+					faults.KindStopInstances:      `{"service":"ec2","action":"StopInstances","count":1,"code":"UnauthorizedOperation","status":403}`,
+					faults.KindRebootInstances:    `{"service":"ec2","action":"RebootInstances","count":1,"code":"UnauthorizedOperation","status":403}`,
+					faults.KindRebootDB:           `{"service":"rds","action":"RebootDBInstance","count":1,"code":"InvalidDBInstanceState","status":400}`,
 				}[kind]
 				sb.armAPIFault(t, arm)
 				defer sb.clearAPIFaults(t)

@@ -24,12 +24,9 @@ func main() {
 		}
 		cancel()
 		<-sigs
-		hint := "gameday rollback"
-		if j := s.activeJournal(); j != "" {
-			hint += " --journal " + j
-		}
-		fmt.Fprintf(os.Stderr, "gameday: second signal: exiting without finishing rollback; run `%s` to finish it\n", hint)
-		os.Exit(exitcode.Rollback)
+		words, code := secondSignal(s.commandName(), s.activeJournal())
+		fmt.Fprintf(os.Stderr, "gameday: second signal: %s\n", words)
+		os.Exit(code)
 	}()
 	code := s.main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()

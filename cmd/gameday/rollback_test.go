@@ -68,7 +68,7 @@ func (s *rbSandbox) applyBlackhole(t *testing.T, path string, target faults.Loca
 		t.Fatal(err)
 	}
 	defer j.Close()
-	j.SetTarget(target)
+	j.SetLocation(target)
 	id, err := j.Begin("run-1", f)
 	if err != nil {
 		t.Fatal(err)

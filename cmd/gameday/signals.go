@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/gameday-dev/gameday/internal/exitcode"
 )
 
 // firstSignal says what the first SIGINT/SIGTERM does while the named
@@ -22,4 +24,19 @@ func firstSignal(name string, s os.Signal) (words string, graceful bool) {
 		return fmt.Sprintf("%v: interrupted", s), false
 	}
 	return fmt.Sprintf("%v: interrupted; %s changes nothing, so it stops at once", s, name), false
+}
+
+// secondSignal says what a second signal does after a graceful first one:
+// the words and the exit code. run and rollback leave work for `gameday
+// rollback` (exit 4); the sandbox holds no fault of its own to roll back:
+// its region lives in memory and ends with the process.
+func secondSignal(name, journal string) (words string, code int) {
+	if name == "sandbox" {
+		return "exiting at once; the sandbox's region lived in this process and is gone (nothing to roll back)", exitcode.Interrupted
+	}
+	hint := "gameday rollback"
+	if journal != "" {
+		hint += " --journal " + journal
+	}
+	return fmt.Sprintf("exiting without finishing rollback; run `%s` to finish it", hint), exitcode.Rollback
 }

@@ -66,7 +66,7 @@ type InProcess struct {
 func (e *InProcess) Sandbox() *sandbox.Sandbox { return e.sb }
 
 func (e *InProcess) AWSConfig() aws.Config { return e.cfg }
-func (e *InProcess) Target() faults.Location {
+func (e *InProcess) Location() faults.Location {
 	return faults.Location{Kind: "sandbox", Region: e.cfg.Region, InProcess: true}
 }
 func (e *InProcess) LoadURL() string  { return e.sb.Region().URL() }
@@ -94,7 +94,7 @@ type Attached struct {
 }
 
 func (e *Attached) AWSConfig() aws.Config { return e.rm.AWSConfig() }
-func (e *Attached) Target() faults.Location {
+func (e *Attached) Location() faults.Location {
 	return faults.Location{Kind: "sandbox", Region: e.rm.AWSConfig().Region, EndpointURL: e.endpoint}
 }
 func (e *Attached) LoadURL() string  { return e.rm.Health.LoadBalancerURL }

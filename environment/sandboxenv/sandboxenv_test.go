@@ -36,7 +36,7 @@ func TestEnvironments(t *testing.T) {
 	}
 	defer in.Close()
 	sb := in.(*InProcess).Sandbox()
-	if tg := in.Target(); tg.Kind != "sandbox" || !tg.InProcess || tg.Region == "" {
+	if tg := in.Location(); tg.Kind != "sandbox" || !tg.InProcess || tg.Region == "" {
 		t.Errorf("in-process target %+v", tg)
 	}
 	if in.LoadURL() != sb.Region().URL() || in.Resolver() != sb.DNSAddr() || in.AZHeader() != environment.SandboxAZHeader {
@@ -51,7 +51,7 @@ func TestEnvironments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer at.Close()
-	if tg := at.Target(); tg.Kind != "sandbox" || tg.InProcess || tg.EndpointURL != sb.Endpoint() {
+	if tg := at.Location(); tg.Kind != "sandbox" || tg.InProcess || tg.EndpointURL != sb.Endpoint() {
 		t.Errorf("attached target %+v", tg)
 	}
 	if at.LoadURL() != sb.Region().URL() || at.Resolver() != sb.DNSAddr() {
@@ -69,7 +69,7 @@ func TestEnvironments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tg := aws.Target(); tg.Kind != "aws" || tg.Region != "local-1" || tg.EndpointURL != u.String() {
+	if tg := aws.Location(); tg.Kind != "aws" || tg.Region != "local-1" || tg.EndpointURL != u.String() {
 		t.Errorf("aws target %+v", tg)
 	}
 	if aws.Truth() != nil || aws.LoadURL() != "" || aws.AZHeader() != "" || aws.Resolver() != sb.DNSAddr() {
@@ -80,10 +80,10 @@ func TestEnvironments(t *testing.T) {
 	}
 
 	// A journal's in-process target has nothing left to reach.
-	if _, err := Connect(ctx, in.Target()); !errors.Is(err, environment.ErrInProcess) {
+	if _, err := Connect(ctx, in.Location()); !errors.Is(err, environment.ErrInProcess) {
 		t.Errorf("connect to an in-process target: %v", err)
 	}
-	c, err := Connect(ctx, at.Target())
+	c, err := Connect(ctx, at.Location())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 // Query methods return copies. Mutating methods validate every id before
 // changing anything (all-or-nothing, as AWS does for most batch calls).
 type Backend interface {
+	rehearsalBackend // backend_ext.go
+
 	AccountID() string
 	RegionName() string
 
@@ -22,8 +24,9 @@ type Backend interface {
 	Subnets() []sim.Subnet
 	Instances() []sim.Instance // every instance, terminated ones included for a while (as AWS)
 	TerminateInstances(ids []string) ([]sim.StateChange, error)
-	StopInstances(ids []string) ([]sim.StateChange, error)
+	StopInstances(ids []string, force bool) ([]sim.StateChange, error)
 	StartInstances(ids []string) ([]sim.StateChange, error)
+	RebootInstances(ids []string) error
 	CreateTags(resourceIDs []string, tags []sim.Tag) error
 	DeleteTags(resourceIDs []string, tags []sim.TagMatch) error
 	NetworkACLs() []sim.NetworkACL

@@ -121,7 +121,7 @@ func (d dryBackend) TerminateInstances(ids []string) ([]sim.StateChange, error) 
 	return nil, errDryRun
 }
 
-func (d dryBackend) StopInstances(ids []string) ([]sim.StateChange, error) {
+func (d dryBackend) StopInstances(ids []string, _ bool) ([]sim.StateChange, error) {
 	ins, err := d.instances(ids)
 	if err != nil {
 		return nil, err
@@ -132,6 +132,21 @@ func (d dryBackend) StopInstances(ids []string) ([]sim.StateChange, error) {
 		}
 	}
 	return nil, errDryRun
+}
+
+// RebootInstances: as sim's (terminated ones are ignored, stopped,
+// stopping and pending ones refused).
+func (d dryBackend) RebootInstances(ids []string) error {
+	ins, err := d.instances(ids)
+	if err != nil {
+		return err
+	}
+	for _, i := range ins {
+		if i.State == sim.StateStopping || i.State == sim.StateStopped || i.State == sim.StatePending {
+			return &sim.APIError{Code: "IncorrectInstanceState", Message: fmt.Sprintf("The instance '%s' is not in a state from which it can be rebooted.", i.ID), Status: http.StatusBadRequest}
+		}
+	}
+	return errDryRun
 }
 
 func (d dryBackend) StartInstances(ids []string) ([]sim.StateChange, error) {

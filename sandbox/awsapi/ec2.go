@@ -74,6 +74,10 @@ type ec2Instance struct {
 	Hypervisor         string          `xml:"hypervisor"`
 	EbsOptimized       bool            `xml:"ebsOptimized"`
 	Tags               []ec2Tag        `xml:"tagSet>item"`
+	// ec2more_shapes.go: derived from the instance while it is not terminated.
+	SecurityGroups      []ec2GroupRef    `xml:"groupSet>item"`
+	NetworkInterfaces   []ec2InstanceENI `xml:"networkInterfaceSet>item"`
+	BlockDeviceMappings []ec2InstanceBDM `xml:"blockDeviceMapping>item"`
 }
 
 type ec2Reservation struct {
@@ -178,6 +182,10 @@ type ec2ENI struct {
 	InterfaceType      string             `xml:"interfaceType"`
 	Association        *ec2ENIAssociation `xml:"association,omitempty"`
 	Tags               []ec2Tag           `xml:"tagSet>item"`
+	// Instances' interfaces (ec2more_shapes.go).
+	MacAddress string            `xml:"macAddress,omitempty"`
+	Groups     []ec2GroupRef     `xml:"groupSet>item"`
+	Attachment *ec2ENIAttachInfo `xml:"attachment,omitempty"`
 }
 
 // ---- actions ----
@@ -187,6 +195,7 @@ var ec2Actions = map[string]actionDef{
 	"TerminateInstances":           {fn: (*handler).ec2TerminateInstances, mutating: true},
 	"StopInstances":                {fn: (*handler).ec2StopInstances, mutating: true},
 	"StartInstances":               {fn: (*handler).ec2StartInstances, mutating: true},
+	"RebootInstances":              {fn: (*handler).ec2RebootInstances, mutating: true},
 	"DescribeSubnets":              {fn: (*handler).ec2DescribeSubnets},
 	"DescribeAvailabilityZones":    {fn: (*handler).ec2DescribeAvailabilityZones},
 	"DescribeVpcs":                 {fn: (*handler).ec2DescribeVpcs},
@@ -256,6 +265,19 @@ var stateReasonMessages = map[string]string{
 	"Server.InsufficientInstanceCapacity": "Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy launch request",
 }
 
+// splitStateReason returns StateReason's Code and Message as EC2 splits
+// them: the code alone ("Client.UserInitiatedShutdown") and the message
+// that repeats it ("Client.UserInitiatedShutdown: User initiated
+// shutdown"; EC2 API reference, StateReason). The model may hold either.
+func splitStateReason(reason string) (code, msg string) {
+	code, _, _ = strings.Cut(reason, ": ")
+	msg = stateReasonMessages[code]
+	if msg == "" {
+		msg = reason
+	}
+	return code, msg
+}
+
 func (h *handler) ec2InstanceXML(i sim.Instance, azIDs map[string]string) ec2Instance {
 	out := ec2Instance{
 		InstanceID:         i.ID,
@@ -283,12 +305,12 @@ func (h *handler) ec2InstanceXML(i sim.Instance, azIDs map[string]string) ec2Ins
 			out.SubnetID, out.VpcID, out.PrivateIPAddress = "", "", ""
 		}
 	}
+	if i.State != sim.StateTerminated {
+		h.addInstanceAttachments(&out, i)
+	}
 	if i.StateReason != "" {
-		msg := stateReasonMessages[i.StateReason]
-		if msg == "" {
-			msg = i.StateReason
-		}
-		out.StateReason = &ec2StateReason{Code: i.StateReason, Message: msg}
+		code, msg := splitStateReason(i.StateReason)
+		out.StateReason = &ec2StateReason{Code: code, Message: msg}
 		if strings.Contains(i.StateReason, "UserInitiated") {
 			out.Reason = "User initiated"
 		}
@@ -373,7 +395,33 @@ func (h *handler) ec2TerminateInstances(r *request) (any, error) {
 }
 
 func (h *handler) ec2StopInstances(r *request) (any, error) {
-	return h.ec2StateChange(r, h.b.StopInstances)
+	force, _ := r.p.boolean("Force")
+	if hib, _ := r.p.boolean("Hibernate"); hib {
+		// The sandbox's instances are not configured for hibernation; EC2
+		// refuses such a request with this code (EC2 API reference, error
+		// codes: UnsupportedHibernationConfiguration).
+		return nil, &sim.APIError{Code: "UnsupportedHibernationConfiguration", Message: "Hibernation is not configured for the instances of this sandbox.", Status: http.StatusBadRequest}
+	}
+	return h.ec2StateChange(r, func(ids []string) ([]sim.StateChange, error) { return h.b.StopInstances(ids, force) })
+}
+
+// ec2RebootInstances answers as EC2 does: <return>true</return> (botocore's
+// ec2 model: RebootInstances has no output shape; the query protocol sends
+// the generic return element).
+func (h *handler) ec2RebootInstances(r *request) (any, error) {
+	ids := r.p.list("InstanceId")
+	if len(ids) == 0 {
+		return nil, errMissing(r.service, "InstanceId")
+	}
+	if err := checkInstanceIDs(ids); err != nil {
+		return nil, err
+	}
+	if err := h.b.RebootInstances(ids); err != nil {
+		return nil, err
+	}
+	return struct {
+		Return bool `xml:"return"`
+	}{true}, nil
 }
 
 func (h *handler) ec2StartInstances(r *request) (any, error) {
@@ -620,15 +668,17 @@ func (h *handler) ec2CreateNetworkAcl(r *request) (any, error) {
 	if vpc == "" {
 		return nil, errMissing(r.service, "VpcId")
 	}
-	acl, err := h.b.CreateNetworkACL(vpc, tagSpecTags(r.p, "network-acl"))
-	if err != nil {
-		return nil, err
-	}
-	type out struct {
-		ACL         ec2ACL `xml:"networkAcl"`
-		ClientToken string `xml:"clientToken,omitempty"`
-	}
-	return out{ACL: h.aclXML(acl), ClientToken: r.p.get("ClientToken")}, nil
+	return h.withClientToken(r, func() (any, error) {
+		acl, err := h.b.CreateNetworkACL(vpc, tagSpecTags(r.p, "network-acl"))
+		if err != nil {
+			return nil, err
+		}
+		type out struct {
+			ACL         ec2ACL `xml:"networkAcl"`
+			ClientToken string `xml:"clientToken,omitempty"`
+		}
+		return out{ACL: h.aclXML(acl), ClientToken: r.p.get("ClientToken")}, nil
+	})
 }
 
 // protocolNumber normalises a protocol name to the number AWS stores.
@@ -842,7 +892,9 @@ func assocIP(e ec2ENI) []string {
 }
 
 func (h *handler) ec2DescribeNetworkInterfaces(r *request) (any, error) {
-	enis, missing := selectByID(h.lbENIs(), r.p.list("NetworkInterfaceId"), func(e ec2ENI) string { return e.NetworkInterfaceID })
+	all := append(h.lbENIs(), h.instanceENIs()...)
+	sort.Slice(all, func(i, j int) bool { return all[i].NetworkInterfaceID < all[j].NetworkInterfaceID })
+	enis, missing := selectByID(all, r.p.list("NetworkInterfaceId"), func(e ec2ENI) string { return e.NetworkInterfaceID })
 	if len(missing) > 0 {
 		return nil, ec2NotFound("InvalidNetworkInterfaceID.NotFound", "network interface", missing)
 	}

@@ -73,13 +73,15 @@ type handler struct {
 	b      Backend
 	faults *ErrorInjector
 	now    func() time.Time
+	idem   *idempotency // ClientToken results (idempotency.go)
+	roles  *stsSessions // AssumeRole sessions (ststemp.go)
 }
 
 // NewHandler returns the control plane's http.Handler: POST form-encoded (or
 // GET query-string) AWS query API calls for EC2, Auto Scaling, ELBv2, RDS and
 // STS, served from b.
 func NewHandler(b Backend, opts ...Option) http.Handler {
-	h := &handler{b: b, now: time.Now}
+	h := &handler{b: b, now: time.Now, idem: &idempotency{}, roles: &stsSessions{}}
 	for _, o := range opts {
 		o(h)
 	}
@@ -88,10 +90,11 @@ func NewHandler(b Backend, opts ...Option) http.Handler {
 
 // request is one decoded API call.
 type request struct {
-	service string
-	action  string
-	p       params
-	id      string // request id
+	service   string
+	action    string
+	p         params
+	id        string // request id
+	accessKey string // of the SigV4 credential scope; "" when unsigned
 }
 
 // actionFunc serves one action and returns the response body (a struct
@@ -105,6 +108,22 @@ type actionDef struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	reqID := newRequestID()
+	region, scoped := credentialScope(hr)
+	if scoped != "" && serviceVersion[scoped] == "" {
+		h.notImplemented(w, hr, scoped, reqID)
+		return
+	}
+	if scoped == "" && hr.Header.Get("X-Amz-Target") != "" {
+		h.notImplemented(w, hr, "unknown", reqID)
+		return
+	}
+	if region != "" && region != h.b.RegionName() {
+		hr.Body = http.MaxBytesReader(w, hr.Body, maxBody)
+		_ = hr.ParseForm() // only to record which action was refused
+		h.b.RecordAPICall(scoped, hr.Form.Get("Action"), false)
+		writeError(w, scoped, reqID, errWrongRegion(region))
+		return
+	}
 	if hr.Method != http.MethodPost && hr.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		writeQueryError(w, ServiceSTS, reqID, &sim.APIError{Code: "InvalidHttpRequest", Message: "The requested HTTP method is not supported", Status: http.StatusMethodNotAllowed})
@@ -155,14 +174,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	dryRun := isDryRun(service, params{form})
 	h.b.RecordAPICall(service, action, known && def.mutating && !dryRun)
 	if !known {
-		writeError(w, service, reqID, &sim.APIError{Code: "InvalidAction", Message: fmt.Sprintf("The action %s is not valid for this web service.", action), Status: http.StatusBadRequest})
+		writeError(w, service, reqID, errUnknownAction(service, action))
 		return
 	}
 	if err := h.faults.check(service, action); err != nil {
 		writeError(w, service, reqID, err)
 		return
 	}
-	req := &request{service: service, action: action, p: params{form}, id: reqID}
+	req := &request{service: service, action: action, p: params{form}, id: reqID, accessKey: accessKeyOf(hr)}
 	if dryRun {
 		writeError(w, service, reqID, h.serveDryRun(def, req))
 		return

@@ -38,6 +38,9 @@ type rdsInstance struct {
 	BackupRetentionPeriod     int32        `xml:"BackupRetentionPeriod"`
 	DeletionProtection        bool         `xml:"DeletionProtection"`
 	TagList                   []rdsTag     `xml:"TagList>Tag"`
+	// rdsmore.go: the subnet group and security group the instance is in.
+	DBSubnetGroup     *rdsSubnetGroup  `xml:"DBSubnetGroup,omitempty"`
+	VpcSecurityGroups []rdsVpcSGMember `xml:"VpcSecurityGroups>VpcSecurityGroupMembership"`
 }
 
 type rdsTag struct {
@@ -159,6 +162,7 @@ func (h *handler) dbInstanceXML(d sim.DBInstance) rdsInstance {
 	if d.Endpoint != "" {
 		x.Endpoint = &rdsEndpoint{Address: d.Endpoint, Port: d.Port, HostedZoneID: "Z" + upperHash(h.b.RegionName()+"/rds", 13)}
 	}
+	h.addDBPlacement(&x)
 	return x
 }
 

@@ -16,6 +16,10 @@ func (h *handler) stsGetCallerIdentity(r *request) (any, error) {
 		Account string `xml:"Account"`
 		Arn     string `xml:"Arn"`
 	}
+	if s, ok := h.roles.get(r.accessKey); ok {
+		// Temporary credentials from AssumeRole: the assumed-role identity.
+		return out{UserID: s.roleID + ":" + s.session, Account: acct, Arn: s.arn}, nil
+	}
 	return out{
 		UserID:  "AIDA" + upperHash(acct+"/"+SandboxUser, 17),
 		Account: acct,

@@ -184,10 +184,19 @@ func (r *Region) asgStepLocked(now time.Time) {
 			continue
 		}
 		keep = append(keep, m)
+		if m.lifecycle == lifeStandby {
+			r.standbyStepLocked(m, now) // not health checked (asgadmin.go)
+			continue
+		}
 		var why string
 		switch st {
-		case StateShuttingDown, StateTerminated, StateStopping, StateStopped:
+		case StateShuttingDown, StateTerminated:
 			why = "an EC2 health check indicating it has been terminated or stopped"
+		case StateStopping, StateStopped:
+			// stoppedUnhealthy: see asgstopped.go.
+			if r.stoppedUnhealthy(m.in, now) {
+				why = "an EC2 health check indicating it has been terminated or stopped"
+			}
 		}
 		if why == "" && g.m.HealthCheckType == "ELB" && m.lifecycle == lifeInService && now.Sub(m.inService) >= g.m.HealthCheckGracePeriod {
 			if t := r.tg.find(m.in.m.ID); t != nil && t.state == TargetUnhealthy {
@@ -209,7 +218,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.lifecycle != lifeTerminating {
+		if m.inCapacity() {
 			active++
 			perAZ[m.in.azIdx]++
 			if m.extra {
@@ -244,7 +253,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		}
 		var victim *member
 		for _, m := range g.members {
-			if m.lifecycle != lifeTerminating && m.in.azIdx == az && (victim == nil || m.in.m.LaunchTime.Before(victim.in.m.LaunchTime)) {
+			if m.inCapacity() && m.in.azIdx == az && (victim == nil || m.in.m.LaunchTime.Before(victim.in.m.LaunchTime)) {
 				victim = m
 			}
 		}

@@ -29,6 +29,15 @@ type Timings struct {
 	// EC2.
 	BootDelay     time.Duration `yaml:"boot_delay" mapstructure:"boot_delay" json:"boot_delay,omitempty"`
 	ShutdownDelay time.Duration `yaml:"shutdown_delay" mapstructure:"shutdown_delay" json:"shutdown_delay,omitempty"`
+	// InstanceRebootTime is how long a RebootInstances keeps the app down
+	// (the OS restart); the instance stays running throughout, as on EC2.
+	InstanceRebootTime time.Duration `yaml:"instance_reboot_time" mapstructure:"instance_reboot_time" json:"instance_reboot_time,omitempty"`
+	// StoppedHealthCheckDelay is how long the group's EC2 health check
+	// takes to find a member that is stopping or stopped, mark it
+	// Unhealthy and replace it. AWS documents that the check runs
+	// periodically and treats any state but running as unhealthy, not how
+	// soon it notices; the aws profile's 60 s is an estimate.
+	StoppedHealthCheckDelay time.Duration `yaml:"stopped_health_check_delay" mapstructure:"stopped_health_check_delay" json:"stopped_health_check_delay,omitempty"`
 
 	// RDS. A failover takes FailoverTime ± FailoverJitter (uniform, seeded).
 	FailoverTime   time.Duration `yaml:"failover_time" mapstructure:"failover_time" json:"failover_time,omitempty"`
@@ -84,6 +93,11 @@ func DefaultTimings(profile string) (Timings, error) {
 			NodeDNSDelay:        time.Second,
 			DNSTTL:              time.Second,
 			TerminatedRetention: time.Hour,
+
+			InstanceRebootTime: 3 * time.Second,
+			// Longer than experiments/stop-instance.yaml holds its stop, so
+			// that the stopped instance is started again, not replaced.
+			StoppedHealthCheckDelay: 20 * time.Second,
 		}, nil
 	case "aws":
 		return Timings{
@@ -107,6 +121,9 @@ func DefaultTimings(profile string) (Timings, error) {
 			NodeDNSDelay:        60 * time.Second,
 			DNSTTL:              60 * time.Second,
 			TerminatedRetention: time.Hour,
+
+			InstanceRebootTime:      60 * time.Second,
+			StoppedHealthCheckDelay: 60 * time.Second,
 		}, nil
 	}
 	return Timings{}, fmt.Errorf("unknown timing profile %q (fast, aws)", profile)
@@ -133,6 +150,8 @@ func (t *Timings) fill(d Timings) {
 	fd(&t.ConnectTimeout, d.ConnectTimeout)
 	fd(&t.BootDelay, d.BootDelay)
 	fd(&t.ShutdownDelay, d.ShutdownDelay)
+	fd(&t.InstanceRebootTime, d.InstanceRebootTime)
+	fd(&t.StoppedHealthCheckDelay, d.StoppedHealthCheckDelay)
 	fd(&t.FailoverTime, d.FailoverTime)
 	fd(&t.FailoverJitter, d.FailoverJitter)
 	fd(&t.RebootTime, d.RebootTime)
@@ -173,6 +192,7 @@ func (t Timings) validate() []string {
 		"failover_time": t.FailoverTime, "failover_jitter": t.FailoverJitter, "reboot_time": t.RebootTime,
 		"grace_period": t.GracePeriod, "scale_warmup": t.ScaleWarmup, "scale_cooldown": t.ScaleCooldown,
 		"dns_ttl": t.DNSTTL, "terminated_retention": t.TerminatedRetention, "node_dns_delay": t.NodeDNSDelay,
+		"instance_reboot_time": t.InstanceRebootTime, "stopped_health_check_delay": t.StoppedHealthCheckDelay,
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Sprintf("timings.%s must not be negative, got %s", name, v))

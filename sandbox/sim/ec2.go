@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +24,12 @@ type instance struct {
 
 	terminated time.Time
 	sick       bool
+
+	// stopAt is when the instance last went stopping (the group's EC2
+	// health check measures StoppedHealthCheckDelay from it); reboots
+	// counts RebootInstances calls, to cancel a stale reboot's restart.
+	stopAt  time.Time
+	reboots int
 }
 
 func (r *Region) findInstance(id string) *instance {
@@ -66,9 +73,12 @@ func (r *Region) bootLocked(in *instance) {
 }
 
 // instanceRunningLocked tells the group and the target group that an
-// instance has (re)started.
+// instance has (re)started. A member still in service (it was stopped and
+// started again before the group replaced it) keeps its registration; the
+// target checks its new listener from initial, as ELB does after a start.
 func (r *Region) instanceRunningLocked(in *instance) {
-	if m := r.memberOf(in); m != nil {
+	m := r.memberOf(in)
+	if m != nil && m.lifecycle == lifePending {
 		r.memberInServiceLocked(m)
 	} else if t := r.tg.find(in.m.ID); t != nil {
 		r.targetRestartedLocked(t)
@@ -156,8 +166,14 @@ func (r *Region) TerminateInstances(ids []string) ([]StateChange, error) {
 	return out, nil
 }
 
-// StopInstances stops running instances (their apps go away).
-func (r *Region) StopInstances(ids []string) ([]StateChange, error) {
+// StopInstances stops running instances: stopping, then stopped after the
+// shutdown delay. A clean stop (force false) is an OS shutdown: the app
+// stops accepting connections at once, finishes the requests it is
+// serving (bounded by the shutdown delay) and only then resets what is
+// left. Force (EC2's "forces the instances to stop", no clean shutdown)
+// resets every connection at once, also for an instance already stopping.
+// Stopping a stopped or stopping instance is not an error (as EC2).
+func (r *Region) StopInstances(ids []string, force bool) ([]StateChange, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ins, err := r.validateInstanceIDs(ids)
@@ -173,13 +189,124 @@ func (r *Region) StopInstances(ids []string) ([]StateChange, error) {
 	out := make([]StateChange, 0, len(ins))
 	for _, in := range ins {
 		prev := in.m.State
-		if prev == StatePending || prev == StateRunning {
-			r.shutdownLocked(in, StateStopping, StateStopped, "Client.UserInitiatedShutdown: User initiated shutdown")
+		switch {
+		case prev == StatePending || prev == StateRunning:
+			r.stopLocked(in, force)
+		case prev == StateStopping && force:
+			r.killAppLocked(in)
 		}
 		out = append(out, StateChange{InstanceID: in.m.ID, Previous: prev, Current: in.m.State})
 	}
 	r.refreshRoutesLocked()
 	return out, nil
+}
+
+// stopLocked moves an instance to stopping and schedules stopped. The app
+// goes away at once (force) or drains as an OS shutdown lets it.
+func (r *Region) stopLocked(in *instance, force bool) {
+	r.setStateLocked(in, StateStopping, userShutdown)
+	in.stopAt = time.Now()
+	if force {
+		r.killAppLocked(in)
+	} else {
+		r.drainAppLocked(in, r.t.ShutdownDelay)
+	}
+	epoch := in.epoch
+	r.sched.after(r.t.ShutdownDelay, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if in.epoch != epoch || r.closed {
+			return
+		}
+		r.setStateLocked(in, StateStopped, userShutdown)
+		r.refreshRoutesLocked()
+	})
+}
+
+// drainAppLocked shuts the app down as a clean OS shutdown does: the
+// listener closes (new connections are refused), idle connections close,
+// requests in flight finish within limit; whatever is left is then reset.
+func (r *Region) drainAppLocked(in *instance, limit time.Duration) {
+	a := in.app
+	if a == nil {
+		return
+	}
+	in.app = nil
+	in.m.Addr = ""
+	if r.closed {
+		a.kill()
+		return
+	}
+	a.dead.Store(true) // /health fails; a connection accepted late is reset
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
+		defer cancel()
+		go func() {
+			select {
+			case <-r.done:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		a.srv.Shutdown(ctx)
+		a.kill()
+	}()
+}
+
+// RebootInstances reboots running instances, as EC2 does: the instance
+// stays running (no state change, so the group's EC2 health check does
+// not see it), its OS shuts down cleanly (the app drains as on a clean
+// stop) and the app listens again on a fresh port after the reboot time.
+// Meanwhile the load balancer's health checks fail, so the target goes
+// unhealthy, then healthy again once it passes them. A group using ELB
+// health checks may therefore replace a rebooting member, as on AWS.
+// Terminated and shutting-down instances are ignored (EC2 API reference,
+// RebootInstances: "Requests to reboot terminated instances are
+// ignored."); stopping, stopped and pending ones get
+// IncorrectInstanceState.
+func (r *Region) RebootInstances(ids []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ins, err := r.validateInstanceIDs(ids)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		switch in.m.State {
+		case StateStopping, StateStopped, StatePending:
+			return apiErr(400, "IncorrectInstanceState", "The instance '%s' is not in a state from which it can be rebooted.", in.m.ID)
+		}
+	}
+	for _, in := range ins {
+		if in.m.State != StateRunning {
+			continue
+		}
+		r.drainAppLocked(in, r.t.InstanceRebootTime/2)
+		in.reboots++
+		r.emit("instance-reboot", in.m.ID, in.m.AZ, StateRunning, "rebooting", "RebootInstances")
+		epoch, n := in.epoch, in.reboots
+		r.sched.after(r.t.InstanceRebootTime, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if in.epoch != epoch || in.reboots != n || in.m.State != StateRunning || r.closed {
+				return
+			}
+			if err := r.startAppLocked(in); err != nil {
+				r.emit("instance-state", in.m.ID, in.m.AZ, StateRunning, StateRunning, "app failed to listen: "+err.Error())
+			}
+			r.emit("instance-reboot", in.m.ID, in.m.AZ, "rebooting", StateRunning, "rebooted")
+			// The target keeps its health state and checks the new
+			// listener: unhealthy until it passes HealthyThreshold checks.
+			if t := r.tg.find(in.m.ID); t != nil && t.state != TargetDraining {
+				t.addr = in.m.Addr
+			}
+			r.refreshRoutesLocked()
+		})
+	}
+	r.refreshRoutesLocked()
+	return nil
 }
 
 // StartInstances starts stopped instances: pending, then running after the
@@ -203,9 +330,17 @@ func (r *Region) StartInstances(ids []string) ([]StateChange, error) {
 		if prev == StateStopped {
 			r.setStateLocked(in, StatePending, "")
 			r.bootLocked(in)
+			// Not running: out of rotation until it boots and passes its
+			// checks, even if no health round saw it stopped (a stop and
+			// start within one interval).
+			if t := r.tg.find(in.m.ID); t != nil && t.state != TargetDraining {
+				t.okRun, t.fail = 0, 0
+				r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the pending state")
+			}
 		}
 		out = append(out, StateChange{InstanceID: in.m.ID, Previous: prev, Current: in.m.State})
 	}
+	r.refreshRoutesLocked()
 	return out, nil
 }
 

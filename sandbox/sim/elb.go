@@ -485,13 +485,14 @@ func (r *Region) deregisterLocked(in *instance) time.Duration {
 	t := r.tg.find(in.m.ID)
 	if t == nil || t.state == TargetDraining {
 		if t != nil {
-			return r.t.DeregistrationDelay
+			return r.tg.m.DeregistrationDelay
 		}
 		return 0
 	}
+	delay := r.tg.m.DeregistrationDelay // ModifyTargetGroupAttributes may change it
 	r.setTargetLocked(t, TargetDraining, ReasonDeregistration, "")
 	r.refreshRoutesLocked()
-	r.sched.after(r.t.DeregistrationDelay, func() {
+	r.sched.after(delay, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for i, x := range r.tg.targets {
@@ -503,7 +504,7 @@ func (r *Region) deregisterLocked(in *instance) time.Duration {
 			}
 		}
 	})
-	return r.t.DeregistrationDelay
+	return delay
 }
 
 // refreshRoutesLocked publishes the routing snapshot and the DNS set.
@@ -534,6 +535,9 @@ func (r *Region) refreshRoutesLocked() {
 type hcJob struct {
 	t       *target
 	addr    string
+	path    string        // the target group's settings when the round
+	timeout time.Duration // started (ModifyTargetGroup changes them)
+	matcher string
 	ep      endpoint
 	stopped string // instance state when it is stopped/terminated
 	ok      bool
@@ -542,14 +546,18 @@ type hcJob struct {
 }
 
 func (r *Region) healthLoop() {
-	tick := time.NewTicker(r.t.HealthCheckInterval)
-	defer tick.Stop()
 	for {
+		start := time.Now()
 		r.healthRound()
+		r.mu.Lock()
+		interval := r.tg.m.HealthCheckInterval // ModifyTargetGroup may change it
+		r.mu.Unlock()
+		wait := time.NewTimer(max(interval-time.Since(start), time.Millisecond))
 		select {
 		case <-r.done:
+			wait.Stop()
 			return
-		case <-tick.C:
+		case <-wait.C:
 		}
 	}
 }
@@ -563,8 +571,17 @@ func (r *Region) healthRound() {
 		if t.state == TargetDraining {
 			continue
 		}
-		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep}
-		if s := t.in.m.State; s == StateStopped || s == StateStopping {
+		j := hcJob{t: t, addr: t.in.m.Addr, ep: t.in.ep, path: r.tg.m.HealthCheckPath, timeout: r.tg.m.HealthCheckTimeout, matcher: r.tg.m.Matcher}
+		// Stopped, or pending after a start: ELB does not check it (unused,
+		// Target.InvalidState). A stopping one keeps the state it had
+		// until it is stopped: its OS shuts down for the shutdown delay,
+		// which on AWS (30 s or more) is shorter than the checks take to
+		// call it unhealthy (30 s x 2 by default), so requests routed to it
+		// meanwhile fail and the group's ELB check does not replace it.
+		if t.in.m.State == StateStopping {
+			continue
+		}
+		if s := t.in.m.State; s == StateStopped || s == StatePending {
 			j.stopped = s
 		}
 		jobs = append(jobs, j)
@@ -606,12 +623,12 @@ func (r *Region) nodeReaches(ep endpoint) bool {
 }
 
 func (r *Region) check(j *hcJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.t.HealthCheckTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), j.timeout)
 	defer cancel()
 	fail := func(reason, desc string) { j.ok, j.reason, j.desc = false, reason, desc }
 	if !r.nodeReaches(j.ep) {
 		// Packets are dropped: the check times out.
-		if waitUntil(ctx, r.done, r.t.HealthCheckTimeout, func() bool { return r.nodeReaches(j.ep) }) {
+		if waitUntil(ctx, r.done, j.timeout, func() bool { return r.nodeReaches(j.ep) }) {
 			goto send
 		}
 		fail(ReasonTimeout, "")
@@ -622,7 +639,7 @@ send:
 		fail(ReasonFailedHealthChecks, "")
 		return
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+j.addr+r.tg.m.HealthCheckPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+j.addr+j.path, nil)
 	if err != nil {
 		fail(ReasonFailedHealthChecks, "")
 		return
@@ -639,7 +656,7 @@ send:
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if !matchCode(j.matcher, resp.StatusCode) {
 		fail(ReasonResponseCodeMismatch, fmt.Sprintf("Health checks failed with these codes: [%d]", resp.StatusCode))
 		return
 	}
@@ -658,7 +675,7 @@ func (r *Region) applyCheckLocked(j *hcJob) {
 	}
 	if j.stopped != "" {
 		t.okRun, t.fail = 0, 0
-		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the stopped state")
+		r.setTargetLocked(t, TargetUnused, ReasonInvalidState, "Target is in the "+map[bool]string{true: "pending", false: "stopped"}[j.stopped == StatePending]+" state")
 		return
 	}
 	if j.addr != t.in.m.Addr {
@@ -672,7 +689,7 @@ func (r *Region) applyCheckLocked(j *hcJob) {
 			if t.state == TargetUnused {
 				r.setTargetLocked(t, TargetInitial, ReasonInitialHealthChecking, "")
 			}
-			if t.okRun >= r.t.HealthyThreshold {
+			if t.okRun >= r.tg.m.HealthyThreshold {
 				r.setTargetLocked(t, TargetHealthy, "", "")
 			}
 		}
@@ -682,7 +699,7 @@ func (r *Region) applyCheckLocked(j *hcJob) {
 	t.fail++
 	switch t.state {
 	case TargetHealthy, TargetInitial:
-		if t.fail >= r.t.UnhealthyThreshold {
+		if t.fail >= r.tg.m.UnhealthyThreshold {
 			r.setTargetLocked(t, TargetUnhealthy, j.reason, j.desc)
 		}
 	case TargetUnhealthy:

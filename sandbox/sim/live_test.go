@@ -423,7 +423,7 @@ func TestStopAndStartInstance(t *testing.T) {
 	r := startRegion(t, cfg)
 	in := r.Instances()[0]
 	detach(r, in.ID)
-	chg, err := r.StopInstances([]string{in.ID})
+	chg, err := r.StopInstances([]string{in.ID}, false)
 	if err != nil || chg[0].Current != StateStopping {
 		t.Fatalf("stop %+v %v", chg, err)
 	}
@@ -597,7 +597,7 @@ func TestStoppedMemberIsReplaced(t *testing.T) {
 	cfg.Group.HealthCheckType = "EC2"
 	r := startRegion(t, cfg)
 	in := r.Instances()[0]
-	if _, err := r.StopInstances([]string{in.ID}); err != nil {
+	if _, err := r.StopInstances([]string{in.ID}, false); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 5*time.Second, "stopped member terminated and replaced", func() bool {

@@ -125,7 +125,7 @@ func TestAPIErrors(t *testing.T) {
 	}{
 		{"terminate malformed", func() error { _, err := r.TerminateInstances([]string{"i-xyz"}); return err }, "InvalidInstanceID.Malformed", 400},
 		{"terminate unknown", func() error { _, err := r.TerminateInstances([]string{"i-0123456789abcdef0"}); return err }, "InvalidInstanceID.NotFound", 400},
-		{"stop unknown", func() error { _, err := r.StopInstances([]string{"i-01234567"}); return err }, "InvalidInstanceID.NotFound", 400},
+		{"stop unknown", func() error { _, err := r.StopInstances([]string{"i-01234567"}, false); return err }, "InvalidInstanceID.NotFound", 400},
 		{"tags unknown subnet", func() error { return r.CreateTags([]string{"subnet-0000"}, []Tag{{"a", "b"}}) }, "InvalidSubnetID.NotFound", 400},
 		{"acl unknown vpc", func() error { _, err := r.CreateNetworkACL("vpc-nope", nil); return err }, "InvalidVpcID.NotFound", 400},
 		{"entry unknown acl", func() error { return r.CreateNetworkACLEntry("acl-nope", ACLEntry{RuleNumber: 1}) }, "InvalidNetworkAclID.NotFound", 400},

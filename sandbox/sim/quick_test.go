@@ -27,5 +27,10 @@ func quickTimings() Timings {
 		ScaleCooldown:       10 * time.Second,
 		NodeDNSDelay:        200 * time.Millisecond,
 		DNSTTL:              time.Second,
+
+		InstanceRebootTime: 600 * time.Millisecond,
+		// Long enough for a fault's test to stop and start an instance
+		// before the group replaces it; tests of the replacement wait.
+		StoppedHealthCheckDelay: 2 * time.Second,
 	}
 }

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import urllib.request
+import xml.etree.ElementTree as ET
 
 import boto3
 import botocore
@@ -23,11 +24,93 @@ with open(os.environ["GAMEDAY_SUMMARY"]) as f:
     SUMMARY = json.load(f)
 
 
+def _local(tag):
+    return tag.split("}", 1)[-1]
+
+
+# Members the current EC2 model has (aws-sdk-go-v2's, which the sandbox
+# follows) but Debian's botocore 1.29 predates: shape -> element names.
+NEWER_THAN_BOTOCORE = {
+    "Placement": {"availabilityZoneId"},
+    "SecurityGroup": {"securityGroupArn"},
+    "NetworkInterface": {"availabilityZoneId"},
+}
+
+
+def _shape_errors(elem, shape, path, errs):
+    """Every element under elem must be a member of shape, as botocore's
+    service model serializes it; botocore itself drops unknown elements
+    silently, so a misspelt element would vanish without this."""
+    t = shape.type_name
+    if t == "structure":
+        names = {m.serialization.get("name", n): m for n, m in shape.members.items()}
+        for child in elem:
+            tag = _local(child.tag)
+            m = names.get(tag)
+            if m is None and tag in NEWER_THAN_BOTOCORE.get(shape.name, ()):
+                continue
+            if m is None:
+                errs.append("%s/%s is not in %s" % (path, tag, shape.name))
+                continue
+            _shape_errors(child, m, path + "/" + tag, errs)
+    elif t == "list":
+        want = shape.member.serialization.get("name", "member")
+        for child in elem:
+            tag = _local(child.tag)
+            if tag != want:
+                errs.append("%s/%s: list items of %s are <%s>" % (path, tag, shape.name, want))
+                continue
+            _shape_errors(child, shape.member, path + "/" + tag, errs)
+    elif len(elem):
+        errs.append("%s: %s is a %s but has child elements" % (path, shape.name, t))
+
+
+def _check_shape(model, response_dict=None, exception=None, **kwargs):
+    if not response_dict or response_dict.get("status_code") != 200 or exception is not None:
+        return
+    op = model.operation_model(response_dict["context"]["operation_name"])
+    body = response_dict.get("body") or b""
+    if not body.strip() or op.output_shape is None:
+        return
+    root = ET.fromstring(body)
+    wrapper = op.output_shape.serialization.get("resultWrapper")
+    errs = []
+    for child in root:
+        tag = _local(child.tag)
+        if tag in ("ResponseMetadata", "requestId"):
+            continue
+        if wrapper:
+            if tag != wrapper:
+                errs.append("%s: unexpected <%s> beside <%s>" % (op.name, tag, wrapper))
+                continue
+            _shape_errors(child, op.output_shape, op.name, errs)
+        else:
+            _shape_errors(_wrap(child), op.output_shape, op.name, errs)
+    if errs:
+        print("FAIL response shape of %s (botocore %s model):\n  %s" % (op.name, botocore.__version__, "\n  ".join(errs)), file=sys.stderr)
+        sys.stdout.flush()
+        os._exit(1)
+    SHAPES_CHECKED.add(op.name)
+
+
+def _wrap(child):
+    w = ET.Element("x")
+    w.append(child)
+    return w
+
+
+SHAPES_CHECKED = set()
+
+
 def client(service, **retries):
     """A boto3 client for the sandbox. retries: botocore's retry config
-    (Debian's boto3 1.26 defaults to the legacy mode)."""
+    (Debian's boto3 1.26 defaults to the legacy mode). Every successful
+    response is checked against botocore's model of its output shape."""
     cfg = Config(retries=retries) if retries else None
-    return boto3.client(service, endpoint_url=ENDPOINT, config=cfg)
+    c = boto3.client(service, endpoint_url=ENDPOINT, config=cfg)
+    model = c.meta.service_model
+    c.meta.events.register("response-received", lambda **kw: _check_shape(model, **kw))
+    return c
 
 
 def check(cond, what):
@@ -67,3 +150,25 @@ def collect(paginator, key, **kwargs):
 
 
 print("boto3 %s, botocore %s" % (boto3.__version__, botocore.__version__))
+
+
+def wait_for(what, cond, timeout=20.0, every=0.1):
+    """Polls cond until it is true; fails naming what after timeout s."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            print("ok " + what)
+            return
+        time.sleep(every)
+    check(False, what + " (timed out after %.0fs)" % timeout)
+
+
+def _report_shapes():
+    if SHAPES_CHECKED:
+        print("ok %d operations' responses matched botocore %s's output shapes: %s"
+              % (len(SHAPES_CHECKED), botocore.__version__, ", ".join(sorted(SHAPES_CHECKED))))
+
+
+import atexit  # noqa: E402
+atexit.register(_report_shapes)

@@ -56,3 +56,22 @@ code, status, attempts = error_of(client("ec2", mode="legacy", max_attempts=1).d
 check(code == "RequestLimitExceeded" and status == 503 and attempts == 1,
       "a persistent throttle exhausts the retries: %s %s after %d retries" % (status, code, attempts))
 api_faults("DELETE")
+
+# Stop and start as EC2 does: boto3's instance_stopped waiter (success when
+# every instance is "stopped", failure on "terminated" or "pending") and
+# instance_running waiter work; a forced stop and a reboot are accepted.
+r = ec2.stop_instances(InstanceIds=[inst], Force=True)
+check(r["StoppingInstances"][0]["CurrentState"]["Name"] == "stopping", "stop_instances(Force) answers stopping")
+ec2.get_waiter("instance_stopped").wait(InstanceIds=[inst], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+check(state(inst) == "stopped", "the instance_stopped waiter sees stopped")
+code, status, _ = error_of(ec2.reboot_instances, InstanceIds=[inst])
+check(code == "IncorrectInstanceState" and status == 400, "reboot_instances of a stopped instance is refused (got %s %s)" % (status, code))
+r = ec2.start_instances(InstanceIds=[inst])
+check(r["StartingInstances"][0]["PreviousState"]["Name"] == "stopped" and r["StartingInstances"][0]["CurrentState"]["Name"] == "pending",
+      "start_instances answers stopped -> pending")
+ec2.get_waiter("instance_running").wait(InstanceIds=[inst], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+check(state(inst) == "running", "the instance_running waiter sees running")
+r = ec2.reboot_instances(InstanceIds=[inst])
+check(r["ResponseMetadata"]["HTTPStatusCode"] == 200 and state(inst) == "running", "reboot_instances succeeds; the instance stays running")
+code, status, _ = error_of(ec2.stop_instances, InstanceIds=[inst], Hibernate=True)
+check(code == "UnsupportedHibernationConfiguration" and status == 400, "stop_instances(Hibernate) is refused (got %s %s)" % (status, code))
