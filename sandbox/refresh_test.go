@@ -465,3 +465,38 @@ func TestInstanceRefreshSlowRelease(t *testing.T) {
 		t.Errorf("%d of 3 replacements went unhealthy, then healthy; want every one", slowOnes)
 	}
 }
+
+// A member in Standby is left alone by a refresh (StandbyInstances:
+// Ignore): it keeps its version while the members in service are replaced.
+func TestInstanceRefreshLeavesStandbyAlone(t *testing.T) {
+	_, cfg := startSandbox(t, refreshConfig(sim.ReleaseGood))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	as := autoscaling.NewFromConfig(cfg)
+	standby := aws.ToString(groupOf(t, ctx, as).Instances[0].InstanceId)
+	if _, err := as.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: aws.String("gameday-web"),
+		InstanceIds: []string{standby}, ShouldDecrementDesiredCapacity: aws.Bool(false)}); err != nil {
+		t.Fatalf("EnterStandby: %v", err)
+	}
+	start, err := as.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{
+		AutoScalingGroupName: aws.String("gameday-web"),
+		DesiredConfiguration: &astypes.DesiredConfiguration{LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("gameday-web-lt"), Version: aws.String("2")}},
+		Preferences:          &astypes.RefreshPreferences{MinHealthyPercentage: aws.Int32(66), InstanceWarmup: aws.Int32(0)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := waitRefresh(t, ctx, as, aws.ToString(start.InstanceRefreshId), 20*time.Second, astypes.InstanceRefreshStatusSuccessful, astypes.InstanceRefreshStatusFailed)
+	if x.Status != astypes.InstanceRefreshStatusSuccessful {
+		t.Fatalf("refresh %s (%s)", x.Status, aws.ToString(x.StatusReason))
+	}
+	for _, in := range groupOf(t, ctx, as).Instances {
+		id, v := aws.ToString(in.InstanceId), aws.ToString(in.LaunchTemplate.Version)
+		switch {
+		case id == standby && (in.LifecycleState != astypes.LifecycleStateStandby || v != "1"):
+			t.Errorf("the standby member is %s on version %s, want Standby on 1", in.LifecycleState, v)
+		case id != standby && in.LifecycleState == astypes.LifecycleStateInService && v != "2":
+			t.Errorf("in service %s on version %s, want 2", id, v)
+		}
+	}
+}

@@ -43,6 +43,7 @@ import (
 //     Amazon EC2 Auto Scaling updates the settings of the Auto Scaling
 //     group"). After a cancel or a failure the group launches from its old
 //     version again.
+//   - Members in Standby are left alone (StandbyInstances: Ignore).
 //   - AWS does not publish when a refresh whose replacements keep failing
 //     health checks gives up; the sandbox fails it once RefreshFailAfter
 //     replacements were taken out of service as unhealthy (then rolls back
@@ -399,14 +400,18 @@ func (r *Region) refreshStepLocked(now time.Time) {
 		r.refreshEndLocked(x, RefreshSuccessful, "")
 		return
 	}
-	// Old members that went away by other means count as replaced.
+	// Old members that went away by other means count as replaced; one put
+	// in Standby is left alone (StandbyInstances: Ignore).
 	keep := x.old[:0]
 	for _, m := range x.old {
-		if m.lifecycle == lifeTerminating || !slices.Contains(g.members, m) {
+		switch {
+		case m.lifecycle == lifeTerminating || !slices.Contains(g.members, m):
 			x.replaced++
-			continue
+		case m.lifecycle == lifeStandby:
+			x.total--
+		default:
+			keep = append(keep, m)
 		}
-		keep = append(keep, m)
 	}
 	x.old = keep
 	updated := r.refreshProgressLocked(x, now)
@@ -586,7 +591,7 @@ func (r *Region) refreshRollbackLocked(x *refresh, reason string, now time.Time)
 			continue
 		}
 		x.initial[m] = true
-		if m.version != x.prev {
+		if m.version != x.prev && m.inCapacity() {
 			x.old = append(x.old, m)
 		}
 	}
@@ -649,7 +654,8 @@ func (r *Region) StartInstanceRefresh(group, launchTemplate, version string, p R
 			continue
 		}
 		x.initial[m] = true
-		if !skip || m.version != target {
+		if (!skip || m.version != target) && m.inCapacity() {
+			// Standby members are left alone, as StandbyInstances: Ignore.
 			x.old = append(x.old, m)
 		}
 	}
