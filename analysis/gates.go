@@ -32,6 +32,10 @@ func JudgeGates(in GateInput) []Verdict {
 	var out []Verdict
 	rec := in.Run
 	for _, e := range in.RunGates {
+		if IsScalingMetric(e.Metric) {
+			out = append(out, Judge("run", e, ScalingMetric(rec.Scaling, e.Metric)))
+			continue
+		}
 		out = append(out, Judge("run", e, RunMetric(in.Total, in.Post, in.Asked, rec.Load.NotSent, e.Metric)))
 	}
 	if len(rec.Faults) > 0 && in.CleanRollback {

@@ -25,6 +25,12 @@ type Request struct {
 type Config struct {
 	Requests []Request // round-robin
 	Stages   []Stage   // the rate plan; total duration = sum of stage durations
+	// Segments, when set, makes this attack send only slice Segment of the
+	// plan (see Slice): N generators given the same plan and Segments and
+	// Segment 0..N-1 send the plan together, hit for hit, each hit at its
+	// due time counted from the same Start.
+	Segments Segments
+	Segment  int
 
 	Timeout time.Duration // per request, connect included; default DefaultTimeout
 	// DialTimeout bounds connection setup (TCP connect and TLS handshake);
@@ -108,12 +114,20 @@ const (
 
 // withDefaults validates c, reporting every problem at once, and fills in
 // the defaults.
-func (c Config) withDefaults() (Config, *Plan, error) {
+func (c Config) withDefaults() (Config, Schedule, error) {
 	var errs []error
 	c.Requests = slices.Clone(c.Requests) // defaults are filled in on a copy
 	plan, err := NewPlan(c.Stages)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	var sched Schedule = plan
+	if len(c.Segments) > 0 && plan != nil {
+		sl, err := NewSlice(plan, c.Segments, c.Segment)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		sched = sl
 	}
 	if len(c.Requests) == 0 {
 		errs = append(errs, errors.New("requests: at least one request is required"))
@@ -182,5 +196,5 @@ func (c Config) withDefaults() (Config, *Plan, error) {
 	if c.MaxBody == 0 {
 		c.MaxBody = DefaultMaxBody
 	}
-	return c, plan, nil
+	return c, sched, nil
 }

@@ -160,7 +160,9 @@ func (p *Plan) Due(k uint64) (time.Duration, bool) {
 // from others. It sleeps itself (returning a zero wait) so that closing Done
 // stops the attack promptly even at low rates.
 type Pacer struct {
-	Plan   *Plan
+	// Plan is what the pacer paces along: a whole *Plan, or one generator's
+	// *Slice of it (then plan indexes below are the slice's own).
+	Plan   Schedule
 	MaxLag time.Duration
 	// Done, when closed, makes Pace stop the attack (also mid-sleep).
 	Done <-chan struct{}
@@ -174,6 +176,7 @@ type Pacer struct {
 	Skip chan struct{}
 
 	began   time.Time // wall clock of plan time 0
+	whole   *Plan     // Plan when it is a whole *Plan: called directly, not through the interface
 	shift   time.Duration
 	stopped bool
 	timer   *time.Timer
@@ -202,6 +205,7 @@ func NewPacer(plan *Plan) *Pacer { return &Pacer{Plan: plan, MaxLag: DefaultMaxL
 // Pace implements vegeta.Pacer.
 func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	if p.began.IsZero() {
+		p.whole, _ = p.Plan.(*Plan)
 		p.began = time.Now().Add(-elapsed)
 		if !p.Origin.IsZero() && p.Origin.Before(p.began) {
 			p.shift = p.began.Sub(p.Origin)
@@ -216,7 +220,7 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 	p.mu.Lock()
 	pos := hits + p.dropped
 	if t > p.MaxLag {
-		if late := min(p.Plan.Asked(t-p.MaxLag), p.Plan.Total()); late > pos {
+		if late := min(p.asked(t-p.MaxLag), p.total()); late > pos {
 			p.pending = append(p.pending, span{pos, late})
 			p.dropped += late - pos
 			p.marks = append(p.marks, mark{hits, p.dropped})
@@ -230,7 +234,7 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 		}
 	}
 	p.mu.Unlock()
-	due, ok := p.Plan.Due(pos)
+	due, ok := p.due(pos)
 	if !ok {
 		p.stopped = true
 		return 0, true
@@ -252,6 +256,29 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 		p.stopped = true
 		return 0, true
 	}
+}
+
+// asked, total and due call the whole plan directly when the pacer paces
+// one (the hot path of a single-machine run), the Schedule otherwise.
+func (p *Pacer) asked(t time.Duration) uint64 {
+	if p.whole != nil {
+		return p.whole.Asked(t)
+	}
+	return p.Plan.Asked(t)
+}
+
+func (p *Pacer) total() uint64 {
+	if p.whole != nil {
+		return p.whole.Total()
+	}
+	return p.Plan.Total()
+}
+
+func (p *Pacer) due(k uint64) (time.Duration, bool) {
+	if p.whole != nil {
+		return p.whole.Due(k)
+	}
+	return p.Plan.Due(k)
 }
 
 func (p *Pacer) isDone() bool {
@@ -291,8 +318,11 @@ func (p *Pacer) Index(seq uint64) uint64 {
 // DueAt is the wall-clock time plan hit k is due (the zero time if k lies
 // beyond the plan or Pace never ran).
 func (p *Pacer) DueAt(k uint64) time.Time {
-	d, ok := p.Plan.Due(k)
-	if !ok || p.began.IsZero() {
+	if p.began.IsZero() {
+		return time.Time{}
+	}
+	d, ok := p.due(k)
+	if !ok {
 		return time.Time{}
 	}
 	return p.began.Add(d)

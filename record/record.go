@@ -29,16 +29,46 @@ type Run struct {
 	StableFor  int      `json:"stable_for"`
 	Thresholds []string `json:"thresholds"`
 
-	Load    Load           `json:"load"`
-	Phases  []Phase        `json:"phases"`
-	Faults  []Fault        `json:"faults"`
-	Gates   []Verdict      `json:"gates"`
-	Windows []Window       `json:"windows"`
-	Events  []Event        `json:"events"`
-	Truth   []Truth        `json:"ground_truth,omitempty"`
+	Load    Load      `json:"load"`
+	Phases  []Phase   `json:"phases"`
+	Faults  []Fault   `json:"faults"`
+	Gates   []Verdict `json:"gates"`
+	Windows []Window  `json:"windows"`
+	Events  []Event   `json:"events"`
+	Truth   []Truth   `json:"ground_truth,omitempty"`
+	// Scaling is the scaling analysis (runs with an asg-capacity probe).
+	Scaling *Scaling       `json:"scaling,omitempty"`
 	Spec    any            `json:"experiment_as_run,omitempty"`
 	Notes   []string       `json:"notes,omitempty"`
 	Extra   map[string]any `json:"extra,omitempty"`
+	// Workers, when the load came from several generators (load.generators),
+	// is each one's own account.
+	Workers []Worker `json:"workers,omitempty"`
+}
+
+// Worker is one load generator's account of a run sent from several.
+type Worker struct {
+	ID      string `json:"id"`
+	Engine  string `json:"engine"`
+	Segment int    `json:"segment"`
+	// Asked is the hits its slice asked for; Sent those it started; NotSent
+	// the hits of its slice counted as not sent (its own, plus what it did
+	// not report when it was lost).
+	Asked   uint64  `json:"asked"`
+	Sent    uint64  `json:"sent"`
+	NotSent uint64  `json:"not_sent"`
+	P99S    float64 `json:"p99_s"`
+	// OffsetS is its clock's offset to the coordinator's, measured at the
+	// barrier (coordinator − worker); RoundTripS the exchange it came from.
+	OffsetS    float64 `json:"clock_offset_s"`
+	RoundTripS float64 `json:"round_trip_s"`
+	// Lost says why the worker was lost ("" if it finished).
+	Lost string `json:"lost,omitempty"`
+	// Raw is the file of its raw results, on its machine.
+	Raw string `json:"raw,omitempty"`
+	// SentPerWindow is how many requests it started per window (index =
+	// window), for the per-worker rate lines of the HTML report.
+	SentPerWindow []uint64 `json:"sent_per_window,omitempty"`
 }
 
 // Load summarises the load generator's own account of the run.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"html"
 	"image/png"
 	"os"
@@ -125,8 +126,13 @@ func checkJUnitCounts(t *testing.T, r *record.Run, b []byte) {
 			failedGates++
 		}
 	}
-	// One case for the run, one per fault, one per gate.
-	if want := 1 + len(r.Faults) + len(r.Gates); s.Tests != want || len(s.Cases) != want {
+	// One case for the run, one per fault, one per load change of the
+	// scaling analysis, one per gate.
+	changes := 0
+	if r.Scaling != nil {
+		changes = len(r.Scaling.Changes)
+	}
+	if want := 1 + len(r.Faults) + changes + len(r.Gates); s.Tests != want || len(s.Cases) != want {
 		t.Errorf("tests=%d cases=%d, want %d", s.Tests, len(s.Cases), want)
 	}
 	if s.Failures < failedGates {
@@ -249,6 +255,21 @@ func TestChartsRenderInChromium(t *testing.T) {
 		{"aborted", func(t *testing.T) *record.Run { return load(t, "aborted") },
 			[]string{"rate", "success", "latency", "errors", "az"}, nil, false},
 		{"control", noSuccess, []string{"rate", "errors", "az"}, []string{"success", "latency"}, false},
+		{"workers", func(t *testing.T) *record.Run { // load.generators: per-worker rate lines
+			r := load(t, "run")
+			for i := range 3 {
+				w := record.Worker{ID: fmt.Sprintf("run-w%d", i), Engine: "local", Segment: i}
+				for _, win := range r.Windows {
+					w.SentPerWindow = append(w.SentPerWindow, win.Requests/3)
+				}
+				r.Workers = append(r.Workers, w)
+			}
+			return r
+		}, []string{"rate", "success", "latency", "errors", "az", "probe-asg-capacity", "probe-db-writer", "probe-target-health"}, nil, false},
+		// A scaling run: the capacity chart draws desired, in service,
+		// healthy targets and load per target.
+		{"scaling", func(t *testing.T) *record.Run { return load(t, "scaling") },
+			[]string{"rate", "capacity", "success", "latency", "target-az", "az", "probe-asg-capacity", "probe-target-health"}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -21,10 +21,11 @@ import (
 var assets embed.FS
 
 var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"secs":    secs,
-	"pct":     func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"fault":   faultRow,
-	"notSent": notSent,
+	"secs":       secs,
+	"pct":        func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
+	"fault":      faultRow,
+	"notSent":    notSent,
+	"workerRows": workerRows,
 }).ParseFS(assets, "assets/report.html.tmpl"))
 
 func asset(name string) string {
@@ -58,6 +59,7 @@ func HTML(w io.Writer, r *record.Run) error {
 			v.Injected++
 		}
 	}
+	v.Scaling = newScalingView(r)
 	for _, e := range r.Events {
 		if e.Kind == "probe-error" {
 			v.ProbeErrors++
@@ -85,6 +87,7 @@ type htmlView struct {
 	UPlotJS, JS template.JS
 	UPlotCSS    template.CSS
 	CSS         template.CSS
+	Scaling     *scalingView // the scaling analysis's table (nil without one)
 }
 
 func verdictClass(r *record.Run) string {
@@ -112,13 +115,18 @@ type timelineData struct {
 	P99      []*float64 `json:"p99"`
 	// ServiceP99 is the p99 service time (from the actual send); P50/P99
 	// count from the intended send time.
-	ServiceP99 []*float64   `json:"service_p99"`
-	Classes    []series     `json:"classes"`   // errors per second by class
-	AZ         []series     `json:"az"`        // errors per second by the AZ of the node dialled
-	TargetAZ   []series     `json:"target_az"` // errors per second by the AZ of the target
-	Probes     []probeChart `json:"probes"`
-	Bands      []band       `json:"bands"`
-	Marks      []mark       `json:"marks"`
+	ServiceP99 []*float64 `json:"service_p99"`
+	// Workers is each load generator's sent rate (load.generators), drawn
+	// on the rate chart; empty for a single-machine run.
+	Workers  []series     `json:"workers"`
+	Classes  []series     `json:"classes"`   // errors per second by class
+	AZ       []series     `json:"az"`        // errors per second by the AZ of the node dialled
+	TargetAZ []series     `json:"target_az"` // errors per second by the AZ of the target
+	Probes   []probeChart `json:"probes"`
+	Bands    []band       `json:"bands"`
+	Marks    []mark       `json:"marks"`
+	// Capacity is the scaling analysis's chart (nil without one).
+	Capacity *capacityChart `json:"capacity,omitempty"`
 	// Limits are the steady state's thresholds in chart units: "success"
 	// in percent, "p50" and "p99" in milliseconds.
 	Limits map[string]float64 `json:"limits"`
@@ -159,7 +167,7 @@ func chartData(r *record.Run) timelineData {
 		w = 1
 	}
 	d := timelineData{WindowS: w, End: float64(len(r.Windows)) * w, Classes: []series{}, AZ: []series{}, TargetAZ: []series{}, Probes: []probeChart{},
-		Bands: []band{}, Marks: []mark{}, Limits: limits(r.Thresholds)}
+		Bands: []band{}, Marks: []mark{}, Limits: limits(r.Thresholds), Workers: []series{}}
 	classes, azs, samples, tazs := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, win := range r.Windows {
 		for c := range win.Classes {
@@ -210,7 +218,7 @@ func chartData(r *record.Run) timelineData {
 		d.Asked, d.Achieved, d.Success = append(d.Asked, nil), append(d.Achieved, nil), append(d.Success, nil)
 		d.P50, d.P99 = append(d.P50, nil), append(d.P99, nil)
 		d.ServiceP99 = append(d.ServiceP99, nil)
-		for _, l := range [][]series{d.Classes, d.AZ, d.TargetAZ} {
+		for _, l := range [][]series{d.Classes, d.AZ, d.TargetAZ, d.Workers} {
 			for i := range l {
 				l[i].Values = append(l[i].Values, nil)
 			}
@@ -221,12 +229,22 @@ func chartData(r *record.Run) timelineData {
 			}
 		}
 	}
+	for _, wk := range r.Workers {
+		d.Workers = append(d.Workers, series{Name: wk.ID})
+	}
 	d.X = append(d.X, 0)
 	pad()
 	for _, win := range r.Windows {
 		d.X = append(d.X, round(win.T+w/2, 3))
 		d.Asked = append(d.Asked, num(round(win.AskedRPS, 3)))
 		d.Achieved = append(d.Achieved, num(round(float64(win.Requests-win.Classes["not_sent"])/w, 3)))
+		for k, wk := range r.Workers {
+			var n uint64
+			if i := int(math.Round(win.T / w)); i >= 0 && i < len(wk.SentPerWindow) {
+				n = wk.SentPerWindow[i]
+			}
+			d.Workers[k].Values = append(d.Workers[k].Values, num(round(float64(n)/w, 3)))
+		}
 		if win.Requests > 0 {
 			d.Success = append(d.Success, num(round(100*float64(win.Successes)/float64(win.Requests), 3)))
 		} else {
@@ -296,6 +314,7 @@ func chartData(r *record.Run) timelineData {
 		}
 		d.Marks = append(d.Marks, mark{T: e.T, Kind: e.Kind, Name: e.Name, Label: e.Detail})
 	}
+	capacityData(r, &d)
 	return d
 }
 

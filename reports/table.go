@@ -70,6 +70,12 @@ func Table(w io.Writer, r *record.Run) error {
 		return err
 	}
 	fmt.Fprintln(w, "latency counts from each request's intended send time (users' wait, generator queueing included); p99 service from the actual send")
+	if err := workersTable(w, r); err != nil { // reports/workers.go
+		return err
+	}
+	if err := scalingTable(w, r); err != nil {
+		return err
+	}
 
 	if len(r.Gates) > 0 {
 		fmt.Fprintln(w, "\nGates")

@@ -192,6 +192,8 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	rec.Notes = append(rec.Notes, res.Notes...)
 	total, post := res.Total, res.Post
 
+	rec.Scaling = r.scaling(rec, start, status)
+
 	// Gates.
 	rec.Gates = analysis.JudgeGates(analysis.GateInput{Run: rec, Total: total, Post: post, Asked: sum.Asked,
 		RunGates: p.Compiled.RunGates, CleanRollback: x.Gates.CleanRollback == nil || *x.Gates.CleanRollback,

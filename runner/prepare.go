@@ -223,8 +223,16 @@ func (p *Prepared) PlanText() string {
 	}
 	fmt.Fprintf(&b, "load        %s (%s in all), timeout %s, max %d workers / %d connections\n",
 		describeStages(p.Compiled.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
+	b.WriteString(experiments.ShapeText(x, p.Compiled.Stages))
 	for _, tg := range p.Attack.Requests {
 		fmt.Fprintf(&b, "  %s %s\n", tg.Method, tg.URL)
+	}
+	if g := x.Load.Generators; g != nil {
+		loss := g.OnWorkerLoss
+		if loss == "" {
+			loss = "fail"
+		}
+		fmt.Fprintf(&b, "  from %d load generators (engine %s), each an exact 1/%d slice of the plan; a lost one: %s\n", g.Count, g.Engine, g.Count, loss)
 	}
 	fmt.Fprintf(&b, "steady      %s per %s window, recovered after %d stable windows; baseline %s, verify %s\n",
 		strings.Join(x.SteadyState.Thresholds, " and "), x.SteadyState.Window, x.SteadyState.StableFor, x.SteadyState.Baseline, x.SteadyState.Verify)

@@ -46,6 +46,9 @@ type Options struct {
 	// gates are judged against (BaselineFile names it in the record).
 	Baseline     *record.Run
 	BaselineFile string
+	// Remote, when set, sends the load from other processes
+	// (load.generators) instead of this one; see RemoteLoad.
+	Remote RemoteLoad
 }
 
 type applied struct {
@@ -126,6 +129,13 @@ func guard(where string, abort func(string), fn func()) {
 func (r *run) execute(ctx context.Context) {
 	p, x := r.p, r.p.Experiment
 	start := time.Now()
+	if r.o.Remote != nil {
+		defer r.o.Remote.Close() // every worker stopped, whatever ends the run
+		var ok bool
+		if start, ok = r.barrier(ctx); !ok {
+			return
+		}
+	}
 	r.rec.StartedAt = start
 	tl, err := timeline.New(start, x.SteadyState.Window)
 	if err != nil {
@@ -166,6 +176,10 @@ func (r *run) execute(ctx context.Context) {
 		defer wg.Done()
 		defer close(loadDone)
 		guard("the load generator", crash, func() {
+			if r.o.Remote != nil {
+				sum, atkErr = r.remoteLoad(runCtx, abort)
+				return
+			}
 			cfg := p.Attack
 			cfg.Start = start // every hit's due time falls in [start, start+load.duration)
 			sum, atkErr = attack.Run(runCtx, cfg, func(h *attack.Hit) {
@@ -253,6 +267,9 @@ func (r *run) execute(ctx context.Context) {
 	if atkErr != nil && status == "" {
 		status, msg = "error", "load: "+atkErr.Error()
 	}
+	if r.o.Remote != nil {
+		r.o.Remote.Record(r.rec)
+	}
 	r.finish(start, sum, status, msg)
 }
 
@@ -272,7 +289,7 @@ func (r *run) monitor(ctx context.Context, start time.Time, active *sync.Map, ab
 			return
 		case now := <-tk.C:
 			r.mu.Lock()
-			settled := r.tl.Settled(now, settleAfter(x.Load.Timeout))
+			settled := r.tl.Settled(now, r.settle())
 			for _, e := range r.p.Compiled.StopConditions {
 				n := int(math.Ceil(float64(e.For) / float64(width)))
 				if n < 1 {

@@ -337,7 +337,7 @@ func (r *run) waitRecovered(ctx context.Context, a *applied, limit time.Time) (t
 			return time.Time{}, false
 		}
 		r.mu.Lock()
-		settled := r.tl.Settled(now, settleAfter(x.Load.Timeout))
+		settled := r.tl.Settled(now, r.settle())
 		end := r.tl.Start.Add(time.Duration(settled) * width)
 		rec := analysis.Measure(r.tl, r.p.Compiled.Thresholds, x.SteadyState.StableFor, a.injectedAt, end)
 		r.mu.Unlock()

@@ -105,7 +105,7 @@ Exit codes: 0 pass, 1 gate failed, 2 bad input, 3 aborted by a stop condition,
 4 rollback incomplete, 5 runtime/AWS error, 130 interrupted.`,
 	}
 	root.AddCommand(s.newRunCmd(stdout, stderr), newPlanCmd(stdout), newValidateCmd(stdout),
-		newSandboxCmd(stdout), newReportCmd(stdout), newCompareCmd(stdout), newVersionCmd(stdout), newRollbackCmd(stdout))
+		newSandboxCmd(stdout), newReportCmd(stdout), newCompareCmd(stdout), newVersionCmd(stdout), newRollbackCmd(stdout), newWorkerCmd(stderr))
 	return root
 }
 
@@ -224,6 +224,21 @@ func (s *session) newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 				opts.Raw = w
 			}
 			opts.Baseline, opts.BaselineFile = base, prev
+			if x.Load.Generators != nil { // cmd/gameday/worker.go
+				if opts.RunID == "" {
+					opts.RunID = runner.NewRunID(x.Name, time.Now())
+				}
+				var logs io.Writer = stderr
+				if quiet {
+					logs = io.Discard
+				}
+				coord, err := newCoordinator(x, p, out, opts.RunID, raw, logs)
+				if err != nil {
+					return exitcode.With(exitcode.Error, fmt.Errorf("load generators: %w", err))
+				}
+				defer coord.Close()
+				opts.Remote = coord
+			}
 			rec := p.Run(ctx, opts)
 			var regressions []analysis.Verdict
 			for _, g := range rec.Gates {
@@ -304,7 +319,8 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"experiment": x.Name, "topology": p.Topology, "faults": fs})
+				return enc.Encode(map[string]any{"experiment": x.Name, "topology": p.Topology, "faults": fs,
+					"load": map[string]any{"stages": comp.Stages, "peak_rps": experiments.PeakRate(comp.Stages), "duration": x.Load.Duration.String()}})
 			}
 			fmt.Fprint(stdout, p.PlanText())
 			return nil

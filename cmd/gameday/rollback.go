@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"path/filepath"
 	"time"
@@ -8,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gameday-dev/gameday/faults"
+	"github.com/gameday-dev/gameday/generators"
+	"github.com/gameday-dev/gameday/internal/exitcode"
 	"github.com/gameday-dev/gameday/recovery"
 	"github.com/gameday-dev/gameday/runner"
 )
@@ -55,6 +58,19 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 			if !explicit {
 				journals, _ = filepath.Glob(defaultJournals)
 			}
+			// Load generators first: a worker left running is a fault left
+			// behind, and the load should stop before faults are undone.
+			var wj []string
+			for _, j := range journals {
+				wj = append(wj, filepath.Join(filepath.Dir(j), workersJournal))
+			}
+			if !explicit {
+				more, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(defaultJournals)), "*", workersJournal))
+				wj = append(wj, more...)
+			}
+			if err := generators.StopLeftovers(dedupe(wj), stdout); err != nil {
+				return exitcode.With(exitcode.Rollback, fmt.Errorf("load generators: %w", err))
+			}
 			var extra []faults.Location
 			if target != "" {
 				x, _, err := lo.load(target)
@@ -76,4 +92,16 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 	c.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up on one fault's rollback after this long")
 	lo.addFlags(c)
 	return c
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

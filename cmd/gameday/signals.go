@@ -18,6 +18,8 @@ func firstSignal(name string, s os.Signal) (words string, graceful bool) {
 		return fmt.Sprintf("%v: stopping and rolling back every fault (a second signal exits at once and leaves the journal for `gameday rollback`)", s), true
 	case "rollback":
 		return fmt.Sprintf("%v: stopping after the rollback step under way (a second signal exits at once; the journal keeps what is left for another `gameday rollback`)", s), true
+	case "worker":
+		return fmt.Sprintf("%v: stopping: sending what was measured to the coordinator", s), true
 	case "sandbox":
 		return fmt.Sprintf("%v: stopping the sandbox", s), true
 	case "":

@@ -1,0 +1,32 @@
+package generators
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// WorkerSpec is what an engine needs to start one worker.
+type WorkerSpec struct {
+	ID          string
+	Run         string
+	Coordinator string // base URL the worker calls
+	Token       string // passed in the TokenEnv environment variable
+	Raw         string // raw results file on the worker's machine, "" for none
+}
+
+// Engine starts workers somewhere: processes on this machine (Local), ECS
+// tasks, Kubernetes pods.
+type Engine interface {
+	Name() string
+	Start(ctx context.Context, w WorkerSpec) (Handle, error)
+}
+
+// Handle is one started worker.
+type Handle interface {
+	// Ref is what the journal keeps to find and stop it after a crash.
+	Ref() json.RawMessage
+	// Exited is closed once the worker has ended.
+	Exited() <-chan struct{}
+	// Stop ends the worker (idempotent) and waits for it to be gone.
+	Stop(ctx context.Context) error
+}
