@@ -47,6 +47,9 @@ var metrics = map[Scope]map[string]Kind{
 		"time_to_recover": Duration, "time_to_impact": Duration, "impact_duration": Duration,
 		"failed_requests": Count, "worst_success_ratio": Ratio, "peak_p99": Duration,
 		"infra_recovery": Duration,
+		// Over the fault's steps (a rolling deploy's batches): failed
+		// requests in all of them, and the worst step's p99.
+		"batch_failed_requests": Count, "batch_p99": Duration,
 	},
 }
 

@@ -143,6 +143,10 @@ type Fault struct {
 	RollbackNotes []string `json:"rollback_notes,omitempty"`
 	// Notes are what the scheduler changed about the fault (a hold cut short).
 	Notes []string `json:"notes,omitempty"`
+	// Steps are the fault's own stretches measured as phases (a rolling
+	// deploy's batches: "batch 1 (0% → 33%)", ...), also in Run.Phases as
+	// "fault: <name> / <step>".
+	Steps []Phase `json:"steps,omitempty"`
 }
 
 // GroundTruth is the sandbox's own account of when the fault stopped hurting:

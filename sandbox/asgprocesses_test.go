@@ -349,3 +349,33 @@ func TestConformanceScalingProcesses(t *testing.T) {
 		t.Fatal("aws autoscaling resume-processes did not resume exactly AZRebalance")
 	}
 }
+
+// InstanceRefresh: a refresh started while the process is suspended
+// replaces nothing until it resumes, then completes.
+func TestScalingProcessesInstanceRefresh(t *testing.T) {
+	s, cfg := startSandbox(t, testConfig())
+	ctx := ctxT(t)
+	v := asgView{t, autoscaling.NewFromConfig(cfg), s.Summary().AutoScalingGroup}
+	before := map[string]bool{}
+	for _, in := range v.group().Instances {
+		before[aws.ToString(in.InstanceId)] = true
+	}
+	v.suspend("InstanceRefresh")
+	if _, err := v.c.StartInstanceRefresh(ctx, &autoscaling.StartInstanceRefreshInput{AutoScalingGroupName: aws.String(v.name)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(quiet)
+	for _, in := range v.group().Instances {
+		if !before[aws.ToString(in.InstanceId)] || in.LifecycleState != astypes.LifecycleStateInService {
+			t.Fatalf("InstanceRefresh suspended, yet the refresh replaced: %+v", in)
+		}
+	}
+	v.resume("InstanceRefresh")
+	testutil.Eventually(t, 10*time.Second, "the refresh to complete once resumed", func() bool {
+		out, err := v.c.DescribeInstanceRefreshes(ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(v.name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.InstanceRefreshes) > 0 && out.InstanceRefreshes[0].Status == astypes.InstanceRefreshStatusSuccessful
+	})
+}

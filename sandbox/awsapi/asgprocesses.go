@@ -22,7 +22,7 @@ func init() {
 	autoscalingActions["ResumeProcesses"] = actionDef{fn: (*handler).asResumeProcesses, mutating: true}
 	autoscalingActions["DescribeScalingProcessTypes"] = actionDef{fn: (*handler).asDescribeScalingProcessTypes}
 	notes := actionNotes[ServiceAutoScaling]
-	notes["SuspendProcesses"] = "The nine processes of the API reference (none named: all), reason \"User suspended at …\"; the group honours Launch, Terminate, HealthCheck, ReplaceUnhealthy, AddToLoadBalancer and AlarmNotification (AZRebalance, ScheduledActions and InstanceRefresh wait for the code that models them). Unknown names are a ValidationError."
+	notes["SuspendProcesses"] = "The nine processes of the API reference (none named: all), reason \"User suspended at …\"; the group honours Launch, Terminate, HealthCheck, ReplaceUnhealthy, AddToLoadBalancer, AlarmNotification, AZRebalance and InstanceRefresh (a refresh starts no batch); the sandbox has no scheduled actions. Unknown names are a ValidationError."
 	notes["ResumeProcesses"] = "Resumes the named (or all) processes; the group catches up at once (launches what Launch held back, replaces members marked unhealthy)."
 	notes["DescribeScalingProcessTypes"] = "The nine process names, sorted as AWS lists them."
 }

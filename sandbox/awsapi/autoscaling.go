@@ -111,15 +111,16 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 	out.SuspendedProcesses = suspendedXML(g.SuspendedProcesses)
 	sort.Strings(out.AvailabilityZones)
 	sort.Strings(out.TargetGroupARNs)
+	if g.LaunchTemplate != "" {
+		// A numbered version, not $Default: RollbackInstanceRefresh needs one.
+		out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: g.LaunchTemplate, Version: g.LaunchTemplateVersion}
+	}
 	insts := append([]sim.GroupInstance(nil), g.Instances...)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].InstanceID < insts[j].InstanceID })
 	for _, i := range insts {
 		x := asgInstance{InstanceID: i.InstanceID, InstanceType: types[i.InstanceID], AvailabilityZone: i.AZ, LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus}
 		if i.LaunchTemplate != "" {
-			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			if out.LaunchTemplate == nil {
-				out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			}
+			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: i.LaunchTemplateVersion}
 		}
 		out.Instances = append(out.Instances, x)
 	}

@@ -16,6 +16,7 @@ const (
 type group struct {
 	m            AutoScalingGroup // Instances computed from members
 	members      []*member
+	refresh      refreshState
 	acts         []*Activity // oldest first
 	pendingCause string      // why desired capacity last changed, for the next activities
 	lastScaleOut time.Time
@@ -31,6 +32,8 @@ type member struct {
 	in        *instance
 	lifecycle string
 	health    string
+	version   string // launch template version it was launched from
+	extra     bool   // launched by a refresh above desired capacity (refresh.go)
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
@@ -83,7 +86,7 @@ func (r *Region) buildGroup() {
 		in := r.newInstanceLocked(i%len(r.azs), c.Name, StateRunning)
 		act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, cause+fmt.Sprintf("At %s an instance was started in response to a difference between desired and running capacity, increasing the capacity from %d to %d.", awsTime(now), i, i+1))
 		r.endActivityLocked(act, "Successful")
-		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act})
+		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act, version: firstVersion})
 		r.registerLocked(in, true)
 	}
 }
@@ -223,6 +226,9 @@ func (r *Region) asgStepLocked(now time.Time) {
 		if m.inCapacity() && !(m.rebalance && m.lifecycle == lifePending) {
 			active++
 			perAZ[m.in.azIdx]++
+			if m.extra {
+				active-- // held above desired capacity by a refresh (refresh.go)
+			}
 		}
 	}
 	for active < g.m.Desired && !r.suspendedLocked(ProcLaunch) {
@@ -237,6 +243,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 		act.Progress = 20
 		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act})
 		r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name)
+		r.launchedLocked(g.members[len(g.members)-1])
 		perAZ[az]++
 		active++
 	}
@@ -263,6 +270,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 	}
 	r.rebalanceLocked(now, perAZ, active)
 	g.pendingCause = ""
+	r.refreshStepLocked(now)
 	r.pruneInstancesLocked(now)
 }
 
@@ -351,9 +359,10 @@ func (r *Region) AutoScalingGroups() []AutoScalingGroup {
 	for _, x := range g.members {
 		m.Instances = append(m.Instances, GroupInstance{
 			InstanceID: x.in.m.ID, AZ: x.in.m.AZ, LifecycleState: x.lifecycle,
-			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt",
+			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt", LaunchTemplateVersion: x.version,
 		})
 	}
+	m.LaunchTemplate, m.LaunchTemplateVersion = g.m.Name+"-lt", g.refresh.current()
 	return []AutoScalingGroup{m}
 }
 

@@ -55,8 +55,10 @@ type SuspendedProcess struct {
 //   - AlarmNotification: the scaling policy's alarms do not act.
 //   - AZRebalance: the group stops moving members between AZs
 //     (rebalanceLocked).
-//   - ScheduledActions, InstanceRefresh: the sandbox's own code for them
-//     asks ProcessSuspended before acting.
+//   - InstanceRefresh (and Launch, Terminate): an instance refresh starts
+//     no new batch (refreshHeldLocked).
+//   - ScheduledActions: the sandbox has none yet; code that adds them asks
+//     ProcessSuspended before acting.
 
 // ProcessSuspended reports whether process is suspended for the group
 // called group (false for an unknown group or process). Code outside the
@@ -213,4 +215,10 @@ func (r *Region) rebalanceLocked(now time.Time, perAZ []int, active int32) {
 	act.Progress = 20
 	g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act, rebalance: true})
 	r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name+" (AZRebalance)")
+}
+
+// refreshHeldLocked reports whether an instance refresh must wait: it
+// replaces instances, which takes InstanceRefresh, Launch and Terminate.
+func (r *Region) refreshHeldLocked() bool {
+	return r.suspendedLocked(ProcInstanceRefresh) || r.suspendedLocked(ProcLaunch) || r.suspendedLocked(ProcTerminate)
 }

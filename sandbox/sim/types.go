@@ -148,9 +148,14 @@ type GroupInstance struct {
 	LifecycleState string // "Pending", "InService", "Terminating", "Terminated"
 	HealthStatus   string // "Healthy" | "Unhealthy"
 	LaunchTemplate string
+	// LaunchTemplateVersion is the version it was launched from ("1" for
+	// the group's first instances; see InstanceRefresh).
+	LaunchTemplateVersion string
 }
 
-// AutoScalingGroup is the sandbox's Auto Scaling group.
+// AutoScalingGroup is the sandbox's Auto Scaling group. LaunchTemplate and
+// LaunchTemplateVersion are what it launches new instances from; the version
+// changes when an instance refresh with a desired configuration succeeds.
 type AutoScalingGroup struct {
 	Name                   string
 	ARN                    string
@@ -160,6 +165,8 @@ type AutoScalingGroup struct {
 	HealthCheckType        string   // "EC2" | "ELB"
 	HealthCheckGracePeriod time.Duration
 	DefaultCooldown        time.Duration
+	LaunchTemplate         string
+	LaunchTemplateVersion  string
 	TargetGroupARNs        []string
 	Instances              []GroupInstance
 	Tags                   []Tag

@@ -34,6 +34,9 @@ NEWER_THAN_BOTOCORE = {
     "Placement": {"availabilityZoneId"},
     "SecurityGroup": {"securityGroupArn"},
     "NetworkInterface": {"availabilityZoneId"},
+    # Auto Scaling (aws-sdk-go-v2/service/autoscaling v1.79.4's model).
+    "InstanceRefresh": {"Strategy", "RollbackDetails"},
+    "RefreshPreferences": {"MaxHealthyPercentage", "AutoRollback", "BakeTime"},
 }
 
 
