@@ -22,6 +22,7 @@ demo: build ## Run the full game day against the embedded sandbox and write repo
 .PHONY: test
 test: ## Install test tools if missing (scripts/test-deps.sh), vet, check formatting, cross-compile, run every test.
 	bash scripts/test-deps.sh
+	@if git grep -nE '^(<<<<<<<|>>>>>>>) ' -- ':!Makefile'; then echo "merge conflict markers left in the files above"; exit 1; fi
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(MAKE) --no-print-directory cross
@@ -42,10 +43,11 @@ bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI,
 
 .PHONY: fuzz
 FUZZTIME ?= 20s
-fuzz: ## Fuzz the experiment loader, --set overrides and expressions (FUZZTIME each).
+fuzz: ## Fuzz the experiment loader, --set overrides, expressions and load shapes (FUZZTIME each).
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./experiments
 	$(GO) test -run '^$$' -fuzz '^FuzzOverrides$$' -fuzztime $(FUZZTIME) ./experiments
 	$(GO) test -run '^$$' -fuzz '^FuzzParseExpr$$' -fuzztime $(FUZZTIME) ./experiments
+	$(GO) test -run '^$$' -fuzz '^FuzzShape$$' -fuzztime $(FUZZTIME) ./experiments
 
 .PHONY: vendor-js
 vendor-js: ## Re-fetch the HTML report's chart library (uPlot, pinned, sha256-checked) into reports/assets.

@@ -20,6 +20,15 @@ type FaultSpan struct {
 	Name         string
 	InjectedAt   time.Time
 	RolledBackAt time.Time
+	// Steps are the fault's own stretches (a rolling deploy's batches),
+	// each measured as a phase "fault: <name> / <step>".
+	Steps []FaultStep
+}
+
+// FaultStep is one step of a fault that moves in steps.
+type FaultStep struct {
+	Name     string
+	From, To time.Time
 }
 
 // ProbeSeries is one probe: its samples are the timeline's series named
@@ -54,6 +63,7 @@ type FaultResult struct {
 	Recovery Recovery           // with LateFailures
 	InfraS   map[string]float64 // probe → seconds from injection until healthy again (-1: never)
 	SpanEnd  time.Time          // the next injection, or End
+	Steps    []record.Phase     // one per FaultSpan.Steps, as in Phases
 }
 
 // FinishResult is the finish's verdict pieces.
@@ -146,6 +156,11 @@ func Finish(in FinishInput) FinishResult {
 			to = in.Faults[i+1].InjectedAt
 		}
 		out.Phases = append(out.Phases, phase("fault: "+f.Name, f.InjectedAt, to))
+		for _, st := range f.Steps {
+			ph := phase("fault: "+f.Name+" / "+st.Name, st.From, st.To)
+			out.Phases = append(out.Phases, ph)
+			out.Faults[i].Steps = append(out.Faults[i].Steps, ph)
+		}
 	}
 	if !lastRollback.IsZero() {
 		// Skip the window the last rollback falls in: it straddles the change.

@@ -32,6 +32,10 @@ func JudgeGates(in GateInput) []Verdict {
 	var out []Verdict
 	rec := in.Run
 	for _, e := range in.RunGates {
+		if IsScalingMetric(e.Metric) {
+			out = append(out, Judge("run", e, ScalingMetric(rec.Scaling, e.Metric)))
+			continue
+		}
 		out = append(out, Judge("run", e, RunMetric(in.Total, in.Post, in.Asked, rec.Load.NotSent, e.Metric)))
 	}
 	if len(rec.Faults) > 0 && in.CleanRollback {
@@ -43,6 +47,9 @@ func JudgeGates(in GateInput) []Verdict {
 			v := math.NaN()
 			if rf.Injected {
 				v = FaultMetric(rf.Recovery, InfraMax(rf.InfraS), e.Metric)
+				if sv, ok := StepMetric(rf.Steps, e.Metric); ok {
+					v = sv
+				}
 			}
 			out = append(out, Judge(rf.Name, e, v))
 		}
@@ -78,4 +85,27 @@ func InfraMax(m map[string]float64) float64 {
 		v = max(v, x)
 	}
 	return v
+}
+
+// StepMetric judges the step metrics of a fault over its steps (a rolling
+// deploy's batches): batch_failed_requests is the failed requests of every
+// step, batch_p99 the worst step's p99. ok is false for other metrics; a
+// fault without steps measures NaN, which fails the gate ("not measured").
+func StepMetric(steps []record.Phase, metric string) (v float64, ok bool) {
+	switch metric {
+	case "batch_failed_requests", "batch_p99":
+	default:
+		return 0, false
+	}
+	if len(steps) == 0 {
+		return math.NaN(), true
+	}
+	for _, s := range steps {
+		if metric == "batch_failed_requests" {
+			v += float64(s.Failed)
+		} else {
+			v = max(v, s.P99S)
+		}
+	}
+	return v, true
 }

@@ -17,8 +17,10 @@ import (
 // MetricKind is the unit of a figure, for formatting.
 func MetricKind(metric string) experiments.Kind {
 	switch metric {
-	case "requests", "failed_requests", "rps":
+	case "requests", "failed_requests", "rps", "flaps", "idle_instance_minutes", "policy_target":
 		return experiments.Count
+	case "max_reached":
+		return experiments.Bool
 	case "success_ratio", "worst_success_ratio":
 		return experiments.Ratio
 	}

@@ -23,6 +23,9 @@ type Row = analysis.Row
 type Comparison struct {
 	Base, Cur *record.Run
 	Rows      []Row
+	// Scaling are the runs' scaling figures (ScalingMetrics), when either
+	// run has a scaling analysis.
+	Scaling []Row
 }
 
 // Runs compares cur with base: every fault (in cur's order, then those only
@@ -41,6 +44,7 @@ func Runs(base, cur *record.Run) *Comparison {
 			c.Rows = append(c.Rows, Row{Scope: name, Metric: m, Base: PhaseValue(bp, m), Cur: PhaseValue(cp, m)})
 		}
 	}
+	c.Scaling = scalingRows(base, cur)
 	return c
 }
 

@@ -69,6 +69,9 @@ func (c *Comparison) Table(w io.Writer, verdicts []analysis.Verdict) error {
 			return err
 		}
 	}
+	if err := c.scalingTable(w); err != nil {
+		return err
+	}
 	if len(verdicts) == 0 {
 		return nil
 	}
@@ -119,6 +122,7 @@ func (c *Comparison) Markdown(w io.Writer, verdicts []analysis.Verdict) error {
 				reports.MDEscape(FormatValue(r.Metric, r.Base)), reports.MDEscape(FormatValue(r.Metric, r.Cur)), reports.MDEscape(absText(r)), relText(r))
 		}
 	}
+	c.scalingMarkdown(w)
 	return nil
 }
 

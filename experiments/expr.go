@@ -15,6 +15,7 @@ const (
 	Ratio    Kind = iota + 1 // 0..1; "99.9%" is accepted
 	Duration                 // compared in seconds; "300ms" is accepted
 	Count                    // non-negative number
+	Bool                     // true (1) or false (0)
 )
 
 // Scope says where an expression may appear; each scope has its own metrics.
@@ -37,11 +38,18 @@ var metrics = map[Scope]map[string]Kind{
 		"failed_requests": Count, "dropped": Count, "dropped_ratio": Ratio,
 		"p50": Duration, "p90": Duration, "p95": Duration, "p99": Duration, "max": Duration,
 		"post_rollback_success_ratio": Ratio,
+		// The scaling analysis (a run with an asg-capacity probe).
+		"time_to_trigger": Duration, "time_to_capacity": Duration, "time_to_serve": Duration, "time_to_slo": Duration,
+		"under_provisioned": Duration, "max_reached": Bool, "scale_in_lag": Duration,
+		"idle_instance_minutes": Count, "flaps": Count,
 	},
 	ScopeFault: {
 		"time_to_recover": Duration, "time_to_impact": Duration, "impact_duration": Duration,
 		"failed_requests": Count, "worst_success_ratio": Ratio, "peak_p99": Duration,
 		"infra_recovery": Duration,
+		// Over the fault's steps (a rolling deploy's batches): failed
+		// requests in all of them, and the worst step's p99.
+		"batch_failed_requests": Count, "batch_p99": Duration,
 	},
 }
 
@@ -99,6 +107,11 @@ func FormatMetric(k Kind, v float64) string {
 		return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
 	case Ratio:
 		return strconv.FormatFloat(math.Round(v*1e6)/1e4, 'f', -1, 64) + "%"
+	case Bool:
+		if v != 0 {
+			return "true"
+		}
+		return "false"
 	default:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
@@ -121,6 +134,9 @@ func ParseExpr(src string, scope Scope, allowFor bool) (Expr, error) {
 	case "<", "<=", ">", ">=", "==":
 	default:
 		return Expr{}, fmt.Errorf("%q: unknown operator %q (use <, <=, >, >=, ==)", src, e.Op)
+	}
+	if kind == Bool && e.Op != "==" {
+		return Expr{}, fmt.Errorf("%q: %s is true or false: compare it with ==", src, e.Metric)
 	}
 	v, err := parseValue(fields[2], kind)
 	if err != nil {
@@ -168,6 +184,14 @@ func parseValue(s string, k Kind) (float64, error) {
 			return 0, fmt.Errorf("value %q is outside 0..1 (0%%..100%%)", s)
 		}
 		return v, nil
+	case Bool:
+		switch s {
+		case "true":
+			return 1, nil
+		case "false":
+			return 0, nil
+		}
+		return 0, fmt.Errorf("value %q is not true or false", s)
 	default:
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {

@@ -126,6 +126,7 @@ func Parse(path string, data []byte, overrides map[string]string, lookupEnv func
 			mapstructure.StringToTimeDurationHookFunc(),
 			stringToNumberHook,
 			numberHook,
+			peakHook,
 			stopConditionHook,
 		)
 	})

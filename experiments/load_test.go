@@ -195,6 +195,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("name: x\nload: {rate: 10, duration: 60s}\nsteady_state: {thresholds: [\"p99 < 1s\"]}\n" +
 		"faults: [{name: AZ.Out, kind: terminate-instances, at: 20s, targets: {count: 1}}]\ngates: {faults: {AZ.Out: []}}\n"))
 	f.Add([]byte("name: x\n---\nname: y\n"))
+	f.Add([]byte("name: x\nload: {shape: {kind: spike, base: 20, peak: 10x, at: 20s, hold: 40s, tail: 60s}}\nsteady_state: {thresholds: [\"p99 < 1s\"]}\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		x, c, err := Parse("fuzz.yaml", b, nil, noEnv)
 		if err != nil {

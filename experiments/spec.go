@@ -24,6 +24,8 @@ type Experiment struct {
 	Gates          Gates           `mapstructure:"gates" json:"gates"`
 	Guards         Guards          `mapstructure:"guards" json:"guards"`
 	Report         ReportSettings  `mapstructure:"report" json:"report,omitempty"`
+	// Scaling tells the scaling analysis what the group's policy aims at.
+	Scaling ScalingSettings `mapstructure:"scaling" json:"scaling,omitempty"`
 }
 
 // Target says where the stack under test lives and how to find its parts.
@@ -98,10 +100,12 @@ func (r Ref) IsZero() bool { return r.Name == "" && r.ID == "" && r.ARN == "" &&
 // Load is the open-model HTTP load sent at the target.
 type Load struct {
 	// URL is the base URL; empty means http://<load balancer DNS name>/.
-	URL      string        `mapstructure:"url" json:"url,omitempty"`
-	Requests []Request     `mapstructure:"requests" json:"requests,omitempty"`
-	Rate     float64       `mapstructure:"rate" json:"rate,omitempty"` // constant rps when Stages is empty
-	Stages   []Stage       `mapstructure:"stages" json:"stages,omitempty"`
+	URL      string    `mapstructure:"url" json:"url,omitempty"`
+	Requests []Request `mapstructure:"requests" json:"requests,omitempty"`
+	Rate     float64   `mapstructure:"rate" json:"rate,omitempty"` // constant rps when Stages is empty
+	Stages   []Stage   `mapstructure:"stages" json:"stages,omitempty"`
+	// Shape is a named shape (step, spike) that expands to stages; see Shape.
+	Shape    *Shape        `mapstructure:"shape" json:"shape,omitempty"`
 	Duration time.Duration `mapstructure:"duration" json:"duration"`
 	Timeout  time.Duration `mapstructure:"timeout" json:"timeout"`
 	Workers  uint64        `mapstructure:"workers" json:"workers"`

@@ -117,6 +117,7 @@ func (x *Experiment) Validate() (*Compiled, error) {
 			}
 		}
 	}
+	x.validateScaling(v)
 	x.validateRegression(v, c)
 	x.validateReport(v)
 	if len(v.ps) > 0 {
@@ -207,6 +208,17 @@ func (x *Experiment) validateTarget(v *validator) {
 }
 
 func (x *Experiment) validateLoad(v *validator) []Stage {
+	checkRate := func(path string, r float64, allowZero bool) {
+		if r < 0 || (!allowZero && r == 0) {
+			v.add(path, "must be positive (requests per second)")
+		} else if r > MaxRate {
+			v.add(path, fmt.Sprintf("%g rps is above the %d rps limit", r, MaxRate))
+		}
+	}
+	var shaped []Stage
+	if x.Load.Shape != nil {
+		shaped = x.validateShape(v, checkRate) // may fill load.duration
+	}
 	l := x.Load
 	if l.URL != "" {
 		if u, err := url.Parse(l.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -256,12 +268,8 @@ func (x *Experiment) validateLoad(v *validator) []Stage {
 	if l.AZHeader != "" && !validHeaderName(l.AZHeader) {
 		v.add("load.az_header", fmt.Sprintf("%q is not an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~)", l.AZHeader))
 	}
-	checkRate := func(path string, r float64, allowZero bool) {
-		if r < 0 || (!allowZero && r == 0) {
-			v.add(path, "must be positive (requests per second)")
-		} else if r > MaxRate {
-			v.add(path, fmt.Sprintf("%g rps is above the %d rps limit", r, MaxRate))
-		}
+	if l.Shape != nil {
+		return shaped
 	}
 	if len(l.Stages) == 0 {
 		checkRate("load.rate", l.Rate, false)

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -27,6 +29,7 @@ const (
 	TouchSubnet     = "ec2-subnet"
 	TouchDBInstance = "rds-db-instance"
 	TouchDBCluster  = "rds-db-cluster"
+	TouchGroup      = "auto-scaling-group"
 )
 
 // InstanceTaker is implemented by faults that take instances of an Auto
@@ -88,6 +91,19 @@ func Untagged(ctx context.Context, c *awsclients.Clients, ts []Touched, key, val
 					}
 				}
 			}
+		case TouchGroup:
+			p := autoscaling.NewDescribeAutoScalingGroupsPaginator(c.ASG, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: t.IDs})
+			for p.HasMorePages() {
+				out, err := p.NextPage(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("describe Auto Scaling groups: %w", err)
+				}
+				for _, g := range out.AutoScalingGroups {
+					if hasTag(g.Tags, asgTag, key, val) {
+						tagged[aws.ToString(g.AutoScalingGroupName)] = true
+					}
+				}
+			}
 		case TouchDBInstance:
 			for _, id := range t.IDs {
 				out, err := c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
@@ -110,8 +126,9 @@ func Untagged(ctx context.Context, c *awsclients.Clients, ts []Touched, key, val
 	return missing, nil
 }
 
-func ec2Tag(t ec2types.Tag) (*string, *string) { return t.Key, t.Value }
-func rdsTag(t rdstypes.Tag) (*string, *string) { return t.Key, t.Value }
+func ec2Tag(t ec2types.Tag) (*string, *string)            { return t.Key, t.Value }
+func rdsTag(t rdstypes.Tag) (*string, *string)            { return t.Key, t.Value }
+func asgTag(t asgtypes.TagDescription) (*string, *string) { return t.Key, t.Value }
 
 // hasTag reports whether tags hold key=val.
 func hasTag[T any](tags []T, kv func(T) (*string, *string), key, val string) bool {

@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -17,9 +18,11 @@ const KindASGCapacity = "asg-capacity"
 
 func init() {
 	Register(Kind{
-		Name:    KindASGCapacity,
-		Order:   3,
-		Doc:     "the Auto Scaling group's in-service, healthy instances and its desired capacity (" + SeriesInService + ", " + SeriesDesired + "); healthy when in service >= desired",
+		Name:  KindASGCapacity,
+		Order: 3,
+		Doc: "the Auto Scaling group's in-service, healthy instances and its desired capacity (" + SeriesInService + ", " + SeriesDesired +
+			"), with its size limits and, when it has one, its target-tracking policy's target on ALBRequestCountPerTarget in requests per second (" +
+			SeriesMinSize + ", " + SeriesMaxSize + ", " + SeriesPolicyTarget + ", for the scaling analysis); healthy when in service >= desired",
 		Healthy: (*asgProbe)(nil).Healthy,
 		New: func(env Env, b base, _ experiments.Probe) (Probe, error) {
 			if err := env.needAWS(b.name, KindASGCapacity); err != nil {
@@ -40,12 +43,49 @@ func (*asgProbe) Healthy(last, _ map[string]float64) bool {
 	return ok1 && ok2 && in >= want
 }
 
+// Series of the asg-capacity probe beside in_service and desired, read by
+// the scaling analysis.
+const (
+	SeriesMinSize = "min_size"
+	SeriesMaxSize = "max_size"
+	// SeriesPolicyTarget is the target value of the group's target-tracking
+	// policy on ALBRequestCountPerTarget, per second (AWS states it per
+	// minute: the value / 60).
+	SeriesPolicyTarget = "policy_target"
+)
+
 // asgProbe compares the group's in-service, healthy instances with its
 // desired capacity.
 type asgProbe struct {
 	base
 	c     *awsclients.Clients
 	group string
+
+	policyOnce sync.Once
+	policy     float64 // requests per second per target; 0: none found
+}
+
+// policyTarget reads the group's policies once per run: a target-tracking
+// policy on ALBRequestCountPerTarget gives the analysis its target. A
+// region that does not answer DescribePolicies (or denies it) leaves it
+// unknown; the experiment's scaling.policy_target can state it.
+func (p *asgProbe) policyTarget(ctx context.Context) float64 {
+	p.policyOnce.Do(func() {
+		out, err := p.c.ASG.DescribePolicies(ctx, &autoscaling.DescribePoliciesInput{AutoScalingGroupName: aws.String(p.group)})
+		if err != nil {
+			return
+		}
+		for _, pol := range out.ScalingPolicies {
+			tt := pol.TargetTrackingConfiguration
+			if tt == nil || tt.PredefinedMetricSpecification == nil || tt.TargetValue == nil {
+				continue
+			}
+			if tt.PredefinedMetricSpecification.PredefinedMetricType == "ALBRequestCountPerTarget" {
+				p.policy = *tt.TargetValue / 60
+			}
+		}
+	})
+	return p.policy
 }
 
 func (p *asgProbe) Sample(ctx context.Context) ([]Sample, error) {
@@ -65,10 +105,16 @@ func (p *asgProbe) Sample(ctx context.Context) ([]Sample, error) {
 				in++
 			}
 		}
-		return []Sample{
+		out := []Sample{
 			{SeriesInService, float64(in)},
 			{SeriesDesired, float64(aws.ToInt32(g.DesiredCapacity))},
-		}, nil
+			{SeriesMinSize, float64(aws.ToInt32(g.MinSize))},
+			{SeriesMaxSize, float64(aws.ToInt32(g.MaxSize))},
+		}
+		if t := p.policyTarget(cctx); t > 0 {
+			out = append(out, Sample{SeriesPolicyTarget, t})
+		}
+		return out, nil
 	}
 	return nil, fmt.Errorf("probe %s: auto scaling group %s not found", p.name, p.group)
 }

@@ -135,6 +135,14 @@ func TestHealthySandbox(t *testing.T) {
 	if asg[SeriesInService] != 3 || asg[SeriesDesired] != 3 || !Healthy(KindASGCapacity, asg, nil) {
 		t.Errorf("asg-capacity %v, want in_service 3 desired 3", asg)
 	}
+	// The default sandbox group is min 3, max 6 (2 x desired), with no
+	// policy visible through DescribePolicies (yet): no policy_target.
+	if asg[SeriesMinSize] != 3 || asg[SeriesMaxSize] != 6 {
+		t.Errorf("asg-capacity %v, want min_size 3 max_size 6", asg)
+	}
+	if v, ok := asg[SeriesPolicyTarget]; ok && v <= 0 {
+		t.Errorf("policy_target %v: present only when a policy states one", v)
+	}
 
 	db := sample(t, e.ctx, e.probe(t, KindDBWriter))
 	if db[SeriesDBAvailable] != 1 || !Healthy(KindDBWriter, db, nil) {

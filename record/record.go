@@ -29,13 +29,15 @@ type Run struct {
 	StableFor  int      `json:"stable_for"`
 	Thresholds []string `json:"thresholds"`
 
-	Load    Load           `json:"load"`
-	Phases  []Phase        `json:"phases"`
-	Faults  []Fault        `json:"faults"`
-	Gates   []Verdict      `json:"gates"`
-	Windows []Window       `json:"windows"`
-	Events  []Event        `json:"events"`
-	Truth   []Truth        `json:"ground_truth,omitempty"`
+	Load    Load      `json:"load"`
+	Phases  []Phase   `json:"phases"`
+	Faults  []Fault   `json:"faults"`
+	Gates   []Verdict `json:"gates"`
+	Windows []Window  `json:"windows"`
+	Events  []Event   `json:"events"`
+	Truth   []Truth   `json:"ground_truth,omitempty"`
+	// Scaling is the scaling analysis (runs with an asg-capacity probe).
+	Scaling *Scaling       `json:"scaling,omitempty"`
 	Spec    any            `json:"experiment_as_run,omitempty"`
 	Notes   []string       `json:"notes,omitempty"`
 	Extra   map[string]any `json:"extra,omitempty"`
@@ -141,6 +143,10 @@ type Fault struct {
 	RollbackNotes []string `json:"rollback_notes,omitempty"`
 	// Notes are what the scheduler changed about the fault (a hold cut short).
 	Notes []string `json:"notes,omitempty"`
+	// Steps are the fault's own stretches measured as phases (a rolling
+	// deploy's batches: "batch 1 (0% → 33%)", ...), also in Run.Phases as
+	// "fault: <name> / <step>".
+	Steps []Phase `json:"steps,omitempty"`
 }
 
 // GroundTruth is the sandbox's own account of when the fault stopped hurting:

@@ -126,8 +126,13 @@ func checkJUnitCounts(t *testing.T, r *record.Run, b []byte) {
 			failedGates++
 		}
 	}
-	// One case for the run, one per fault, one per gate.
-	if want := 1 + len(r.Faults) + len(r.Gates); s.Tests != want || len(s.Cases) != want {
+	// One case for the run, one per fault, one per load change of the
+	// scaling analysis, one per gate.
+	changes := 0
+	if r.Scaling != nil {
+		changes = len(r.Scaling.Changes)
+	}
+	if want := 1 + len(r.Faults) + changes + len(r.Gates); s.Tests != want || len(s.Cases) != want {
 		t.Errorf("tests=%d cases=%d, want %d", s.Tests, len(s.Cases), want)
 	}
 	if s.Failures < failedGates {
@@ -261,6 +266,10 @@ func TestChartsRenderInChromium(t *testing.T) {
 			}
 			return r
 		}, []string{"rate", "success", "latency", "errors", "az", "probe-asg-capacity", "probe-db-writer", "probe-target-health"}, nil, false},
+		// A scaling run: the capacity chart draws desired, in service,
+		// healthy targets and load per target.
+		{"scaling", func(t *testing.T) *record.Run { return load(t, "scaling") },
+			[]string{"rate", "capacity", "success", "latency", "target-az", "az", "probe-asg-capacity", "probe-target-health"}, nil, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -59,6 +59,7 @@ func HTML(w io.Writer, r *record.Run) error {
 			v.Injected++
 		}
 	}
+	v.Scaling = newScalingView(r)
 	for _, e := range r.Events {
 		if e.Kind == "probe-error" {
 			v.ProbeErrors++
@@ -86,6 +87,7 @@ type htmlView struct {
 	UPlotJS, JS template.JS
 	UPlotCSS    template.CSS
 	CSS         template.CSS
+	Scaling     *scalingView // the scaling analysis's table (nil without one)
 }
 
 func verdictClass(r *record.Run) string {
@@ -123,6 +125,8 @@ type timelineData struct {
 	Probes   []probeChart `json:"probes"`
 	Bands    []band       `json:"bands"`
 	Marks    []mark       `json:"marks"`
+	// Capacity is the scaling analysis's chart (nil without one).
+	Capacity *capacityChart `json:"capacity,omitempty"`
 	// Limits are the steady state's thresholds in chart units: "success"
 	// in percent, "p50" and "p99" in milliseconds.
 	Limits map[string]float64 `json:"limits"`
@@ -310,6 +314,7 @@ func chartData(r *record.Run) timelineData {
 		}
 		d.Marks = append(d.Marks, mark{T: e.T, Kind: e.Kind, Name: e.Name, Label: e.Detail})
 	}
+	capacityData(r, &d)
 	return d
 }
 

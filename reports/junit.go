@@ -144,6 +144,9 @@ func JUnit(w io.Writer, r *record.Run) error {
 		s.Cases = append(s.Cases, c)
 	}
 
+	s.Cases = append(s.Cases, scalingCases(class, r)...)
+	s.Properties = append(s.Properties, scalingProperties(r)...)
+
 	for _, g := range r.Gates {
 		c := junitCase{Name: g.Scope + ": " + g.Gate, Classname: class + ".gates", Time: "0.000"}
 		if !g.Pass {

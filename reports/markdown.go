@@ -57,6 +57,7 @@ func Markdown(w io.Writer, r *record.Run) error {
 			ph.Requests, ph.Failed, 100*ph.SuccessRatio, secs(ph.P50S), secs(ph.P99S), secs(ph.MaxS), svcSecs(ph.ServiceP99S), ph.AchievedRPS, ph.AskedRPS, ph.NotSent, holdsMark(ph.Holds))
 	}
 	p.f("\nLatency counts from each request's intended send time (what users waited, load-generator queueing included); *p99 service* from the moment it was actually sent.\n")
+	scalingMarkdown(p, r)
 
 	if rows := azRows(r); len(rows) > 0 {
 		p.f("\n### Failed requests by Availability Zone\n\n")

@@ -24,7 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 //	run.json      the full game day (experiments/gameday.yaml): passed
 //	failed.json   cmd/gameday/testdata/gate-fails.yaml: a gate failed (exit 1)
 //	aborted.json  cmd/gameday/testdata/abort.yaml: a stop condition aborted it (exit 3)
-var stored = []string{"run", "failed", "aborted"}
+var stored = []string{"run", "failed", "aborted", "scaling"}
 
 func load(t *testing.T, name string) *record.Run {
 	t.Helper()

@@ -73,6 +73,9 @@ func Table(w io.Writer, r *record.Run) error {
 	if err := workersTable(w, r); err != nil { // reports/workers.go
 		return err
 	}
+	if err := scalingTable(w, r); err != nil {
+		return err
+	}
 
 	if len(r.Gates) > 0 {
 		fmt.Fprintln(w, "\nGates")

@@ -1,13 +1,16 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gameday-dev/gameday/analysis"
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/experiments"
+	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/probes"
 	"github.com/gameday-dev/gameday/record"
 	"github.com/gameday-dev/gameday/sandbox/truth"
@@ -85,6 +88,16 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	for _, e := range tl.Events() {
 		rec.Events = append(rec.Events, record.Event{T: off(e.Time), Kind: e.Kind, Name: e.Name, Detail: e.Detail})
 	}
+	// Where each step of a fault began (a rolling deploy's batches), so the
+	// timeline marks them.
+	for _, a := range r.done {
+		if s, ok := a.f.(faults.Stepper); ok {
+			for _, st := range s.Steps() {
+				rec.Events = append(rec.Events, record.Event{T: off(st.From), Kind: "step", Name: a.f.Name(), Detail: st.Name})
+			}
+		}
+	}
+	slices.SortStableFunc(rec.Events, func(a, b record.Event) int { return cmp.Compare(a.T, b.T) })
 	var events []truth.Event
 	failures, haveFailures, ferr := p.sandboxFailures(start)
 	if ferr != nil {
@@ -104,7 +117,13 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	in := analysis.FinishInput{Timeline: tl, Start: start, End: end, Thresholds: p.Compiled.Thresholds, StableFor: x.SteadyState.StableFor,
 		JudgeWithoutFaults: len(p.Faults) == 0 && status == ""}
 	for _, a := range r.done {
-		in.Faults = append(in.Faults, analysis.FaultSpan{Name: a.f.Name(), InjectedAt: a.injectedAt, RolledBackAt: a.rbAt})
+		span := analysis.FaultSpan{Name: a.f.Name(), InjectedAt: a.injectedAt, RolledBackAt: a.rbAt}
+		if s, ok := a.f.(faults.Stepper); ok {
+			for _, st := range s.Steps() {
+				span.Steps = append(span.Steps, analysis.FaultStep{Name: st.Name, From: st.From, To: st.To})
+			}
+		}
+		in.Faults = append(in.Faults, span)
 	}
 	for i, pr := range p.Probes {
 		kind := x.Probes[i].Kind
@@ -156,6 +175,10 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 			rec.Notes = append(rec.Notes, f.Name()+": rollback: "+n)
 		}
 		rf.Recovery, rf.InfraS = fr.Recovery.Record(), fr.InfraS
+		for _, ph := range fr.Steps {
+			ph.Name = strings.TrimPrefix(ph.Name, "fault: "+f.Name()+" / ")
+			rf.Steps = append(rf.Steps, ph)
+		}
 		if haveFailures {
 			rf.GroundTruth = groundTruthFromFailures(failures, events, f.Kind(), f.Resources(), a, pf.Spec, fr.SpanEnd, start, judgesLatency(p.Compiled.Thresholds), fr.Recovery.Recovered, fr.Recovery.TimeToRecover)
 		}
@@ -168,6 +191,8 @@ func (r *run) finish(start time.Time, sum attack.Summary, status, msg string) {
 	}
 	rec.Notes = append(rec.Notes, res.Notes...)
 	total, post := res.Total, res.Post
+
+	rec.Scaling = r.scaling(rec, start, status)
 
 	// Gates.
 	rec.Gates = analysis.JudgeGates(analysis.GateInput{Run: rec, Total: total, Post: post, Asked: sum.Asked,

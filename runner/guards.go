@@ -113,7 +113,8 @@ func (p *Prepared) checkInstanceShare(ctx context.Context) error {
 		taken := map[string]bool{}
 		var names []string
 		for _, i := range byGroup[group] {
-			for _, id := range p.Faults[i].Fault.Resources() {
+			tu, _ := takenBy(p.Faults[i].Fault)
+			for _, id := range tu.Instances { // not Resources(): a composite also targets subnets
 				taken[id] = true
 			}
 			name := p.Faults[i].Fault.Name()

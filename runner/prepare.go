@@ -226,6 +226,7 @@ func (p *Prepared) PlanText() string {
 	}
 	fmt.Fprintf(&b, "load        %s (%s in all), timeout %s, max %d workers / %d connections\n",
 		describeStages(p.Compiled.Stages), x.Load.Duration, x.Load.Timeout, x.Load.MaxWorkers, x.Load.MaxConnections)
+	b.WriteString(experiments.ShapeText(x, p.Compiled.Stages))
 	for _, tg := range p.Attack.Requests {
 		fmt.Fprintf(&b, "  %s %s\n", tg.Method, tg.URL)
 	}

@@ -94,6 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux.HandleFunc("/_sandbox/health", s.serveHealth)
 	mux.HandleFunc("/_sandbox/failures", s.serveFailures)
 	mux.HandleFunc("/_sandbox/api-faults", s.serveAPIFaults)
+	mux.HandleFunc("/_sandbox/launch-failures", s.serveLaunchFailures)
 	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithErrorInjector(s.apiErrors)))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go func() {

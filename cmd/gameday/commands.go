@@ -319,7 +319,8 @@ func newPlanCmd(stdout io.Writer) *cobra.Command {
 				}
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"experiment": x.Name, "topology": p.Topology, "faults": fs})
+				return enc.Encode(map[string]any{"experiment": x.Name, "topology": p.Topology, "faults": fs,
+					"load": map[string]any{"stages": comp.Stages, "peak_rps": experiments.PeakRate(comp.Stages), "duration": x.Load.Duration.String()}})
 			}
 			fmt.Fprint(stdout, p.PlanText())
 			return nil

@@ -130,6 +130,7 @@ type state struct {
 	Desired int32
 	DB      string
 	Stopped []string
+	Launch  string // armed launch failures (GET /_sandbox/launch-failures)
 }
 
 func (s *extSandbox) state(t *testing.T) state {
@@ -167,6 +168,14 @@ func (s *extSandbox) state(t *testing.T) state {
 		}
 	}
 	sort.Strings(st.Stopped)
+	resp, err := http.Get(s.endpoint + "/_sandbox/launch-failures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	st.Launch = strings.TrimSpace(buf.String())
 	return st
 }
 
@@ -192,7 +201,7 @@ func (s *extSandbox) healthyTargets(t *testing.T) int {
 }
 
 func (s state) String() string {
-	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s stopped=%v", s.ACLs, s.Assoc, s.Desired, s.DB, s.Stopped)
+	return fmt.Sprintf("acls=%v assoc=%v desired=%d db=%s stopped=%v launch-failures=%s", s.ACLs, s.Assoc, s.Desired, s.DB, s.Stopped, s.Launch)
 }
 
 func (s state) equal(o state) bool { return s.String() == o.String() }
@@ -259,6 +268,12 @@ var faultYAML = map[string]string{
   - name: reboot-db
     kind: reboot-db
     at: 4s`,
+	faults.KindAZPowerInterruption: `
+  - name: power
+    kind: az-power-interruption
+    at: 4s
+    duration: 30s
+    targets: {az: local-1a}`,
 }
 
 // noLasting are the kinds whose fault leaves nothing for a rollback to
@@ -381,7 +396,7 @@ func rollbackCLI(t *testing.T, args ...string) (int, string) {
 }
 
 var faultName = map[string]string{faults.KindAZBlackhole: "outage", faults.KindTerminateInstances: "lose-two", faults.KindDBFailover: "failover",
-	faults.KindStopInstances: "stop-one", faults.KindRebootInstances: "reboot-one", faults.KindRebootDB: "reboot-db"}
+	faults.KindStopInstances: "stop-one", faults.KindRebootInstances: "reboot-one", faults.KindRebootDB: "reboot-db", faults.KindAZPowerInterruption: "power"}
 
 // TestExitPaths: for each fault kind, every way a run can end leaves the
 // sandbox exactly as it was before the run (after `gameday rollback` where
@@ -391,7 +406,7 @@ func TestExitPaths(t *testing.T) {
 		t.Skip("runs child processes for about a minute")
 	}
 	for _, kind := range []string{faults.KindAZBlackhole, faults.KindTerminateInstances, faults.KindDBFailover,
-		faults.KindStopInstances, faults.KindRebootInstances, faults.KindRebootDB} {
+		faults.KindStopInstances, faults.KindRebootInstances, faults.KindRebootDB, faults.KindAZPowerInterruption} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			var args []string
@@ -417,12 +432,12 @@ func TestExitPaths(t *testing.T) {
 					// target to be healthy before the next path.
 					time.Sleep(4 * time.Second)
 				}
-				if kind == faults.KindRebootInstances || kind == faults.KindStopInstances {
+				if kind == faults.KindRebootInstances || kind == faults.KindStopInstances || kind == faults.KindAZPowerInterruption {
 					// Instances started again (or replacements) must serve
 					// before the next path stops or reboots them.
 					testutil.Eventually(t, 30*time.Second, "every target healthy", func() bool { return sb.healthyTargets(t) == int(before.Desired) })
 				}
-				if kind == faults.KindTerminateInstances || kind == faults.KindRebootInstances || kind == faults.KindStopInstances {
+				if kind == faults.KindTerminateInstances || kind == faults.KindRebootInstances || kind == faults.KindStopInstances || kind == faults.KindAZPowerInterruption {
 					testutil.Eventually(t, 30*time.Second, "group back in service", func() bool {
 						g, err := sb.c.ASG.DescribeAutoScalingGroups(context.Background(), &autoscaling.DescribeAutoScalingGroupsInput{})
 						if err != nil {
@@ -433,6 +448,9 @@ func TestExitPaths(t *testing.T) {
 							if in.LifecycleState == "InService" {
 								n++
 							}
+						}
+						if kind == faults.KindAZPowerInterruption && len(g.AutoScalingGroups[0].Instances) != n {
+							return false // instances started again are scaled in first
 						}
 						return n == int(before.Desired)
 					})
@@ -563,6 +581,9 @@ func TestExitPaths(t *testing.T) {
 					faults.KindStopInstances:      `{"service":"ec2","action":"StopInstances","count":1,"code":"UnauthorizedOperation","status":403}`,
 					faults.KindRebootInstances:    `{"service":"ec2","action":"RebootInstances","count":1,"code":"UnauthorizedOperation","status":403}`,
 					faults.KindRebootDB:           `{"service":"rds","action":"RebootDBInstance","count":1,"code":"InvalidDBInstanceState","status":400}`,
+					// The instances are stopped and the launch failures not yet
+					// armed when the blackhole's second subnet move fails.
+					faults.KindAZPowerInterruption: `{"service":"ec2","action":"ReplaceNetworkAclAssociation","after":1,"count":1,"code":"UnauthorizedOperation","status":403}`,
 				}[kind]
 				sb.armAPIFault(t, arm)
 				defer sb.clearAPIFaults(t)

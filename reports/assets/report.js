@@ -17,7 +17,8 @@
     not_sent: "#6e7781", service_p99: "#bc4c00"
   };
   var PALETTE = ["#0969da", "#bc4c00", "#1a7f37", "#8250df", "#cf222e", "#d4a72c", "#1b7c83", "#953800", "#57606a", "#bf3989"];
-  var BAND = { held: "rgba(212,167,44,0.55)", impact: "rgba(207,34,46,0.10)", recovered: "rgba(26,127,55,0.13)" };
+  var BAND = { held: "rgba(212,167,44,0.55)", impact: "rgba(207,34,46,0.10)", recovered: "rgba(26,127,55,0.13)",
+    "scale-out": "rgba(9,105,218,0.08)", "scale-in": "rgba(130,80,223,0.08)" };
   var MARK = { inject: "#cf222e", rollback: "#1a7f37", truth: "#8250df" };
 
   function colorOf(name, i) { return COLORS[name] || PALETTE[i % PALETTE.length]; }
@@ -107,7 +108,7 @@
           ctx.lineWidth = dpr;
           ctx.setLineDash([6 * dpr, 4 * dpr]);
           values.forEach(function (lv) {
-            var y = Math.round(u.valToPos(lv.value, "y", true)) + 0.5;
+            var y = Math.round(u.valToPos(lv.value, lv.scale || "y", true)) + 0.5;
             if (y < b.top || y > b.top + b.height) return;
             ctx.beginPath();
             ctx.moveTo(b.left, y);
@@ -152,12 +153,11 @@
       plugins: plugins,
       cursor: { sync: { key: syncKey, setSeries: false }, drag: { x: true, y: false } },
       legend: { live: true },
-      scales: { x: { time: false }, y: opts.y || {} },
+      scales: opts.scales || { x: { time: false }, y: opts.y || {} },
       axes: [
         { values: function (u, vals) { return vals.map(fmtSecs); }, size: 30, grid: { stroke: "rgba(0,0,0,0.06)" },
-          incrs: [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] },
-        { size: 56, grid: { stroke: "rgba(0,0,0,0.06)" }, values: opts.yValues }
-      ],
+          incrs: [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600] }
+      ].concat(opts.axes || [{ size: 56, grid: { stroke: "rgba(0,0,0,0.06)" }, values: opts.yValues }]),
       series: [{ label: "time", value: function (u, v) { return v == null ? "–" : fmtSecs(v); } }].concat(series),
       hooks: {
         setScale: [function (u, key) {
@@ -191,6 +191,30 @@
     addChart("rate", "Request rate", "requests per second: asked by the rate plan vs sent and answered" +
       ((D.workers || []).length ? "; dotted: sent by each load generator" : ""),
       rateLines, rateData, { y: { range: function (u, mn, mx) { return [0, Math.max(1, mx) * 1.15]; } } });
+
+    // Capacity (scaling analysis): the group's desired and in-service
+    // instances and healthy targets (left axis) over the load per in-service
+    // target (right axis), with the policy's target; the bands run from each
+    // load change until the group served it (scale-out) or followed it down
+    // (scale-in).
+    if (D.capacity) {
+      var C = D.capacity, stepC = uPlot.paths.stepped({ align: 1 });
+      var capSer = [
+        line("desired", "#8250df", 0, { scale: "n", paths: stepC, spanGaps: true, dash: [6, 3] }),
+        line("in service", "#0969da", 0, { scale: "n", paths: stepC, spanGaps: true }),
+      ], capDat = [C.desired, C.in_service];
+      if (C.healthy) { capSer.push(line("healthy targets", "#1a7f37", 0, { scale: "n", paths: stepC, spanGaps: true, width: 1 })); capDat.push(C.healthy); }
+      capSer.push(line("load per target rps", "#bc4c00", 1, { scale: "rps", width: 1 }));
+      capDat.push(C.load_per_target);
+      var capLimits = C.target ? [{ value: C.target, scale: "rps", label: "policy target " + C.target + " rps per target" }] : [];
+      addChart("capacity", "Capacity", "instances (left) and asked requests per second per in-service target (right); bands: each load change until the group caught up",
+        capSer, capDat, { height: 200, limits: capLimits,
+          scales: { x: { time: false },
+            n: { range: function (u, mn, mx) { return [0, Math.max(1, mx || 1) * 1.2]; } },
+            rps: { range: function (u, mn, mx) { return [0, Math.max(1, mx || 1, C.target || 0) * 1.2]; } } },
+          axes: [{ scale: "n", size: 40, grid: { stroke: "rgba(0,0,0,0.06)" } },
+                 { scale: "rps", side: 1, size: 50, grid: { show: false } }] });
+    }
 
     var succLimits = [];
     if (limits.success != null) succLimits.push({ value: limits.success, label: "steady state ≥ " + limits.success + "%" });

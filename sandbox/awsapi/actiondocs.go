@@ -31,6 +31,10 @@ var actionNotes = map[string]map[string]string{
 		"DescribeScalingActivities":           "Newest first, with AWS's descriptions and causes.",
 		"CreateOrUpdateTags":                  "Tags on the group (PropagateAtLaunch is accepted but always reported true).",
 		"DeleteTags":                          "Removes the group's tags by key.",
+		"StartInstanceRefresh":                "Replaces the group's instances batch by batch (MinHealthyPercentage, MaxHealthyPercentage, InstanceWarmup, SkipMatching, CheckpointPercentages/Delay, AutoRollback, BakeTime); DesiredConfiguration takes a launch template version number only; new versions run the release set by `app.release`.",
+		"DescribeInstanceRefreshes":           "Newest first: Status, StatusReason, PercentageComplete, InstancesToUpdate, Preferences, DesiredConfiguration, RollbackDetails.",
+		"CancelInstanceRefresh":               "Cancels without waiting for in-flight replacements (as WaitForTransitioningInstances=false); replacements made stay.",
+		"RollbackInstanceRefresh":             "Replaces every instance not on the version the group had; IrreversibleInstanceRefresh without a desired configuration.",
 	},
 	ServiceELBv2: {
 		"DescribeLoadBalancers": "The one application load balancer, its nodes' AZs and subnets.",

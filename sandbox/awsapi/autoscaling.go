@@ -50,7 +50,7 @@ type asgGroup struct {
 	HealthCheckGracePeriod           int32              `xml:"HealthCheckGracePeriod"`
 	Instances                        []asgInstance      `xml:"Instances>member"`
 	CreatedTime                      string             `xml:"CreatedTime"`
-	SuspendedProcesses               struct{}           `xml:"SuspendedProcesses"`
+	SuspendedProcesses               asgSuspendedList   `xml:"SuspendedProcesses"`
 	VPCZoneIdentifier                string             `xml:"VPCZoneIdentifier"`
 	EnabledMetrics                   struct{}           `xml:"EnabledMetrics"`
 	Tags                             []asgTag           `xml:"Tags>member"`
@@ -69,6 +69,7 @@ type asgActivity struct {
 	StartTime            string `xml:"StartTime"`
 	EndTime              string `xml:"EndTime,omitempty"`
 	StatusCode           string `xml:"StatusCode"`
+	StatusMessage        string `xml:"StatusMessage,omitempty"`
 	Progress             int32  `xml:"Progress"`
 	Details              string `xml:"Details"`
 }
@@ -107,17 +108,19 @@ func (h *handler) groupXML(g sim.AutoScalingGroup, types map[string]string) asgG
 		TerminationPolicies:    []string{"Default"},
 		ServiceLinkedRoleARN:   fmt.Sprintf("arn:aws:iam::%s:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling", h.b.AccountID()),
 	}
+	out.SuspendedProcesses = suspendedXML(g.SuspendedProcesses)
 	sort.Strings(out.AvailabilityZones)
 	sort.Strings(out.TargetGroupARNs)
+	if g.LaunchTemplate != "" {
+		// A numbered version, not $Default: RollbackInstanceRefresh needs one.
+		out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: g.LaunchTemplate, Version: g.LaunchTemplateVersion}
+	}
 	insts := append([]sim.GroupInstance(nil), g.Instances...)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].InstanceID < insts[j].InstanceID })
 	for _, i := range insts {
 		x := asgInstance{InstanceID: i.InstanceID, InstanceType: types[i.InstanceID], AvailabilityZone: i.AZ, LifecycleState: i.LifecycleState, HealthStatus: i.HealthStatus}
 		if i.LaunchTemplate != "" {
-			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			if out.LaunchTemplate == nil {
-				out.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: "$Default"}
-			}
+			x.LaunchTemplate = &asgLaunchTemplate{LaunchTemplateName: i.LaunchTemplate, Version: i.LaunchTemplateVersion}
 		}
 		out.Instances = append(out.Instances, x)
 	}
@@ -181,6 +184,7 @@ func activityXML(a sim.Activity, arns map[string]string) asgActivity {
 		StartTime:            iso(a.StartTime),
 		EndTime:              iso(a.EndTime),
 		StatusCode:           a.StatusCode,
+		StatusMessage:        a.StatusMessage,
 		Progress:             a.Progress,
 		Details:              "{}",
 	}

@@ -41,9 +41,11 @@ type Backend interface {
 	AutoScalingGroups() []sim.AutoScalingGroup
 	TerminateInstanceInAutoScalingGroup(instanceID string, decrementDesired bool) (sim.Activity, error)
 	SetDesiredCapacity(group string, desired int32, honorCooldown bool) error
+	RefreshBackend // instancerefresh.go
 	CreateOrUpdateGroupTags(group string, tags []sim.Tag) error
 	DeleteGroupTags(group string, keys []string) error
 	ScalingActivities(group string) []sim.Activity // newest first
+	ProcessBackend                                 // asgprocesses.go
 
 	// ELBv2
 	LoadBalancers() []sim.LoadBalancer

@@ -70,6 +70,9 @@ func (d dryBackend) AutoScalingGroups() []sim.AutoScalingGroup { return d.b.Auto
 func (d dryBackend) ScalingActivities(group string) []sim.Activity {
 	return d.b.ScalingActivities(group)
 }
+func (d dryBackend) InstanceRefreshes(group string, ids []string) ([]sim.InstanceRefresh, error) {
+	return d.b.InstanceRefreshes(group, ids)
+}
 func (d dryBackend) DBInstances() []sim.DBInstance { return d.b.DBInstances() }
 func (d dryBackend) DBClusters() []sim.DBCluster   { return d.b.DBClusters() }
 func (d dryBackend) DBEvents(id, typ string, start, end time.Time) []sim.DBEvent {
@@ -306,7 +309,12 @@ func (d dryBackend) ReplaceNetworkACLAssociation(assocID, aclID string) (string,
 func (d dryBackend) TerminateInstanceInAutoScalingGroup(string, bool) (sim.Activity, error) {
 	return sim.Activity{}, errNotDryRunnable
 }
-func (d dryBackend) SetDesiredCapacity(string, int32, bool) error    { return errNotDryRunnable }
+func (d dryBackend) SetDesiredCapacity(string, int32, bool) error { return errNotDryRunnable }
+func (d dryBackend) StartInstanceRefresh(string, string, string, sim.RefreshPreferences) (string, error) {
+	return "", errNotDryRunnable
+}
+func (d dryBackend) CancelInstanceRefresh(string) (string, error)    { return "", errNotDryRunnable }
+func (d dryBackend) RollbackInstanceRefresh(string) (string, error)  { return "", errNotDryRunnable }
 func (d dryBackend) CreateOrUpdateGroupTags(string, []sim.Tag) error { return errNotDryRunnable }
 func (d dryBackend) DeleteGroupTags(string, []string) error          { return errNotDryRunnable }
 func (d dryBackend) AddTagsToDBResource(string, []sim.Tag) error     { return errNotDryRunnable }

@@ -22,6 +22,7 @@ import (
 //	  back at once. DescribeInstances refuses MaxResults with InstanceIds.
 //	Auto Scaling DescribeAutoScalingGroups (default 50) and
 //	  DescribeScalingActivities (default 100): MaxRecords ≤ 100 / NextToken.
+//	  DescribeInstanceRefreshes: as DescribeAutoScalingGroups (default 50).
 //	RDS Describe{DBInstances,DBClusters,Events}: MaxRecords 20-100
 //	  (default 100) / Marker.
 //	ELBv2 Describe{LoadBalancers,TargetGroups,Listeners}: PageSize 1-400 /
@@ -61,6 +62,7 @@ var paged = map[string]map[string]pageSpec{
 	ServiceAutoScaling: {
 		"DescribeAutoScalingGroups": pageASG,
 		"DescribeScalingActivities": pageASGActs,
+		"DescribeInstanceRefreshes": pageASG,
 	},
 	ServiceRDS: {
 		"DescribeDBInstances": pageRDS,

@@ -15,18 +15,24 @@ const (
 type group struct {
 	m            AutoScalingGroup // Instances computed from members
 	members      []*member
+	refresh      refreshState
 	acts         []*Activity // oldest first
 	pendingCause string      // why desired capacity last changed, for the next activities
 	cooldownTill time.Time
+	suspended    map[string]string // process → SuspensionReason (asgprocesses.go)
+	launchFails  []*LaunchFailure  // armed launch failures (launchfailures.go)
 }
 
 type member struct {
 	in        *instance
 	lifecycle string
 	health    string
+	version   string // launch template version it was launched from
+	extra     bool   // launched by a refresh above desired capacity (refresh.go)
 	inService time.Time
 	launchAct *Activity
 	termAct   *Activity
+	rebalance bool // launched by AZRebalance: not counted while Pending
 }
 
 func (r *Region) memberOf(in *instance) *member {
@@ -55,7 +61,7 @@ func (r *Region) buildGroup() {
 			HealthCheckGracePeriod: r.t.GracePeriod,
 			DefaultCooldown:        r.t.ScaleCooldown,
 			TargetGroupARNs:        []string{r.tg.m.ARN},
-			Tags:                   []Tag{{"Name", "gameday-web"}},
+			Tags:                   []Tag{{"Name", "gameday-web"}, OptInTag},
 			CreatedTime:            now,
 		},
 	}
@@ -69,7 +75,7 @@ func (r *Region) buildGroup() {
 		in := r.newInstanceLocked(i%len(r.azs), c.Name, StateRunning)
 		act := r.startActivityLocked("Launching a new EC2 instance: "+in.m.ID, cause+fmt.Sprintf("At %s an instance was started in response to a difference between desired and running capacity, increasing the capacity from %d to %d.", awsTime(now), i, i+1))
 		r.endActivityLocked(act, "Successful")
-		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act})
+		g.members = append(g.members, &member{in: in, lifecycle: lifeInService, health: "Healthy", inService: time.Now(), launchAct: act, version: firstVersion})
 		r.registerLocked(in, true)
 	}
 }
@@ -135,7 +141,9 @@ func (r *Region) memberInServiceLocked(m *member) {
 	}
 	m.lifecycle, m.inService = lifeInService, time.Now()
 	r.emit("asg-member", m.in.m.ID, m.in.m.AZ, lifePending, lifeInService, r.group.m.Name)
-	r.registerLocked(m.in, false)
+	if !r.suspendedLocked(ProcAddToLoadBalancer) {
+		r.registerLocked(m.in, false)
+	}
 	r.endActivityLocked(m.launchAct, "Successful")
 }
 
@@ -189,9 +197,7 @@ func (r *Region) asgStepLocked(now time.Time) {
 				why = "an ELB system health check failure"
 			}
 		}
-		if why != "" {
-			m.health = "Unhealthy"
-			r.emit("asg-member", m.in.m.ID, m.in.m.AZ, "Healthy", "Unhealthy", why)
+		if why != "" && r.healthActionLocked(m, why) {
 			cause := fmt.Sprintf("At %s an instance was taken out of service in response to %s.", awsTime(now), why)
 			r.terminateMemberLocked(m, cause, false)
 		}
@@ -199,22 +205,24 @@ func (r *Region) asgStepLocked(now time.Time) {
 	clear(g.members[len(keep):])
 	g.members = keep
 
-	// Scaling policies run from their CloudWatch alarms (policies.go).
+	// Scaling policies run from their CloudWatch alarms (policies.go);
+	// AlarmNotification suspended stops them there.
 
 	active := int32(0)
 	perAZ := make([]int, len(r.azs))
 	for _, m := range g.members {
-		if m.inCapacity() {
+		if m.inCapacity() && !(m.rebalance && m.lifecycle == lifePending) {
 			active++
 			perAZ[m.in.azIdx]++
+			if m.extra {
+				active-- // held above desired capacity by a refresh (refresh.go)
+			}
 		}
 	}
-	for active < g.m.Desired {
-		az := 0
-		for i := range perAZ {
-			if perAZ[i] < perAZ[az] {
-				az = i
-			}
+	for active < g.m.Desired && !r.suspendedLocked(ProcLaunch) {
+		az, ok := r.launchAZLocked(perAZ, now, active)
+		if !ok {
+			break
 		}
 		in := r.newInstanceLocked(az, g.m.Name, StatePending)
 		r.bootLocked(in)
@@ -223,10 +231,11 @@ func (r *Region) asgStepLocked(now time.Time) {
 		act.Progress = 20
 		g.members = append(g.members, &member{in: in, lifecycle: lifePending, health: "Healthy", launchAct: act})
 		r.emit("asg-member", in.m.ID, in.m.AZ, "", lifePending, g.m.Name)
+		r.launchedLocked(g.members[len(g.members)-1])
 		perAZ[az]++
 		active++
 	}
-	for active > g.m.Desired {
+	for active > g.m.Desired && !r.suspendedLocked(ProcTerminate) {
 		az := 0
 		for i := range perAZ {
 			if perAZ[i] > perAZ[az] {
@@ -247,7 +256,9 @@ func (r *Region) asgStepLocked(now time.Time) {
 		perAZ[az]--
 		active--
 	}
+	r.rebalanceLocked(now, perAZ, active)
 	g.pendingCause = ""
+	r.refreshStepLocked(now)
 	r.pruneInstancesLocked(now)
 }
 
@@ -293,13 +304,15 @@ func (r *Region) AutoScalingGroups() []AutoScalingGroup {
 	m.SubnetIDs = append([]string(nil), m.SubnetIDs...)
 	m.TargetGroupARNs = append([]string(nil), m.TargetGroupARNs...)
 	m.Tags = copyTags(m.Tags)
+	m.SuspendedProcesses = r.suspendedProcessesLocked()
 	m.Instances = make([]GroupInstance, 0, len(g.members))
 	for _, x := range g.members {
 		m.Instances = append(m.Instances, GroupInstance{
 			InstanceID: x.in.m.ID, AZ: x.in.m.AZ, LifecycleState: x.lifecycle,
-			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt",
+			HealthStatus: x.health, LaunchTemplate: g.m.Name + "-lt", LaunchTemplateVersion: x.version,
 		})
 	}
+	m.LaunchTemplate, m.LaunchTemplateVersion = g.m.Name+"-lt", g.refresh.current()
 	return []AutoScalingGroup{m}
 }
 

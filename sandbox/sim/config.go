@@ -258,6 +258,8 @@ type Config struct {
 	Group    GroupConfig    `yaml:"group" mapstructure:"group" json:"group,omitempty"`
 	Instance InstanceConfig `yaml:"instance" mapstructure:"instance" json:"instance,omitempty"`
 	DB       DBConfig       `yaml:"db" mapstructure:"db" json:"db,omitempty"`
+	// App is how the web app of a new release behaves (refresh.go).
+	App AppConfig `yaml:"app" mapstructure:"app" json:"app,omitempty"`
 	// ListenIP is the base address of the load balancer nodes: the node of
 	// the i-th AZ listens on ListenIP+i (default 127.0.0.10, so nodes on
 	// 127.0.0.11, .12, .13). It must be in 127.0.0.0/8.
@@ -377,6 +379,7 @@ func (c Config) withDefaults() (Config, error) {
 	if d.Latency < 0 {
 		errs = append(errs, "db.latency must not be negative")
 	}
+	errs = append(errs, c.App.validate()...)
 	if len(c.AZs) < 2 {
 		errs = append(errs, "azs: a Multi-AZ database needs at least 2 Availability Zones")
 	}

@@ -83,9 +83,10 @@ func (r *Region) policyByARNLocked(arn string) *policy {
 
 // alarmNotificationSuspendedLocked reports whether the group's
 // AlarmNotification process is suspended, in which case alarms do not run
-// its policies (SuspendProcesses; wired to the group's suspended processes
-// where those are modelled).
-func (r *Region) alarmNotificationSuspendedLocked() bool { return false }
+// its policies (SuspendProcesses, asgprocesses.go).
+func (r *Region) alarmNotificationSuspendedLocked() bool {
+	return r.suspendedLocked(ProcAlarmNotification)
+}
 
 // PutScalingPolicy creates or replaces a policy of the group. A target
 // tracking policy gets (new) alarms; its old ones go.

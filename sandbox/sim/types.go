@@ -148,9 +148,14 @@ type GroupInstance struct {
 	LifecycleState string // "Pending", "InService", "Terminating", "Terminated"
 	HealthStatus   string // "Healthy" | "Unhealthy"
 	LaunchTemplate string
+	// LaunchTemplateVersion is the version it was launched from ("1" for
+	// the group's first instances; see InstanceRefresh).
+	LaunchTemplateVersion string
 }
 
-// AutoScalingGroup is the sandbox's Auto Scaling group.
+// AutoScalingGroup is the sandbox's Auto Scaling group. LaunchTemplate and
+// LaunchTemplateVersion are what it launches new instances from; the version
+// changes when an instance refresh with a desired configuration succeeds.
 type AutoScalingGroup struct {
 	Name                   string
 	ARN                    string
@@ -160,10 +165,13 @@ type AutoScalingGroup struct {
 	HealthCheckType        string   // "EC2" | "ELB"
 	HealthCheckGracePeriod time.Duration
 	DefaultCooldown        time.Duration
+	LaunchTemplate         string
+	LaunchTemplateVersion  string
 	TargetGroupARNs        []string
 	Instances              []GroupInstance
 	Tags                   []Tag
 	CreatedTime            time.Time
+	SuspendedProcesses     []SuspendedProcess // by name
 }
 
 // Activity is one scaling activity of a group.
@@ -176,6 +184,9 @@ type Activity struct {
 	EndTime     time.Time // zero while in progress
 	StatusCode  string    // "InProgress", "Successful", "Failed"
 	Progress    int32
+	// StatusMessage says why a Failed activity failed (e.g. a launch
+	// refused with InsufficientInstanceCapacity).
+	StatusMessage string
 }
 
 // LoadBalancer is the sandbox's Application Load Balancer.

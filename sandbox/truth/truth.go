@@ -81,4 +81,9 @@ const (
 	EventDBStatus     = "db-status"
 	EventDNS          = "dns"
 	EventAPICall      = "api-call"
+	// EventInstanceRefresh is an instance refresh's status change (From →
+	// To, Detail its status reason); EventRefreshBatch a batch starting or
+	// done (To "started" | "updated"). Resource is the refresh id.
+	EventInstanceRefresh = "instance-refresh"
+	EventRefreshBatch    = "instance-refresh-batch"
 )

@@ -35,6 +35,9 @@ NEWER_THAN_BOTOCORE = {
     "SecurityGroup": {"securityGroupArn"},
     "NetworkInterface": {"availabilityZoneId"},
     "MetricAlarm": {"StateTransitionedTimestamp"},  # CloudWatch, 2023
+    # Auto Scaling (aws-sdk-go-v2/service/autoscaling v1.79.4's model).
+    "InstanceRefresh": {"Strategy", "RollbackDetails"},
+    "RefreshPreferences": {"MaxHealthyPercentage", "AutoRollback", "BakeTime"},
 }
 
 
