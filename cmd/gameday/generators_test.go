@@ -202,7 +202,11 @@ func TestThreeLocalWorkersAgainstTheSandbox(t *testing.T) {
 	if !a.Impacted || !b.Impacted || !a.Recovered || !b.Recovered {
 		t.Fatalf("recovery single %+v, distributed %+v", a, b)
 	}
-	if d := math.Abs(a.TimeToRecover - b.TimeToRecover); d > rec.WindowS {
+	// Both figures end on a window boundary and start at the injection,
+	// which lands a few milliseconds apart in the two runs (the apply's
+	// own latency): "one window" allows that jitter, a tenth of a window,
+	// not a second window.
+	if d := math.Abs(a.TimeToRecover - b.TimeToRecover); d > 1.1*rec.WindowS {
 		t.Errorf("time to recover: single %.1fs, 3 workers %.1fs: more than one window apart", a.TimeToRecover, b.TimeToRecover)
 	}
 	t.Logf("time to recover: single %.1fs, 3 workers %.1fs; asked %d, sent %d, failed %d", a.TimeToRecover, b.TimeToRecover, rec.Load.Asked, rec.Load.Sent, rec.Load.Sent-windows.ok)
