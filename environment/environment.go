@@ -36,6 +36,10 @@ type Environment interface {
 	// Endpoint names the experiment field that points at the AWS API and
 	// its value, for the error that says it is not reachable.
 	Endpoint() (field, where string)
+	// MetricMinute is how long one CloudWatch minute lasts in wall time:
+	// a minute on AWS, shorter in a sandbox whose clock is scaled. Figures
+	// AWS states per minute (RequestCountPerTarget) are per this long.
+	MetricMinute() time.Duration
 	// Truth is the ground-truth feed; nil when there is none (AWS).
 	Truth() Feed
 	// Close releases what the environment started (an in-process sandbox).
@@ -88,6 +92,9 @@ func OpenAWS(ctx context.Context, spec experiments.AWSTarget) (*AWS, error) {
 }
 
 func (a *AWS) AWSConfig() aws.Config { return a.cfg }
+
+// MetricMinute is a real minute on AWS.
+func (a *AWS) MetricMinute() time.Duration { return time.Minute }
 func (a *AWS) Location() faults.Location {
 	return faults.Location{Kind: "aws", Region: a.cfg.Region, Profile: a.spec.Profile, EndpointURL: a.spec.EndpointURL}
 }

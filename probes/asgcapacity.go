@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -31,7 +32,11 @@ func init() {
 			if err := need(b.name, KindASGCapacity, "an Auto Scaling group", env.Topology.GroupName != ""); err != nil {
 				return nil, err
 			}
-			return &asgProbe{base: b, c: env.Clients, group: env.Topology.GroupName}, nil
+			minute := env.MetricMinute
+			if minute <= 0 {
+				minute = time.Minute
+			}
+			return &asgProbe{base: b, c: env.Clients, group: env.Topology.GroupName, minute: minute}, nil
 		},
 	})
 }
@@ -50,7 +55,8 @@ const (
 	SeriesMaxSize = "max_size"
 	// SeriesPolicyTarget is the target value of the group's target-tracking
 	// policy on ALBRequestCountPerTarget, per second (AWS states it per
-	// minute: the value / 60).
+	// CloudWatch minute: the value / 60 on AWS, / the sandbox's scaled
+	// minute there; see probes.Env.MetricMinute).
 	SeriesPolicyTarget = "policy_target"
 )
 
@@ -60,6 +66,8 @@ type asgProbe struct {
 	base
 	c     *awsclients.Clients
 	group string
+	// minute is how long a CloudWatch minute lasts (Env.MetricMinute).
+	minute time.Duration
 
 	policyOnce sync.Once
 	policy     float64 // requests per second per target; 0: none found
@@ -81,7 +89,7 @@ func (p *asgProbe) policyTarget(ctx context.Context) float64 {
 				continue
 			}
 			if tt.PredefinedMetricSpecification.PredefinedMetricType == "ALBRequestCountPerTarget" {
-				p.policy = *tt.TargetValue / 60
+				p.policy = *tt.TargetValue / p.minute.Seconds()
 			}
 		}
 	})

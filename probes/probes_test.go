@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -501,5 +502,42 @@ func TestRunRealProbe(t *testing.T) {
 	})
 	if n < 2 || n > 5 {
 		t.Errorf("%d samples in 350ms at 100ms", n)
+	}
+}
+
+// A target-tracking policy on ALBRequestCountPerTarget states its target
+// per CloudWatch minute; the sandbox's minute is scaled (here 1 s of wall
+// time), so the probe divides by the environment's minute, not by 60: the
+// sandbox's knob of 25 requests/s per target reads back as 25.
+func TestPolicyTargetPerScaledMinute(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tm := simtest.Timings()
+	tm.MetricMinute = time.Second
+	sb, err := sandbox.Start(ctx, sandbox.Config{Region: sim.Config{
+		Timings: tm, Seed: 5,
+		Group: sim.GroupConfig{Min: 2, Desired: 2, Max: 4, TargetRequestsPerTarget: 25},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	c := awsclients.New(sb.AWSConfig(ctx))
+	topo, err := topology.Resolve(ctx, c, experiments.Target{Kind: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		minute time.Duration
+		want   float64
+	}{{time.Second, 25}, {0, 25.0 / 60}} { // 0: a real minute, as on AWS
+		p, err := New(Env{Clients: c, Topology: topo, MetricMinute: tc.minute}, experiments.Probe{Kind: KindASGCapacity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sample(t, ctx, p)
+		if v := got[SeriesPolicyTarget]; math.Abs(v-tc.want) > 1e-9 {
+			t.Errorf("minute %s: policy_target %v, want %v", tc.minute, v, tc.want)
+		}
 	}
 }

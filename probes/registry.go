@@ -57,6 +57,9 @@ type Env struct {
 	HTTPClient *http.Client // nil means http.DefaultClient
 	// LoadURL is where the experiment's load goes (a kind may default to it).
 	LoadURL string
+	// MetricMinute is how long a CloudWatch minute lasts in wall time
+	// (environment.Environment.MetricMinute); zero means a real minute.
+	MetricMinute time.Duration
 }
 
 var (

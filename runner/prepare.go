@@ -125,7 +125,7 @@ func Prepare(ctx context.Context, x *experiments.Experiment, c *experiments.Comp
 	}
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for i, spec := range x.Probes {
-		pr, err := probes.New(probes.Env{Clients: p.Clients, Topology: p.Topology, HTTPClient: hc, LoadURL: p.baseURL()}, spec)
+		pr, err := probes.New(probes.Env{Clients: p.Clients, Topology: p.Topology, HTTPClient: hc, LoadURL: p.baseURL(), MetricMinute: p.Env.MetricMinute()}, spec)
 		if err != nil {
 			return nil, &InputError{Err: fmt.Errorf("%s: probes[%d]: %w", x.File, i, err)}
 		}

@@ -275,6 +275,11 @@ type Health struct {
 	DBStatus         string   `json:"db_status"`
 	WriterAZ         string   `json:"writer_az,omitempty"`
 	UptimeSeconds    float64  `json:"uptime_seconds"`
+	// MetricMinuteS is how many wall seconds one CloudWatch minute lasts in
+	// this sandbox (timings.metric_minute: fast 1, aws 60): per-minute
+	// figures such as a target-tracking policy's RequestCountPerTarget
+	// target are per this long.
+	MetricMinuteS float64 `json:"metric_minute_s"`
 }
 
 // Health reports the sandbox's current state in brief.
@@ -289,6 +294,7 @@ func (s *Sandbox) Health() Health {
 		DNSAnswer:       s.region.HealthyNodeIPs(),
 		WriterAZ:        s.region.WriterAZ(),
 		UptimeSeconds:   time.Since(s.started).Seconds(),
+		MetricMinuteS:   s.region.Timings().MetricMinute.Seconds(),
 	}
 	for _, in := range s.region.Instances() {
 		if in.State == sim.StateRunning {

@@ -76,6 +76,9 @@ func (e *InProcess) Describe() string { return fmt.Sprintf(" (sandbox at %s)", e
 func (e *InProcess) Endpoint() (field, where string) {
 	return "target.sandbox.endpoint", ""
 }
+func (e *InProcess) MetricMinute() time.Duration {
+	return e.sb.Region().Timings().MetricMinute
+}
 func (e *InProcess) Truth() environment.Feed { return inProcessFeed{e.sb} }
 func (e *InProcess) Close() error            { return e.sb.Close() }
 
@@ -98,6 +101,15 @@ func (e *Attached) Location() faults.Location {
 	return faults.Location{Kind: "sandbox", Region: e.rm.AWSConfig().Region, EndpointURL: e.endpoint}
 }
 func (e *Attached) LoadURL() string  { return e.rm.Health.LoadBalancerURL }
+
+// MetricMinute is what the attached sandbox says its CloudWatch minute
+// lasts; a sandbox too old to say runs on real minutes.
+func (e *Attached) MetricMinute() time.Duration {
+	if s := e.rm.Health.MetricMinuteS; s > 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	return time.Minute
+}
 func (e *Attached) Resolver() string { return e.rm.Health.DNSAddr }
 func (e *Attached) AZHeader() string { return environment.SandboxAZHeader }
 func (e *Attached) Describe() string {
