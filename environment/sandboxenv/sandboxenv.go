@@ -100,7 +100,7 @@ func (e *Attached) AWSConfig() aws.Config { return e.rm.AWSConfig() }
 func (e *Attached) Location() faults.Location {
 	return faults.Location{Kind: "sandbox", Region: e.rm.AWSConfig().Region, EndpointURL: e.endpoint}
 }
-func (e *Attached) LoadURL() string  { return e.rm.Health.LoadBalancerURL }
+func (e *Attached) LoadURL() string { return e.rm.Health.LoadBalancerURL }
 
 // MetricMinute is what the attached sandbox says its CloudWatch minute
 // lasts; a sandbox too old to say runs on real minutes.
