@@ -251,7 +251,18 @@ func Scaling(in ScalingInput) *record.Scaling {
 					c.DesiredAfter = math.Min(c.DesiredAfter, desired[i])
 				}
 			}
+			// The capacity the lower load needs. With a request target it is
+			// load / target. Without one (a CPU policy), it is the capacity
+			// that served this load or less before: the desired capacity when
+			// the load last rose from at most this level. Only with no such
+			// rise (a run that starts high) is it the lowest desired seen after
+			// the drop — and a group that never scales in then shows no lag.
 			need := c.DesiredAfter
+			for _, p := range sc.Changes {
+				if p.ToRPS > p.FromRPS && p.FromRPS <= lc.To && !math.IsNaN(p.DesiredBefore) {
+					need = p.DesiredBefore
+				}
+			}
 			if target > 0 {
 				need = math.Ceil(lc.To/target - 1e-9)
 				if m := before(minSize, iEnd); !math.IsNaN(m) {

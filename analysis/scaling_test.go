@@ -139,6 +139,19 @@ func TestScalingSpike(t *testing.T) {
 			// Already at what 20 rps needs (2, min size) when the load fell.
 			eq(t, "lag", s.Changes[1].ScaleInLagS, 0)
 		}},
+		// A CPU policy gives no request target: the capacity 20 rps needs is
+		// what served 20 rps before the spike (2), not the lowest desired
+		// after the drop (5, when the group never scales in): the lag is
+		// never, not 0.
+		{"no policy target and never scaled in", scen{n: 70, asked: upDown(10, 40, 20, 200, 20), desired: upDown(13, 99, 2, 5, 5),
+			inSvc: upDown(17, 99, 2, 5, 5), maxS: func(int) float64 { return 10 }}, 0, 30, func(t *testing.T, s *record.Scaling) {
+			eq(t, "in.needed", s.Changes[1].NeededAfter, 2)
+			eq(t, "lag", s.Changes[1].ScaleInLagS, -1)
+			if !math.IsInf(ScalingMetric(s, "scale_in_lag"), 1) {
+				t.Errorf("scale_in_lag %v, want never", ScalingMetric(s, "scale_in_lag"))
+			}
+			eq(t, "idle", s.IdleInstanceMinutes, 3*30/60.0)
+		}},
 		{"capacity never followed the load down", scen{n: 70, asked: upDown(10, 40, 20, 200, 20), desired: upDown(13, 99, 2, 5, 5),
 			inSvc: upDown(17, 99, 2, 5, 5), maxS: func(int) float64 { return 10 }}, 50, 30, func(t *testing.T, s *record.Scaling) {
 			eq(t, "lag", s.Changes[1].ScaleInLagS, -1)
