@@ -359,33 +359,43 @@ func (st DBFailoverUndo) db() string {
 }
 
 func (f *dbFailoverFault) waitAvailable(ctx context.Context, st DBFailoverUndo) (string, error) {
+	return waitDBAvailable(ctx, func(ctx context.Context) (string, error) {
+		if st.Mode == "cluster" {
+			out, err := f.c.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(st.DBCluster)})
+			if err != nil || len(out.DBClusters) != 1 {
+				return "", err
+			}
+			return aws.ToString(out.DBClusters[0].Status), nil
+		}
+		out, err := f.c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.DBInstance)})
+		if err != nil || len(out.DBInstances) != 1 {
+			return "", err
+		}
+		return aws.ToString(out.DBInstances[0].DBInstanceStatus), nil
+	})
+}
+
+// waitDBAvailable polls status every 200ms until it reads "available" or
+// ctx ends; it returns the last status read and, unless available, the
+// last error (ctx's when the reads themselves succeeded).
+func waitDBAvailable(ctx context.Context, status func(context.Context) (string, error)) (string, error) {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	var status string
+	var last string
 	for {
-		var err error
-		if st.Mode == "cluster" {
-			var out *rds.DescribeDBClustersOutput
-			out, err = f.c.RDS.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(st.DBCluster)})
-			if err == nil && len(out.DBClusters) == 1 {
-				status = aws.ToString(out.DBClusters[0].Status)
-			}
-		} else {
-			var out *rds.DescribeDBInstancesOutput
-			out, err = f.c.RDS.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(st.DBInstance)})
-			if err == nil && len(out.DBInstances) == 1 {
-				status = aws.ToString(out.DBInstances[0].DBInstanceStatus)
-			}
+		st, err := status(ctx)
+		if st != "" {
+			last = st
 		}
-		if err == nil && status == "available" {
-			return status, nil
+		if err == nil && st == "available" {
+			return st, nil
 		}
 		select {
 		case <-ctx.Done():
 			if err == nil {
 				err = ctx.Err()
 			}
-			return status, err
+			return last, err
 		case <-tick.C:
 		}
 	}

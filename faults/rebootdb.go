@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -209,25 +208,12 @@ func (f *rebootDBFault) Rollback(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, DBSettleWait)
 	defer cancel()
-	var status, az string
-	var err error
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		status, az, err = dbInstanceStatus(wctx, f.c, st.DBInstance)
-		if err == nil && status == "available" {
-			break
-		}
-		select {
-		case <-wctx.Done():
-			if err == nil {
-				err = wctx.Err()
-			}
-		case <-tick.C:
-			continue
-		}
-		break
-	}
+	var az string
+	status, err := waitDBAvailable(wctx, func(ctx context.Context) (string, error) {
+		s, a, err := dbInstanceStatus(ctx, f.c, st.DBInstance)
+		az = a
+		return s, err
+	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
