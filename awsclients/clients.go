@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -24,6 +25,9 @@ type Clients struct {
 	// CW is CloudWatch (alarm and metric probes, alarm stop conditions). It
 	// speaks Smithy RPC v2 CBOR, which the sandbox serves too.
 	CW *cloudwatch.Client
+	// ECS starts and stops load-generator workers (load.generators engine
+	// ecs). It speaks awsJson1_1.
+	ECS *ecs.Client
 }
 
 // New builds every client from one configuration.
@@ -35,6 +39,7 @@ func New(cfg aws.Config) *Clients {
 		RDS: rds.NewFromConfig(cfg),
 		STS: sts.NewFromConfig(cfg),
 		CW:  cloudwatch.NewFromConfig(cfg),
+		ECS: ecs.NewFromConfig(cfg),
 	}
 }
 
