@@ -56,7 +56,7 @@ type ECSGenerators struct {
 const (
 	maxECSSubnets        = 16
 	maxECSSecurityGroups = 5
-	maxECSTags           = 40 // AWS allows 50 per resource; gameday puts 3
+	maxECSTags           = 40   // AWS allows 50 per resource; gameday puts 3
 	maxECSImage          = 1024 // the API's own limit is 255 for an image name; URIs with digests run longer
 )
 
