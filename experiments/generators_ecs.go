@@ -239,3 +239,32 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Describe is the ECS engine's line in the plan.
+func (e *ECSGenerators) Describe(g *Generators) string {
+	lt := e.LaunchType
+	if lt == "" {
+		lt = "FARGATE"
+	}
+	s := fmt.Sprintf("on ECS cluster %s (%s), one RunTask per worker", e.Cluster, lt)
+	if e.TaskDefinition != "" {
+		s += ", task definition " + e.TaskDefinition
+	} else {
+		fam := e.Family
+		if fam == "" {
+			fam = "gameday-worker"
+		}
+		s += fmt.Sprintf(", registering %s from %s (%d CPU units, %d MiB)", fam, e.Image, e.CPU, e.Memory)
+	}
+	if len(e.Subnets) > 0 {
+		ip := "off"
+		if e.AssignPublicIP {
+			ip = "on"
+		}
+		s += fmt.Sprintf("; subnets %s, security groups [%s], public IP %s", strings.Join(e.Subnets, ", "), strings.Join(e.SecurityGroups, ", "), ip)
+	}
+	if g.Advertise != "" {
+		s += "; workers dial " + g.Advertise
+	}
+	return s
+}

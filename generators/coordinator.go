@@ -364,12 +364,21 @@ func (c *Coordinator) Barrier(ctx context.Context, cfg attack.Config, width time
 			spec.Raw = fmt.Sprintf("%s/%s.gob", c.cfg.RawDir, ws.id)
 		}
 		if c.cfg.Journal != nil {
-			if err := c.cfg.Journal.Starting(c.cfg.RunID, c.cfg.Engine.Name(), ws.id); err != nil {
+			var ref json.RawMessage
+			if p, ok := c.cfg.Engine.(Planner); ok {
+				if ref, err = p.Plan(spec); err != nil {
+					return time.Time{}, fmt.Errorf("start worker %s: %w", ws.id, err)
+				}
+			}
+			if err := c.cfg.Journal.StartingRef(c.cfg.RunID, c.cfg.Engine.Name(), ws.id, ref); err != nil {
 				return time.Time{}, err
 			}
 		}
 		h, err := c.cfg.Engine.Start(ctx, spec)
 		if err != nil {
+			if c.cfg.Journal != nil && errors.Is(err, ErrNotStarted) {
+				_ = c.cfg.Journal.StoppedNote(c.cfg.RunID, ws.id, "never started: "+err.Error())
+			}
 			return time.Time{}, fmt.Errorf("start worker %s: %w", ws.id, err)
 		}
 		c.mu.Lock()
@@ -434,6 +443,9 @@ func (c *Coordinator) exitedEarly() (string, bool) {
 		}
 		select {
 		case <-ws.handle.Exited():
+			if why := exitReason(ws.handle); why != "" {
+				return ws.id + " (" + why + ")", true
+			}
 			return ws.id, true
 		default:
 		}
@@ -523,6 +535,9 @@ func (c *Coordinator) checkLost(now time.Time, all bool) []string {
 		switch {
 		case exited:
 			why = "its process ended before it reported"
+			if r := exitReason(ws.handle); r != "" {
+				why = "it ended before it reported: " + r
+			}
 		case now.Sub(ws.seen) > c.cfg.Silence:
 			why = fmt.Sprintf("silent for %s", now.Sub(ws.seen).Round(time.Millisecond))
 		case all:
@@ -669,32 +684,38 @@ func (c *Coordinator) Close() error {
 	}
 	ws := append([]*workerState(nil), c.order...)
 	c.mu.Unlock()
-	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, w := range ws {
+	// In parallel: an ECS task takes tens of seconds to reach STOPPED.
+	errc := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
 		if w.handle == nil {
 			continue
 		}
-		c.mu.Lock()
-		finished := w.done != nil
-		c.mu.Unlock()
-		if finished { // it reported: let it exit by itself first
-			select {
-			case <-w.handle.Exited():
-			case <-time.After(2 * time.Second):
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.mu.Lock()
+			finished := w.done != nil
+			c.mu.Unlock()
+			if finished { // it reported: let it exit by itself first
+				select {
+				case <-w.handle.Exited():
+				case <-time.After(2 * time.Second):
+				}
 			}
-		}
-		if err := w.handle.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop worker %s: %w", w.id, err))
-			continue
-		}
-		if c.cfg.Journal != nil {
-			if err := c.cfg.Journal.Stopped(c.cfg.RunID, w.id); err != nil {
-				errs = append(errs, err)
+			if err := w.handle.Stop(ctx); err != nil {
+				errc[i] = fmt.Errorf("stop worker %s: %w", w.id, err)
+				return
 			}
-		}
+			if c.cfg.Journal != nil {
+				errc[i] = c.cfg.Journal.Stopped(c.cfg.RunID, w.id)
+			}
+		}()
 	}
+	wg.Wait()
+	errs := errc
 	sctx, scancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer scancel()
 	_ = c.srv.Shutdown(sctx)

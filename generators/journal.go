@@ -2,6 +2,7 @@ package generators
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
 
 // Worker journal states.
@@ -70,6 +73,17 @@ func (j *Journal) append(e JournalEntry) error {
 // Starting records, durably, that a worker is about to be started.
 func (j *Journal) Starting(run, engine, worker string) error {
 	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarting})
+}
+
+// StartingRef is Starting with the reference an engine can give before it
+// starts the worker (Planner).
+func (j *Journal) StartingRef(run, engine, worker string, ref json.RawMessage) error {
+	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarting, Ref: ref})
+}
+
+// StoppedNote records that a worker is gone, saying why.
+func (j *Journal) StoppedNote(run, worker, note string) error {
+	return j.append(JournalEntry{Run: run, Worker: worker, State: WorkerStopped, Note: note})
 }
 
 // Started records how to find a started worker again.
@@ -152,6 +166,13 @@ func Pending(path string) ([]JournalEntry, error) {
 // stopped. It writes a line per worker to out. A worker of an engine this
 // build cannot reach is an error; the journal keeps it for another try.
 func StopLeftovers(paths []string, out io.Writer) error {
+	return StopLeftoversWith(context.Background(), paths, out, Leftovers{})
+}
+
+// StopLeftoversWith is StopLeftovers with the means to reach the engines
+// that run workers elsewhere (ECS).
+func StopLeftoversWith(ctx context.Context, paths []string, out io.Writer, o Leftovers) error {
+	clients := map[string]*ecs.Client{}
 	var errs []error
 	for _, p := range paths {
 		pend, err := Pending(p)
@@ -187,6 +208,13 @@ func StopLeftovers(paths []string, out io.Writer) error {
 				what := "already gone"
 				if stopped {
 					what = fmt.Sprintf("stopped (pid %d)", ref.PID)
+				}
+				fmt.Fprintf(out, "worker %s (%s): %s\n", e.Worker, e.Engine, what)
+			case "ecs":
+				what, err := stopECSLeftover(ctx, o, clients, e.Ref)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: worker %s: %w", p, e.Worker, err))
+					continue
 				}
 				fmt.Fprintf(out, "worker %s (%s): %s\n", e.Worker, e.Engine, what)
 			default:

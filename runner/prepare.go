@@ -236,6 +236,9 @@ func (p *Prepared) PlanText() string {
 			loss = "fail"
 		}
 		fmt.Fprintf(&b, "  from %d load generators (engine %s), each an exact 1/%d slice of the plan; a lost one: %s\n", g.Count, g.Engine, g.Count, loss)
+		if g.ECS != nil && g.Engine == "ecs" {
+			fmt.Fprintf(&b, "  %s\n", g.ECS.Describe(g))
+		}
 	}
 	fmt.Fprintf(&b, "steady      %s per %s window, recovered after %d stable windows; baseline %s, verify %s\n",
 		strings.Join(x.SteadyState.Thresholds, " and "), x.SteadyState.Window, x.SteadyState.StableFor, x.SteadyState.Baseline, x.SteadyState.Verify)

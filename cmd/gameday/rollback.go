@@ -43,7 +43,10 @@ the faults of a run whose process is still alive (use --force).
 
 --sweep then looks on the AWS side for anything tagged as gameday's (deny-all
 ACL clones, decrement tags on Auto Scaling groups) that no journal accounts
-for, and undoes it; what a live run leases is left alone. Journals are
+for, and undoes it; what a live run leases is left alone. With --target and
+load.generators engine ecs it also stops the running tasks tagged
+gameday:managed=true in the experiment's cluster (but those of a live
+coordinator on this host). Journals are
 undone newest apply first across all of them; a corrupt journal stops
 everything (exit 4, naming the line).
 
@@ -68,7 +71,7 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 				more, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(defaultJournals)), "*", workersJournal))
 				wj = append(wj, more...)
 			}
-			if err := generators.StopLeftovers(dedupe(wj), stdout); err != nil {
+			if err := generators.StopLeftoversWith(cmd.Context(), dedupe(wj), stdout, generators.Leftovers{ConnectECS: connectECS}); err != nil {
 				return exitcode.With(exitcode.Rollback, fmt.Errorf("load generators: %w", err))
 			}
 			var extra []faults.Location
@@ -78,6 +81,11 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 					return err
 				}
 				extra = append(extra, runner.TargetOf(x))
+				if sweep { // rollback_ecs.go
+					if err := sweepECSWorkers(cmd.Context(), x, stdout); err != nil {
+						return exitcode.With(exitcode.Rollback, fmt.Errorf("load generators: %w", err))
+					}
+				}
 			}
 			return recovery.Run(cmd.Context(), recovery.Options{
 				Out: stdout, Journals: journals, Explicit: explicit,

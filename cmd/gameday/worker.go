@@ -22,7 +22,8 @@ func newWorkerCmd(stderr io.Writer) *cobra.Command {
 		Use:   "worker --coordinator URL --id ID [--raw FILE]",
 		Short: "Send one slice of a run's load for a coordinating `gameday run` (load.generators)",
 		Long: `worker is started by ` + "`gameday run`" + ` when the experiment sets load.generators
-(engine local: a process on the same machine; ECS and Kubernetes later). It asks
+(engine local: a process on the same machine; engine ecs: an ECS task whose
+container command is this; Kubernetes later). It asks
 the coordinator for its slice of the rate plan, measures its clock against the
 coordinator's, waits at the barrier, sends its slice from the agreed instant,
 streams what it measured window by window, and exits. It reads the run's token
@@ -63,6 +64,8 @@ func newCoordinator(x *experiments.Experiment, p *runner.Prepared, out, runID st
 	switch g.Engine {
 	case "local":
 		eng = &generators.Local{Output: logs}
+	case "ecs": // worker_ecs.go
+		eng = newECSEngine(x, p, logs)
 	default: // validation refuses the others
 		return nil, fmt.Errorf("load.generators.engine %q is not available", g.Engine)
 	}
@@ -75,7 +78,9 @@ func newCoordinator(x *experiments.Experiment, p *runner.Prepared, out, runID st
 	if p.Topology != nil {
 		cfg.NodeAZ = p.Topology.NodeAZ
 	}
-	if raw {
+	// Raw results go to a file on the worker's machine: this one for local
+	// workers and the sandbox's tasks; an ECS task on AWS keeps none.
+	if raw && (g.Engine == "local" || x.Target.Kind == "sandbox") {
 		cfg.RawDir, _ = filepath.Abs(out)
 	}
 	c, err := generators.New(cfg)
