@@ -72,7 +72,9 @@ var iamPrefix = map[string]string{
 	"autoscaling":            "autoscaling",
 	"cloudwatch":             "cloudwatch",
 	"ec2":                    "ec2",
+	"ecs":                    "ecs",
 	"elasticloadbalancingv2": "elasticloadbalancing",
+	"iam":                    "iam", // iam:PassRole, implied by role ARNs given to ECS (no iam client)
 	"rds":                    "rds",
 	"sts":                    "sts",
 }
@@ -182,6 +184,8 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
@@ -199,6 +203,9 @@ func f(ctx context.Context, c *ec2.Client, a subnetsAPI, api ec2.DescribeVpcsAPI
 	_, _ = e.DescribeTargetHealth(ctx, nil)
 	_ = c.Options()
 	_ = &ec2.CreateVpcInput{TagSpecifications: nil}
+	_ = &ecs.RegisterTaskDefinitionInput{Tags: nil, TaskRoleArn: nil}
+	var task ecstypes.Task
+	_ = task.Tags
 }
 `
 	s := &scan{uses: map[string][]use{}, tagKeys: map[string]bool{}, checked: map[string]bool{}}
@@ -210,6 +217,7 @@ func f(ctx context.Context, c *ec2.Client, a subnetsAPI, api ec2.DescribeVpcsAPI
 	root := moduleRoot(t)
 	exports := exportData(t, root, []string{
 		sdkServicePrefix + "ec2", sdkServicePrefix + "elasticloadbalancingv2",
+		sdkServicePrefix + "ecs", sdkServicePrefix + "ecs/types",
 	})
 	s.check(fset, newImporter(fset, exports), "probe", []*ast.File{f}, true)
 	if len(s.typeErrs) > 0 {
@@ -223,7 +231,9 @@ func f(ctx context.Context, c *ec2.Client, a subnetsAPI, api ec2.DescribeVpcsAPI
 		"ec2:DescribeVolumes",    // waiter constructor
 		"ec2:DescribeVpcs",       // the SDK's <Op>APIClient interface
 		"ec2:TerminateInstances", // method value
+		"ecs:TagResource",        // Tags of an ecs input, not of a Task
 		"elasticloadbalancing:DescribeTargetHealth",
+		"iam:PassRole", // TaskRoleArn given to ECS
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("detected %v, want %v", got, want)
@@ -459,6 +469,18 @@ func (s *scan) check(fset *token.FileSet, imp types.Importer, path string, files
 			// Tags given at creation are authorized as ec2:CreateTags.
 			if name, ok := servicePkg(obj.Pkg()); ok && name == "ec2" && obj.IsField() && obj.Name() == "TagSpecifications" {
 				ops, svc, kind = []string{"CreateTags"}, "ec2", "tag-on-create"
+			}
+			// ECS authorizes the Tags of a creating request (RunTask,
+			// RegisterTaskDefinition) as ecs:TagResource, and a role ARN
+			// given to ECS as iam:PassRole; only fields of an <Op>Input
+			// count (reading a described Task's Tags needs nothing).
+			if name, ok := servicePkg(obj.Pkg()); ok && name == "ecs" && obj.IsField() && inputField(obj) {
+				switch obj.Name() {
+				case "Tags":
+					ops, svc, kind = []string{"TagResource"}, "ecs", "tag-on-create"
+				case "ExecutionRoleArn", "TaskRoleArn":
+					ops, svc, kind = []string{"PassRole"}, "iam", "role passed to ECS"
+				}
 			}
 		}
 		for _, op := range slices.Compact(slices.Sorted(slices.Values(ops))) {
@@ -700,6 +722,27 @@ func loadPolicy(t *testing.T, path string) policy {
 		t.Errorf("%s: trailing data after the policy document", policyFile)
 	}
 	return p
+}
+
+// inputField reports whether v is a field of one of its package's <Op>Input
+// structs.
+func inputField(v *types.Var) bool {
+	sc := v.Pkg().Scope()
+	for _, n := range sc.Names() {
+		if !strings.HasSuffix(n, "Input") {
+			continue
+		}
+		st, ok := sc.Lookup(n).Type().Underlying().(*types.Struct)
+		if !ok {
+			continue
+		}
+		for i := range st.NumFields() {
+			if st.Field(i) == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {
