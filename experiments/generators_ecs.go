@@ -39,8 +39,9 @@ type ECSGenerators struct {
 	// container for a given one).
 	Container string `mapstructure:"container" json:"container,omitempty"`
 	// Subnets and SecurityGroups are the tasks' awsvpc network
-	// configuration (required for FARGATE and for a registered
-	// definition); AssignPublicIP gives each task a public IP (FARGATE
+	// configuration (required on AWS for FARGATE and for a registered
+	// definition; on the sandbox the stack's public subnets by default);
+	// AssignPublicIP gives each task a public IP (FARGATE
 	// only; needed in a public subnet without a NAT gateway).
 	Subnets        []string `mapstructure:"subnets" json:"subnets,omitempty"`
 	SecurityGroups []string `mapstructure:"security_groups" json:"security_groups,omitempty"`
@@ -177,7 +178,9 @@ func (x *Experiment) validateECSGenerators(v *validator) {
 	}
 	// awsvpc is the only network mode on Fargate, and the one a registered
 	// definition uses: both need subnets.
-	if len(e.Subnets) == 0 && (fargate || register) {
+	// The sandbox's own subnets are random ids: there it defaults to the
+	// stack's public subnets.
+	if len(e.Subnets) == 0 && (fargate || register) && x.Target.Kind == "aws" {
 		v.add(p+".subnets", "is required (awsvpc network mode): the subnets the tasks run in, which must reach the coordinator and the target")
 	}
 	if len(e.Subnets) > maxECSSubnets {

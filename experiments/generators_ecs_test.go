@@ -29,6 +29,7 @@ func TestECSGeneratorsValidation(t *testing.T) {
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {cluster: c, image: gameday, cpu: 256, memory: 512, log_group: /gameday, subnets: [subnet-0123456789abcdef0]}}`, "load.generators.ecs.execution_role_arn: is required with log_group on FARGATE"},
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {` + td + `, family: f}}`, "load.generators.ecs.family: only applies with image"},
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {cluster: c, task_definition: td:1}}`, "load.generators.ecs.subnets: is required (awsvpc network mode)"},
+		{sandbox, `{engine: ecs, count: 2, ecs: {cluster: c, launch_type: EC2, task_definition: td:1, assign_public_ip: true}}`, "load.generators.ecs.assign_public_ip: is for FARGATE only"},
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {cluster: c, task_definition: td:1, subnets: [subnet-1]}}`, `load.generators.ecs.subnets[0]: "subnet-1" is not a subnet id`},
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {` + td + `, security_groups: [default]}}`, `load.generators.ecs.security_groups[0]: "default" is not a security group id`},
 		{aws, `{engine: ecs, count: 2, ` + net + `, ecs: {` + td + `, launch_type: SPOT}}`, `load.generators.ecs.launch_type: "SPOT": want FARGATE or EC2`},
@@ -59,6 +60,7 @@ func TestECSGeneratorsValidation(t *testing.T) {
 		{aws, `{engine: ecs, count: 3, ` + net + `, ecs: {cluster: c, image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/gameday:v1", cpu: 1024, memory: 2048, execution_role_arn: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole", log_group: /gameday/workers, log_stream_prefix: w, subnets: [subnet-0123456789abcdef0]}}`},
 		// The sandbox runs its tasks on loopback: the default listen and advertise do.
 		{sandbox, `{engine: ecs, count: 3, ecs: {cluster: load, image: gameday, cpu: 256, memory: 512, subnets: [subnet-0123456789abcdef0]}}`},
+		{sandbox, `{engine: ecs, count: 3, ecs: {cluster: gameday, image: gameday, cpu: 256, memory: 512}}`}, // subnets: the stack's
 	} {
 		if _, _, err := Parse("x.yaml", []byte(ok.base+ok.gen+"}\n"), nil, noEnv); err != nil {
 			t.Errorf("%s: %v", ok.gen, err)

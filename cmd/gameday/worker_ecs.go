@@ -30,6 +30,14 @@ func newECSEngine(x *experiments.Experiment, p *runner.Prepared, logs io.Writer)
 			ExecutionRoleARN: e.ExecutionRoleARN, TaskRoleARN: e.TaskRoleARN,
 			LogGroup: e.LogGroup, LogStreamPrefix: e.LogStreamPrefix, LogRegion: p.Region}
 	}
+	if x.Target.Kind == "sandbox" && len(eng.Subnets) == 0 && p.Topology != nil {
+		// The sandbox's subnet ids are random: the stack's public ones.
+		for _, s := range p.Topology.Subnets {
+			if s.Public {
+				eng.Subnets = append(eng.Subnets, s.ID)
+			}
+		}
+	}
 	if x.Target.Kind == "sandbox" {
 		// The sandbox's tasks are processes on this machine: watch them
 		// closely; they stop in well under a second.
