@@ -25,19 +25,24 @@ import (
 	"github.com/gameday-dev/gameday/timeline"
 )
 
-// The test binary doubles as the worker: with workerEnv set it runs Work
-// with the worker's flags instead of the tests, so the workers below are
-// real processes speaking the real protocol.
+// The test binary doubles as the worker: with workerEnv set, or with
+// "worker" as its first argument (as the sandbox's ECS runs a container's
+// command), it runs Work with the worker's flags instead of the tests, so
+// the workers below are real processes speaking the real protocol.
 const workerEnv = "GENERATORS_TEST_WORKER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(workerEnv) == "1" {
+	if os.Getenv(workerEnv) == "1" || len(os.Args) > 1 && os.Args[1] == "worker" {
+		args := os.Args[1:]
+		if len(args) > 0 && args[0] == "worker" {
+			args = args[1:]
+		}
 		fs := flag.NewFlagSet("worker", flag.ExitOnError)
 		var o WorkOptions
 		fs.StringVar(&o.Coordinator, "coordinator", "", "")
 		fs.StringVar(&o.Worker, "id", "", "")
 		fs.StringVar(&o.Raw, "raw", "", "")
-		_ = fs.Parse(os.Args[1:])
+		_ = fs.Parse(args)
 		o.Token, o.Log = os.Getenv(TokenEnv), os.Stderr
 		o.GiveUp = 3 * time.Second
 		if err := Work(context.Background(), o); err != nil {
