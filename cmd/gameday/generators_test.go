@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -46,12 +47,32 @@ func runDistributed(t *testing.T, yaml string, workers int) (*record.Run, *gener
 // once the workers are at the start (with the coordinator).
 func runDistributedWith(t *testing.T, ctx context.Context, yaml string, workers int, started func(*generators.Coordinator)) (*record.Run, *generators.Coordinator, string) {
 	t.Helper()
+	return runDistributedOn(t, ctx, yaml, distEngine{name: "local"}, workers, started)
+}
+
+// distEngine is the engine runDistributedOn sends the load with: local
+// (worker processes of the gameday binary), or ecs (tasks of the sandbox's
+// ECS, a `gameday sandbox` process at endpoint, which the run attaches to).
+type distEngine struct {
+	name     string
+	endpoint string
+}
+
+// runDistributedOn is runDistributedWith on a given engine.
+func runDistributedOn(t *testing.T, ctx context.Context, yaml string, eng distEngine, workers int, started func(*generators.Coordinator)) (*record.Run, *generators.Coordinator, string) {
+	t.Helper()
 	x, c, err := experiments.Parse("distributed.yaml", []byte(yaml), nil, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}
+	if eng.endpoint != "" {
+		x.Target.Sandbox.Endpoint = eng.endpoint
+	}
 	if workers > 0 {
-		x.Load.Generators = &experiments.Generators{Engine: "local", Count: workers}
+		x.Load.Generators = &experiments.Generators{Engine: eng.name, Count: workers}
+		if eng.name == "ecs" {
+			x.Load.Generators.ECS = &experiments.ECSGenerators{Cluster: "gameday", Image: "gameday:test", CPU: 256, Memory: 512}
+		}
 	}
 	p, err := prepare(ctx, x, c, "")
 	if err != nil {
@@ -62,15 +83,17 @@ func runDistributedWith(t *testing.T, ctx context.Context, yaml string, workers 
 	opts := runner.Options{JournalPath: filepath.Join(out, "journal.jsonl"), RunID: runner.NewRunID(x.Name, time.Now())}
 	var coord *generators.Coordinator
 	if workers > 0 {
-		if want := fmt.Sprintf("from %d load generators (engine local)", workers); !strings.Contains(p.PlanText(), want) {
+		if want := fmt.Sprintf("from %d load generators (engine %s)", workers, eng.name); !strings.Contains(p.PlanText(), want) {
 			t.Errorf("the plan does not say %q:\n%s", want, p.PlanText())
 		}
 		coord, err = newCoordinator(x, p, out, opts.RunID, true, io.Discard)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The workers are the real gameday binary.
-		coord.SetEngine(&generators.Local{Command: []string{gamedayBinary(t), "worker"}, Output: os.Stderr})
+		if eng.name == "local" {
+			// The workers are the real gameday binary.
+			coord.SetEngine(&generators.Local{Command: []string{gamedayBinary(t), "worker"}, Output: os.Stderr})
+		} // ecs: the sandbox process runs its own binary, this gameday
 		defer coord.Close()
 		opts.Remote = coord
 		if started != nil {
@@ -112,8 +135,32 @@ func TestThreeLocalWorkersAgainstTheSandbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two 16 s runs")
 	}
-	single, _, _ := runDistributed(t, distributedRun, 0)
+	single := singleMachineRun(t)
 	rec, coord, out := runDistributed(t, distributedRun, 3)
+	checkDistributed(t, single, rec, coord, out)
+}
+
+var single struct {
+	sync.Once
+	rec *record.Run
+}
+
+// singleMachineRun is distributedRun sent by this process alone, run once
+// for the tests that compare with it.
+func singleMachineRun(t *testing.T) *record.Run {
+	t.Helper()
+	single.Do(func() { single.rec, _, _ = runDistributed(t, distributedRun, 0) })
+	if single.rec == nil {
+		t.Fatal("the single-machine run failed")
+	}
+	return single.rec
+}
+
+// checkDistributed holds a run of distributedRun by three workers (rec,
+// whose coordinator is coord and run folder out) to issue 15's promises,
+// against the single-machine run.
+func checkDistributed(t *testing.T, single, rec *record.Run, coord *generators.Coordinator, out string) {
+	t.Helper()
 	for _, r := range []*record.Run{single, rec} {
 		if r.ExitCode != 0 && r.ExitCode != runner.ExitGateFailed {
 			t.Fatalf("run ended %s (%d): %s", r.Status, r.ExitCode, r.Message)
