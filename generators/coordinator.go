@@ -69,6 +69,11 @@ type workerState struct {
 	sent    map[int]uint64 // of which it started (not not_sent)
 	total   timeline.Counts
 	done    *Done
+	// early is a summary that came before the worker's slice was done
+	// while the run goes on (a task stopped under it: it reports what it
+	// sent, then ends); it is lost, once its engine says why (earlyAt).
+	early   *Done
+	earlyAt time.Time
 	lost    string
 	missing uint64 // hits counted as not sent on its behalf
 }
@@ -322,8 +327,12 @@ func (c *Coordinator) doneCall(_ context.Context, body []byte) (any, int, error)
 		return nil, http.StatusNotFound, err
 	}
 	ws.seen = time.Now()
-	if ws.lost == "" {
-		ws.done = &d
+	if ws.lost == "" && ws.done == nil && ws.early == nil {
+		if !c.stopping && c.plan != nil && d.Asked < c.sliceTotal(ws) {
+			ws.early, ws.earlyAt = &d, time.Now()
+		} else {
+			ws.done = &d
+		}
 	}
 	c.poke()
 	return Ack{}, http.StatusOK, nil
@@ -533,6 +542,13 @@ func (c *Coordinator) checkLost(now time.Time, all bool) []string {
 			}
 		}
 		switch {
+		case ws.early != nil && (exited || now.Sub(ws.earlyAt) > earlyGrace):
+			why = fmt.Sprintf("it stopped before its slice was done (asked %d of %d)", ws.early.Asked, c.sliceTotal(ws))
+			if r := exitReason(ws.handle); r != "" {
+				why += ": " + r
+			}
+		case ws.early != nil:
+			// wait a little for the engine to say why
 		case exited:
 			why = "its process ended before it reported"
 			if r := exitReason(ws.handle); r != "" {
@@ -552,6 +568,20 @@ func (c *Coordinator) checkLost(now time.Time, all bool) []string {
 		}
 	}
 	return out
+}
+
+// earlyGrace is how long a worker that reported early is given for its
+// engine to say why it ended (an ECS task's stop reason) before it is
+// named lost without one.
+const earlyGrace = 3 * time.Second
+
+// sliceTotal is the hits of ws's slice over the whole plan; c.mu is held.
+func (c *Coordinator) sliceTotal(ws *workerState) uint64 {
+	sl, err := attack.NewSlice(c.plan, c.assign.Segments, ws.index)
+	if err != nil {
+		return 0
+	}
+	return sl.Asked(c.plan.Duration())
 }
 
 func (c *Coordinator) allFinished() bool {

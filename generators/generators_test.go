@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -45,7 +46,11 @@ func TestMain(m *testing.M) {
 		_ = fs.Parse(args)
 		o.Token, o.Log = os.Getenv(TokenEnv), os.Stderr
 		o.GiveUp = 3 * time.Second
-		if err := Work(context.Background(), o); err != nil {
+		// As `gameday worker` does: SIGTERM (StopTask, a pod deleted)
+		// ends the slice early, reporting what was sent.
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := Work(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "worker:", err)
 			os.Exit(1)
 		}
@@ -255,6 +260,43 @@ func TestSilentWorkerIsLostAndItsShareNotSent(t *testing.T) {
 	case <-victim.handle.Exited():
 	default:
 		t.Fatal("the stopped worker is still running after Close")
+	}
+}
+
+// A worker stopped gracefully mid-run (SIGTERM, as StopTask sends) reports
+// what it sent and ends: it is still lost, its unsent share counts as not
+// sent, and asked stays the plan.
+func TestWorkerStoppedEarlyIsLost(t *testing.T) {
+	srv, _ := target(t)
+	c, err := New(Config{Engine: testEngine(), Count: 2, RunID: "early", OnLoss: OnLossContinue, JoinTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second, KeepAlive: true,
+		Stages: []attack.Stage{{Duration: 3 * time.Second, From: 100, To: 100}}}
+	plan, _ := attack.NewPlan(cfg.Stages)
+	width := 250 * time.Millisecond
+	start, err := c.Barrier(context.Background(), cfg, width)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := timeline.New(start, width)
+	m := &merged{tl: tl}
+	victim := c.order[1]
+	go func() {
+		time.Sleep(time.Until(start.Add(time.Second)))
+		_ = syscall.Kill(victim.handle.(*localHandle).ref.PID, syscall.SIGTERM)
+	}()
+	sum, err := c.Run(context.Background(), m.merge, func(why string) { t.Errorf("abort with on_worker_loss continue: %s", why) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(victim.lost, "it stopped before its slice was done") || victim.missing == 0 || c.order[0].lost != "" {
+		t.Fatalf("victim lost %q, missing %d; other lost %q", victim.lost, victim.missing, c.order[0].lost)
+	}
+	if total := tl.Total(); sum.Asked != plan.Total() || total.Requests != plan.Total() || total.Classes.Get(timeline.ClassNotSent) < victim.missing {
+		t.Fatalf("asked %d, merged %d (not sent %d, victim missing %d), plan %d", sum.Asked, total.Requests, total.Classes.Get(timeline.ClassNotSent), victim.missing, plan.Total())
 	}
 }
 
