@@ -56,19 +56,19 @@ type Config struct {
 }
 
 type workerState struct {
-	id      string
-	index   int
-	handle  Handle
-	hello   bool
-	ready   bool
-	offset  time.Duration
-	delay   time.Duration
-	seen    time.Time
-	seq     uint64
-	got     map[int]uint64 // hits it reported per window
-	sent    map[int]uint64 // of which it started (not not_sent)
-	total   timeline.Counts
-	done    *Done
+	id     string
+	index  int
+	handle Handle
+	hello  bool
+	ready  bool
+	offset time.Duration
+	delay  time.Duration
+	seen   time.Time
+	seq    uint64
+	got    map[int]uint64 // hits it reported per window
+	sent   map[int]uint64 // of which it started (not not_sent)
+	total  timeline.Counts
+	done   *Done
 	// early is a summary that came before the worker's slice was done
 	// while the run goes on (a task stopped under it: it reports what it
 	// sent, then ends); it is lost, once its engine says why (earlyAt).
