@@ -17,6 +17,7 @@ import (
 
 	"github.com/gameday-dev/gameday/sandbox/awsapi"
 	"github.com/gameday-dev/gameday/sandbox/dnsserver"
+	"github.com/gameday-dev/gameday/sandbox/ecs"
 	"github.com/gameday-dev/gameday/sandbox/sim"
 )
 
@@ -34,6 +35,12 @@ type Config struct {
 	APIFaults []awsapi.ErrorRule `yaml:"api_faults" mapstructure:"api_faults" json:"api_faults,omitempty"`
 	// FaultSeed seeds probabilistic API faults; 0 uses the region's seed.
 	FaultSeed uint64 `yaml:"fault_seed" mapstructure:"fault_seed" json:"fault_seed,omitempty"`
+	// ECS configures the sandbox's Amazon ECS: its cluster (default
+	// "gameday"), lifecycle steps, stop timeout and task cap. Its tasks are
+	// real processes of ECS.Executable — in Go, set
+	// cfg.ECS.Executable = "/path/to/gameday" to run a built binary; empty
+	// means os.Executable(), the gameday binary the sandbox runs in.
+	ECS ecs.Config `yaml:"ecs" mapstructure:"ecs" json:"ecs"`
 }
 
 // Credentials the sandbox's aws.Config carries; the control plane accepts
@@ -46,6 +53,7 @@ const (
 // Sandbox is a running local region.
 type Sandbox struct {
 	region    *sim.Region
+	ecs       *ecs.Service
 	apiErrors *awsapi.ErrorInjector
 	ln        net.Listener
 	srv       *http.Server
@@ -76,6 +84,11 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s := &Sandbox{region: region, apiErrors: awsapi.NewErrorInjector(seed), started: time.Now(), srvDone: make(chan struct{})}
 	s.apiErrors.Add(cfg.APIFaults...)
+	s.ecs, err = ecs.New(cfg.ECS, region.Config().Profile, region)
+	if err != nil {
+		region.Close()
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 
 	fail := func(err error) (*Sandbox, error) {
 		s.Close()
@@ -95,7 +108,7 @@ func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux.HandleFunc("/_sandbox/failures", s.serveFailures)
 	mux.HandleFunc("/_sandbox/api-faults", s.serveAPIFaults)
 	mux.HandleFunc("/_sandbox/launch-failures", s.serveLaunchFailures)
-	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithErrorInjector(s.apiErrors)))
+	mux.Handle("/", awsapi.NewHandler(region, awsapi.WithErrorInjector(s.apiErrors), awsapi.WithECS(s.ecs)))
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second}
 	go func() {
 		defer close(s.srvDone)
@@ -142,6 +155,9 @@ func (s *Sandbox) Endpoint() string { return s.endpoint }
 // DNSAddr is the DNS server's "127.0.0.1:PORT" (UDP and TCP).
 func (s *Sandbox) DNSAddr() string { return s.dns.Addr() }
 
+// ECS is the sandbox's Amazon ECS, for ground truth and direct inspection.
+func (s *Sandbox) ECS() *ecs.Service { return s.ecs }
+
 // Region is the region model, for ground truth and direct inspection.
 func (s *Sandbox) Region() *sim.Region { return s.region }
 
@@ -185,6 +201,7 @@ func (s *Sandbox) Close() error {
 		if s.dns != nil {
 			errs = append(errs, s.dns.Close())
 		}
+		errs = append(errs, s.ecs.Close()) // every task's processes are gone after it
 		errs = append(errs, s.region.Close())
 		s.closeErr = errors.Join(errs...)
 	})

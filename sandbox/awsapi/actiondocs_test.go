@@ -24,6 +24,7 @@ var serviceTitles = []struct{ service, title string }{
 	{ServiceRDS, "RDS (`rds`, API 2014-10-31)"},
 	{ServiceSTS, "STS (`sts`, API 2011-06-15)"},
 	{ServiceCloudWatch, "CloudWatch (`monitoring`, API 2010-08-01; awsquery and Smithy RPC v2 CBOR)"},
+	{ServiceECS, "ECS (`ecs`, API 2014-11-13; awsJson1_1)"},
 }
 
 // actionTable renders every action the handler serves, by service.

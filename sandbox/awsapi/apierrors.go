@@ -169,6 +169,9 @@ func (r *errorRule) err(service string) *sim.APIError {
 		if service == ServiceEC2 {
 			code = "RequestLimitExceeded"
 		}
+		if service == ServiceECS {
+			code = "ThrottlingException" // awsJson services' code
+		}
 	}
 	status := r.Status
 	if status == 0 {
@@ -179,7 +182,7 @@ func (r *errorRule) err(service string) *sim.APIError {
 		switch {
 		case code == "RequestLimitExceeded":
 			msg = "Request limit exceeded."
-		case code == "Throttling":
+		case code == "Throttling", code == "ThrottlingException":
 			msg = "Rate exceeded"
 		case status == http.StatusServiceUnavailable:
 			msg = "Service is unavailable. Please try again shortly."

@@ -75,6 +75,7 @@ type handler struct {
 	now    func() time.Time
 	idem   *idempotency // ClientToken results (idempotency.go)
 	roles  *stsSessions // AssumeRole sessions (ststemp.go)
+	ecs    ECSBackend   // Amazon ECS (ecs.go); nil: not served
 }
 
 // NewHandler returns the control plane's http.Handler: POST form-encoded (or
@@ -96,6 +97,7 @@ type request struct {
 	p         params
 	id        string // request id
 	accessKey string // of the SigV4 credential scope; "" when unsigned
+	body      []byte // the JSON body of an awsJson call (ecs.go)
 }
 
 // actionFunc serves one action and returns the response body (a struct
@@ -123,6 +125,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		_ = hr.ParseForm() // only to record which action was refused
 		h.b.RecordAPICall(scoped, hr.Form.Get("Action"), false)
 		writeError(w, scoped, reqID, errWrongRegion(region))
+		return
+	}
+	if scoped == ServiceECS && isJSONTarget(hr) {
+		h.serveJSON(w, hr, reqID) // ECS's awsJson1_1 (ecs.go)
 		return
 	}
 	if isRPCv2(hr) {

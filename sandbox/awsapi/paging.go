@@ -138,6 +138,8 @@ func errPageSize(service string, spec pageSpec, v string) error {
 	switch service {
 	case ServiceEC2:
 		return &sim.APIError{Code: "InvalidParameterValue", Message: fmt.Sprintf("Value ( %s ) for parameter maxResults is invalid. Expecting a value between %d and %d.", v, spec.min, spec.max), Status: http.StatusBadRequest}
+	case ServiceECS:
+		return &sim.APIError{Code: "InvalidParameterException", Message: fmt.Sprintf("maxResults must be between %d and %d.", spec.min, spec.max), Status: http.StatusBadRequest}
 	case ServiceRDS:
 		return &sim.APIError{Code: "InvalidParameterValue", Message: fmt.Sprintf("Invalid value %s for MaxRecords. Must be between %d and %d", v, spec.min, spec.max), Status: http.StatusBadRequest}
 	default:
@@ -156,6 +158,8 @@ func errBadToken(service, tok string) error {
 		return &sim.APIError{Code: "InvalidNextToken", Message: "The token '" + tok + "' is invalid.", Status: http.StatusBadRequest}
 	case ServiceRDS:
 		return &sim.APIError{Code: "InvalidParameterValue", Message: "The marker '" + tok + "' is not valid.", Status: http.StatusBadRequest}
+	case ServiceECS:
+		return &sim.APIError{Code: "InvalidParameterException", Message: "Invalid nextToken: " + tok, Status: http.StatusBadRequest}
 	case ServiceCloudWatch:
 		return &sim.APIError{Code: "InvalidNextToken", Message: "The service returned an invalid token: " + tok, Status: http.StatusBadRequest}
 	default:

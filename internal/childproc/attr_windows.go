@@ -1,0 +1,6 @@
+package childproc
+
+import "syscall"
+
+// SysProcAttr returns nil: Windows has no process groups in this sense.
+func SysProcAttr() *syscall.SysProcAttr { return nil }
