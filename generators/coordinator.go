@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gameday-dev/gameday/attack"
@@ -103,6 +104,7 @@ type Coordinator struct {
 	changed  chan struct{}
 	mergeErr error
 	closed   bool
+	flush    atomic.Int64 // assign.Flush, for Lag without the lock
 }
 
 // New validates cfg and starts listening.
@@ -360,6 +362,7 @@ func (c *Coordinator) Barrier(ctx context.Context, cfg attack.Config, width time
 	c.plan = plan
 	c.assign = assignmentOf(cfg, c.cfg.NodeAZ)
 	c.assign.Run, c.assign.Segments, c.assign.Window, c.assign.Flush = c.cfg.RunID, attack.Equal(c.cfg.Count), width, flush
+	c.flush.Store(int64(flush))
 	c.cfg.Silence = max(c.cfg.Silence, 4*flush)
 	for i := range c.cfg.Count {
 		ws := &workerState{id: fmt.Sprintf("%s-w%d", c.cfg.RunID, i), index: i}
@@ -754,10 +757,11 @@ func (c *Coordinator) Close() error {
 
 // Lag is how much later a window's last counts may arrive than a local
 // generator's: one flush interval plus a network allowance.
+//
+// It takes no lock: the runner calls it holding its own, which a merge
+// (called under the coordinator's lock) takes too.
 func (c *Coordinator) Lag() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.assign.Flush + 250*time.Millisecond
+	return time.Duration(c.flush.Load()) + 250*time.Millisecond
 }
 
 // Total is the merge of every worker's reported (and, for a lost worker,

@@ -497,3 +497,46 @@ func TestLostAnswerIsNotMergedTwice(t *testing.T) {
 		t.Fatalf("asked %d, merged %d, plan %d (%d batches, every 3rd answer lost)", sum.Asked, total.Requests, plan.Total(), lost.Load())
 	}
 }
+
+// The runner calls Lag holding the lock its merge function takes, and the
+// coordinator calls merge holding its own: Lag must not take the
+// coordinator's lock, or the two deadlock (a merge that calls Lag stands
+// in for the runner here).
+func TestLagDoesNotDeadlockWithMerge(t *testing.T) {
+	srv, _ := target(t)
+	c, err := New(Config{Engine: testEngine(), Count: 1, RunID: "lag", JoinTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No deferred Close: after a deadlock it would block too.
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second,
+		Stages: []attack.Stage{{Duration: time.Second, From: 20, To: 20}}}
+	width := 250 * time.Millisecond
+	start, err := c.Barrier(context.Background(), cfg, width)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := timeline.New(start, width)
+	m := &merged{tl: tl}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Run(context.Background(), func(i int, cnt *timeline.Counts) error {
+			if c.Lag() <= 0 {
+				t.Error("no lag")
+			}
+			return m.merge(i, cnt)
+		}, func(string) {})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not end: Lag called from merge deadlocked")
+	}
+}
