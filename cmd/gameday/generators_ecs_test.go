@@ -342,3 +342,22 @@ steady_state: {thresholds: ["success_ratio >= 0.9"]}
 	}
 	testutil.Eventually(t, 5*time.Second, "no worker process left", func() bool { return len(workerPIDs("elsewhere-w")) == 0 })
 }
+
+// `gameday plan` says how the ECS engine will run the workers; `gameday
+// validate` accepts the real-account example (it is never run in tests).
+func TestPlanShowsTheECSEngine(t *testing.T) {
+	r := runCLI(t, context.Background(), "plan", "../../experiments/ecs-workers.yaml")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"from 3 load generators (engine ecs)",
+		"on ECS cluster gameday (FARGATE), one RunTask per worker, registering gameday-worker from gameday:latest (256 CPU units, 512 MiB)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("plan lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = runCLI(t, context.Background(), "validate", "../../configs/aws-ecs-generators.yaml")
+	if r.code != 0 {
+		t.Fatalf("validate: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
