@@ -27,6 +27,17 @@ type Leftovers struct {
 	// Wait bounds the wait for one worker's task to reach STOPPED
 	// (default 3 min).
 	Wait time.Duration
+	// Force stops the workers of a run whose coordinator still seems
+	// alive (by default they are left to it, and reported).
+	Force bool
+}
+
+// coordinatorAlive reports whether the process that journaled e still
+// runs: on this host, a live gameday process started before e was
+// written; on another host nothing can tell, and it counts as alive (as
+// faults.ProcessAlive judges a fault journal's).
+func coordinatorAlive(e JournalEntry) bool {
+	return faults.ProcessAlive(e.PID, e.Host, e.Time)
 }
 
 // CoordinatorTag is the TagCoordinator value for this process.

@@ -32,6 +32,10 @@ type JournalEntry struct {
 	State  string          `json:"state"`
 	Ref    json.RawMessage `json:"ref,omitempty"`
 	Note   string          `json:"note,omitempty"`
+	// PID and Host are the coordinator's, so that `gameday rollback` leaves
+	// a live run's workers alone (as it leaves its faults).
+	PID  int    `json:"pid,omitempty"`
+	Host string `json:"host,omitempty"`
 }
 
 // Journal is a worker journal file.
@@ -55,6 +59,8 @@ func (j *Journal) Path() string { return j.path }
 
 func (j *Journal) append(e JournalEntry) error {
 	e.Time = time.Now().UTC()
+	e.PID = os.Getpid()
+	e.Host, _ = os.Hostname()
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -191,6 +197,11 @@ func StopLeftoversWith(ctx context.Context, paths []string, out io.Writer, o Lef
 			continue
 		}
 		for _, e := range pend {
+			if !o.Force && e.PID != 0 && coordinatorAlive(e) {
+				fmt.Fprintf(out, "worker %s (%s): SKIPPED: the run that started it (pid %d on %s) is still alive; stop it or use --force\n", e.Worker, e.Engine, e.PID, e.Host)
+				errs = append(errs, fmt.Errorf("%s: worker %s: its run is still alive", p, e.Worker))
+				continue
+			}
 			switch e.Engine {
 			case "local":
 				var ref LocalRef

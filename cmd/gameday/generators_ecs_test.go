@@ -247,6 +247,14 @@ faults:
 			if len(workerPIDs(run+"-w")) != 2 {
 				t.Fatalf("worker processes before the signal: %v", workerPIDs(run+"-w"))
 			}
+			if sig == syscall.SIGKILL {
+				// While the run lives, `gameday rollback` leaves its workers
+				// to it (exit 4, nothing stopped), as it leaves its faults.
+				code, out := rollbackCLI(t, "--journal", filepath.Join(dir, "journal.jsonl"))
+				if code != 4 || strings.Count(out, "SKIPPED: the run that started it") != 2 || len(sb.ecsTasks(t)) != 2 {
+					t.Fatalf("rollback during the run: exit %d, %d tasks running\n%s", code, len(sb.ecsTasks(t)), out)
+				}
+			}
 			if err := c.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}

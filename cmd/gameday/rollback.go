@@ -71,7 +71,7 @@ Exit codes: 0 everything rolled back (or nothing to do), 2 bad input,
 				more, _ := filepath.Glob(filepath.Join(filepath.Dir(filepath.Dir(defaultJournals)), "*", workersJournal))
 				wj = append(wj, more...)
 			}
-			if err := generators.StopLeftoversWith(cmd.Context(), dedupe(wj), stdout, generators.Leftovers{ConnectECS: connectECS}); err != nil {
+			if err := generators.StopLeftoversWith(cmd.Context(), dedupe(wj), stdout, generators.Leftovers{ConnectECS: connectECS, Force: force}); err != nil {
 				return exitcode.With(exitcode.Rollback, fmt.Errorf("load generators: %w", err))
 			}
 			var extra []faults.Location
