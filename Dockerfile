@@ -16,13 +16,17 @@
 # the final stage below is the one that is built. internal/image's test builds
 # the image that way, checks it with skopeo and runs its entrypoint.
 # See docs/load-generators.md ("The worker image").
-FROM golang:1.26 AS build
+# The build stage runs on the builder's platform and cross-compiles for the
+# target's (docker buildx build --platform linux/arm64 for Graviton tasks).
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.Version=${VERSION}" -o /out/gameday ./cmd/gameday \
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w -X main.Version=${VERSION}" -o /out/gameday ./cmd/gameday \
  && sh scripts/image-rootfs.sh /out/rootfs /out/gameday
 
 FROM scratch AS rootfs

@@ -19,13 +19,16 @@
 # removed after, so nothing outside OUT is touched. VERSION (default: git
 # describe, or dev) is stamped into the binary and the tag. BUILDFLAGS
 # (default -trimpath, as the Dockerfile builds) are go build's flags;
-# internal/image's test sets none, to reuse what `go test` compiled.
+# internal/image's test sets none, to reuse what `go test` compiled. GOARCH
+# (default: go env GOARCH) picks the image's architecture: GOARCH=arm64 for
+# Graviton (Fargate ARM64) tasks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-bin/image}
 go=${GO:-go}
 version=${VERSION:-$(git describe --always --dirty 2>/dev/null || echo dev)}
+arch=${GOARCH:-$("$go" env GOARCH)}
 read -r -a buildflags <<<"${BUILDFLAGS--trimpath}"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -39,14 +42,14 @@ fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-CGO_ENABLED=0 "$go" build "${buildflags[@]}" -ldflags="-s -w -X main.Version=$version" -o "$out/gameday" ./cmd/gameday
+CGO_ENABLED=0 GOOS=linux GOARCH=$arch "$go" build "${buildflags[@]}" -ldflags="-s -w -X main.Version=$version" -o "$out/gameday" ./cmd/gameday
 sh scripts/image-rootfs.sh "$out/rootfs" "$out/gameday"
 
 storage=(--root "$out/storage" --runroot "$out/storage/run" --storage-driver vfs)
 trap 'buildah "${storage[@]}" rmi --all --force >/dev/null 2>&1 || true; rm -rf "$out/storage"' EXIT
 # The context holds nothing: every file comes from the rootfs stage.
 mkdir -p "$out/context"
-buildah "${storage[@]}" bud --isolation chroot --quiet \
+buildah "${storage[@]}" bud --isolation chroot --quiet --os linux --arch "$arch" \
 	--build-context rootfs="$out/rootfs" \
 	-f "$PWD/Dockerfile" -t "gameday:$version" "$out/context" >/dev/null
 rm -f "$out/gameday.oci.tar"
