@@ -242,11 +242,12 @@ func conformanceECSCLI(t *testing.T, sum Summary, aws1 func(args ...string) (str
 		return strings.TrimSpace(out)
 	}
 	unquote := func(s string) string { return strings.Trim(s, `"`) }
-	coord := blockingCoordinator(t)
-	for fam, cmd := range map[string]string{"cli-version": `["version"]`, "cli-long": `["worker","--id","cli-long","--coordinator","` + coord + `"]`} {
+	// cli-long runs `gameday sandbox` (a nested sandbox), which runs until
+	// it is signalled; its environment marks it for pidsWithEnv.
+	for fam, cmd := range map[string]string{"cli-version": `["version"]`, "cli-long": `["sandbox"]`} {
 		must("ecs", "register-task-definition", "--family", fam, "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
 			"--cpu", "256", "--memory", "512", "--container-definitions",
-			`[{"name":"worker","image":"gameday:label","command":`+cmd+`,"environment":[{"name":"GAMEDAY_WORKER_TOKEN","value":"t"}]}]`)
+			`[{"name":"worker","image":"gameday:label","command":`+cmd+`,"environment":[{"name":"GAMEDAY_TEST_MARKER","value":"cli-long"}]}]`)
 	}
 	netCfg := "awsvpcConfiguration={subnets=[" + subnet + "],assignPublicIp=DISABLED}"
 	arn := unquote(must("ecs", "run-task", "--cluster", sum.ECSCluster, "--task-definition", "cli-version", "--launch-type", "FARGATE",
@@ -269,8 +270,8 @@ func conformanceECSCLI(t *testing.T, sum Summary, aws1 func(args ...string) (str
 	if got := must("ecs", "list-tasks", "--cluster", sum.ECSCluster, "--query", "length(taskArns)"); got != "0" {
 		t.Errorf("aws ecs list-tasks after the stops: %s tasks running, want 0", got)
 	}
-	if pids := pidsWithArg(t, "cli-long"); len(pids) != 0 {
-		t.Errorf("aws ecs stop-task left worker processes %v", pids)
+	if pids := pidsWithEnv(t, "cli-long"); len(pids) != 0 {
+		t.Errorf("aws ecs stop-task left task processes %v", pids)
 	}
 	_, errOut, err := aws1("ecs", "run-task", "--cluster", "nope", "--task-definition", "cli-version")
 	if err == nil || !strings.Contains(errOut, "(ClusterNotFoundException)") {

@@ -1,7 +1,16 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,13 +143,11 @@ func TestECSValidation(t *testing.T) {
 func TestECSTaskCap(t *testing.T) {
 	_, c, awsCfg, _ := ecsSandbox(t, func(cfg *Config) { cfg.ECS.MaxTasks = 2 })
 	subnet, _ := privateSubnet(t, awsCfg)
-	marker := "ecs-cap-" + t.Name()
-	registerWorkerTD(t, c, "long", "worker", "--id", marker, "--coordinator", blockingCoordinator(t))
+	registerWorkerTD(t, c, "long", longRunning...)
 	// A fresh input per call: the SDK writes the client token it draws
 	// into the input, and the same token again is the same request.
 	mk := func(n int32) *ecssdk.RunTaskInput {
-		return &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(n),
-			Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_WORKER_TOKEN"), Value: aws.String("t")}}}}}}
+		return &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(n), Overrides: markerEnv("ecs-cap")}
 	}
 	first, err := c.RunTask(ctxT(t), mk(1))
 	if err != nil {
@@ -230,13 +237,11 @@ func TestECSTaskFailedToStart(t *testing.T) {
 func TestECSListTasksPagingAndFilters(t *testing.T) {
 	_, c, awsCfg, _ := ecsSandbox(t, nil)
 	subnet, _ := privateSubnet(t, awsCfg)
-	coord := blockingCoordinator(t)
-	registerWorkerTD(t, c, "alpha", "worker", "--id", "ecs-list-alpha", "--coordinator", coord)
-	registerWorkerTD(t, c, "beta", "worker", "--id", "ecs-list-beta", "--coordinator", coord)
-	env := &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_WORKER_TOKEN"), Value: aws.String("t")}}}}}
+	registerWorkerTD(t, c, "alpha", longRunning...)
+	registerWorkerTD(t, c, "beta", longRunning...)
 	run := func(family, by string, n int32) []string {
 		out, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String(family), LaunchType: ecstypes.LaunchTypeFargate,
-			NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(n), StartedBy: aws.String(by), Overrides: env})
+			NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(n), StartedBy: aws.String(by), Overrides: markerEnv("ecs-list-" + family)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,8 +315,8 @@ func TestECSListTasksPagingAndFilters(t *testing.T) {
 	if got := listAll(t, c, ecssdk.ListTasksInput{Cluster: aws.String("gameday"), DesiredStatus: ecstypes.DesiredStatusStopped}); strings.Join(got, ",") != strings.Join(b, ",") {
 		t.Errorf("STOPPED: %v, want %v", got, b)
 	}
-	testutil.Eventually(t, 10*time.Second, "the beta workers are gone", func() bool { return len(pidsWithArg(t, "ecs-list-beta")) == 0 })
-	testutil.Eventually(t, 10*time.Second, "the five alpha workers run", func() bool { return len(pidsWithArg(t, "ecs-list-alpha")) == 5 })
+	testutil.Eventually(t, 10*time.Second, "the beta processes are gone", func() bool { return len(pidsWithEnv(t, "ecs-list-beta")) == 0 })
+	testutil.Eventually(t, 10*time.Second, "the five alpha processes run", func() bool { return len(pidsWithEnv(t, "ecs-list-alpha")) == 5 })
 }
 
 // TestECSTagsAndClusters: tags on tasks, task definitions and clusters;
@@ -319,10 +324,9 @@ func TestECSListTasksPagingAndFilters(t *testing.T) {
 func TestECSTagsAndClusters(t *testing.T) {
 	s, c, awsCfg, _ := ecsSandbox(t, nil)
 	subnet, _ := privateSubnet(t, awsCfg)
-	tdArn := registerWorkerTD(t, c, "long", "worker", "--id", "ecs-tags", "--coordinator", blockingCoordinator(t))
+	tdArn := registerWorkerTD(t, c, "long", longRunning...)
 	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: fargateNet(subnet), Tags: []ecstypes.Tag{{Key: aws.String("gameday:run"), Value: aws.String("r9")}},
-		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_WORKER_TOKEN"), Value: aws.String("t")}}}}}})
+		NetworkConfiguration: fargateNet(subnet), Tags: []ecstypes.Tag{{Key: aws.String("gameday:run"), Value: aws.String("r9")}}, Overrides: markerEnv("ecs-tags")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,4 +400,97 @@ func TestECSUnservedAction(t *testing.T) {
 	other := ecssdk.NewFromConfig(awsCfg, func(o *ecssdk.Options) { o.Region = "us-east-1" })
 	_, err = other.ListClusters(ctxT(t), &ecssdk.ListClustersInput{})
 	wantAPIError(t, err, "SignatureDoesNotMatch", 403)
+}
+
+// TestECSConfigFile: the ecs section of a sandbox config file names the
+// cluster and the timings; the executable is not settable from a file;
+// out-of-range values stop Start with the field named.
+func TestECSConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sb.yaml")
+	if err := os.WriteFile(p, []byte("ecs:\n  cluster: loadgen\n  step_delay: 50ms\n  stop_timeout: 1s\n  max_tasks: 8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ECS.Cluster != "loadgen" || cfg.ECS.StepDelay != 50*time.Millisecond || cfg.ECS.StopTimeout != time.Second || cfg.ECS.MaxTasks != 8 {
+		t.Errorf("ecs section read as %+v", cfg.ECS)
+	}
+	if err := os.WriteFile(p, []byte("ecs:\n  executable: /bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(p); err == nil || !strings.Contains(err.Error(), "executable") {
+		t.Errorf("ecs.executable in a file: %v, want it refused", err)
+	}
+	cfg.Region = testConfig().Region
+	cfg.ECS.MaxTasks = 5000
+	if _, err := Start(ctxT(t), cfg); err == nil || !strings.Contains(err.Error(), "ecs.max_tasks") {
+		t.Errorf("max_tasks 5000: %v, want an error naming ecs.max_tasks", err)
+	}
+	cfg.ECS.MaxTasks = 8
+	s, awsCfg := startSandbox(t, cfg)
+	if s.Summary().ECSCluster != "loadgen" {
+		t.Errorf("summary cluster %q", s.Summary().ECSCluster)
+	}
+	out, err := ecssdk.NewFromConfig(awsCfg).ListClusters(ctxT(t), &ecssdk.ListClustersInput{})
+	if err != nil || len(out.ClusterArns) != 1 || !strings.HasSuffix(out.ClusterArns[0], ":cluster/loadgen") {
+		t.Errorf("ListClusters: %v %v", out, err)
+	}
+}
+
+// TestECSTasksDieWithASandboxKilledHard: SIGKILL of a `gameday sandbox`
+// process (no Close, no cleanup) still leaves no task process behind: the
+// kernel kills them (PR_SET_PDEATHSIG).
+func TestECSTasksDieWithASandboxKilledHard(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("PR_SET_PDEATHSIG is Linux's")
+	}
+	bin := gamedayBinary(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, "sandbox", "--api-port", strconv.Itoa(port))
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	var h Health
+	testutil.Eventually(t, 30*time.Second, "gameday sandbox answers", func() bool {
+		resp, err := http.Get(endpoint + "/_sandbox/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
+	})
+	awsCfg := AWSConfig(endpoint, h.Region)
+	c := ecssdk.NewFromConfig(awsCfg)
+	subnet, _ := privateSubnet(t, awsCfg)
+	marker := "ecs-pdeathsig-" + strconv.Itoa(os.Getpid())
+	t.Cleanup(func() { // if the test fails, still leave nothing behind
+		for _, pid := range pidsWithEnv(t, marker) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+	})
+	registerWorkerTD(t, c, "long", longRunning...)
+	if _, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(2), Overrides: markerEnv(marker),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "two task processes run under the sandbox", func() bool { return len(pidsWithEnv(t, marker)) == 2 })
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	testutil.Eventually(t, 10*time.Second, "no task process outlives the killed sandbox", func() bool { return len(pidsWithEnv(t, marker)) == 0 })
 }

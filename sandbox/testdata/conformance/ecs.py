@@ -2,8 +2,6 @@
 tasks that are real processes of the gameday binary, their lifecycle, stop,
 paging, tags and errors. Every answer is checked against botocore's model
 (common.py)."""
-import socket
-
 from common import SUMMARY, check, client, collect, error_of, wait_for
 
 ecs = client("ecs")
@@ -17,20 +15,11 @@ check(len(cl["clusters"]) == 1 and cl["clusters"][0]["status"] == "ACTIVE"
 missing = ecs.describe_clusters(clusters=["nope"])
 check(missing["clusters"] == [] and missing["failures"][0]["reason"] == "MISSING", "describe_clusters: unknown is a MISSING failure")
 
-# A coordinator that never answers: the kernel completes the connection
-# (backlog), nobody reads, so `gameday worker` waits in its hello until it
-# is signalled.
-hang = socket.socket()
-hang.bind(("127.0.0.1", 0))
-hang.listen(16)
-coord = "http://127.0.0.1:%d" % hang.getsockname()[1]
-
-
 def register(family, command):
     return ecs.register_task_definition(
         family=family, networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="256", memory="512",
         containerDefinitions=[{"name": "worker", "image": "gameday:label-only", "command": command,
-                               "environment": [{"name": "GAMEDAY_WORKER_TOKEN", "value": "t"}]}],
+                               "environment": [{"name": "FROM_DEFINITION", "value": "1"}]}],
         tags=[{"key": "team", "value": "sre"}])["taskDefinition"]
 
 
@@ -50,7 +39,8 @@ check(t["lastStatus"] == "STOPPED" and t["stopCode"] == "EssentialContainerExite
       "`gameday version` ran and exited 0: EssentialContainerExited (%s, %s)" % (t["stopCode"], t["containers"][0].get("exitCode")))
 check(t["startedAt"] <= t["stoppedAt"] and t["attachments"][0]["type"] == "ElasticNetworkInterface", "timestamps and the ENI")
 
-register("boto-long", ["worker", "--id", "boto-long", "--coordinator", coord])
+# `gameday sandbox` (a nested sandbox) runs until it is signalled.
+register("boto-long", ["sandbox"])
 run = ecs.run_task(cluster=cluster, taskDefinition="boto-long", launchType="FARGATE", networkConfiguration=net,
                    count=3, startedBy="boto3-long", tags=[{"key": "run", "value": "r1"}])
 arns = [x["taskArn"] for x in run["tasks"]]
@@ -74,7 +64,7 @@ for a in arns[1:]:
 ecs.get_waiter("tasks_stopped").wait(cluster=cluster, tasks=arns, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 t = ecs.describe_tasks(cluster=cluster, tasks=arns[:1])["tasks"][0]
 check(t["stoppedReason"] == "boto3 says stop" and t["stopCode"] == "UserInitiated" and "exitCode" in t["containers"][0],
-      "stopped by the user, with the worker's exit code %s" % t["containers"][0].get("exitCode"))
+      "stopped by the user, exit code %s" % t["containers"][0].get("exitCode"))
 check(ecs.list_tasks(cluster=cluster, startedBy="boto3-long")["taskArns"] == [], "list_tasks: none running after stop")
 stopped = ecs.list_tasks(cluster=cluster, startedBy="boto3-long", desiredStatus="STOPPED")["taskArns"]
 check(sorted(stopped) == sorted(arns), "list_tasks desiredStatus=STOPPED")
@@ -95,4 +85,3 @@ for what, call, kw, want in [
 ]:
     code, status, _ = error_of(call, **kw)
     check(code == want and status == 400, "%s: %s %s (want %s 400)" % (what, code, status, want))
-hang.close()
