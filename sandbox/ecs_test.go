@@ -212,7 +212,7 @@ func inOrder(t *testing.T, seen []string) {
 }
 
 func TestECSRunTaskRunsTheBinary(t *testing.T) {
-	_, c, awsCfg, out := ecsSandbox(t, nil)
+	s, c, awsCfg, out := ecsSandbox(t, nil)
 	subnet, cidr := privateSubnet(t, awsCfg)
 	td := registerWorkerTD(t, c, "gameday-version", "version")
 
@@ -245,6 +245,18 @@ func TestECSRunTaskRunsTheBinary(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "gameday dev") {
 		t.Errorf("the container did not run `gameday version`: output %q", out.String())
+	}
+	// Ground truth: every lastStatus change is an ecs-task event.
+	var trail []string
+	last := ""
+	for _, e := range s.Region().Events() {
+		if e.Kind == "ecs-task" && e.Resource == arn {
+			trail = append(trail, e.To)
+			last = e.Detail
+		}
+	}
+	if strings.Join(trail, ",") != "PROVISIONING,PENDING,RUNNING,STOPPING,DEPROVISIONING,STOPPED" || !strings.Contains(last, "EssentialContainerExited") || !strings.Contains(last, "worker exit 0") {
+		t.Errorf("ecs-task events %v, last detail %q", trail, last)
 	}
 	for name, ts := range map[string]*time.Time{"createdAt": tk.CreatedAt, "startedAt": tk.StartedAt, "stoppingAt": tk.StoppingAt, "stoppedAt": tk.StoppedAt} {
 		if ts == nil || ts.IsZero() {
@@ -368,6 +380,9 @@ func TestECSCloseLeavesNoProcess(t *testing.T) {
 		t.Fatalf("RunTask: %v", err)
 	}
 	testutil.Eventually(t, 10*time.Second, "three task processes run", func() bool { return len(pidsWithEnv(t, marker)) == 3 })
+	if n := s.Health().ECSTasks; n != 3 {
+		t.Errorf("health counts %d ECS tasks, want 3", n)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

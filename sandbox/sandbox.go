@@ -297,6 +297,9 @@ type Health struct {
 	// figures such as a target-tracking policy's RequestCountPerTarget
 	// target are per this long.
 	MetricMinuteS float64 `json:"metric_minute_s"`
+	// ECSTasks counts the ECS tasks not yet STOPPED (each one real
+	// processes on this host).
+	ECSTasks int `json:"ecs_tasks"`
 }
 
 // Health reports the sandbox's current state in brief.
@@ -312,6 +315,7 @@ func (s *Sandbox) Health() Health {
 		WriterAZ:        s.region.WriterAZ(),
 		UptimeSeconds:   time.Since(s.started).Seconds(),
 		MetricMinuteS:   s.region.Timings().MetricMinute.Seconds(),
+		ECSTasks:        s.ecs.Live(),
 	}
 	for _, in := range s.region.Instances() {
 		if in.State == sim.StateRunning {

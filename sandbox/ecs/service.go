@@ -107,11 +107,13 @@ func (c Config) Validate() error {
 }
 
 // Region is what ECS needs from the rest of the sandbox: the account, the
-// region, and EC2's subnets (for awsvpc tasks). *sim.Region implements it.
+// region, EC2's subnets (for awsvpc tasks) and the ground-truth event log.
+// *sim.Region implements it.
 type Region interface {
 	AccountID() string
 	RegionName() string
 	Subnets() []sim.Subnet
+	RecordEvent(kind, resource, az, from, to, detail string)
 }
 
 // Service is one account's ECS in one region.
