@@ -494,3 +494,39 @@ func TestECSTasksDieWithASandboxKilledHard(t *testing.T) {
 	_ = cmd.Wait()
 	testutil.Eventually(t, 10*time.Second, "no task process outlives the killed sandbox", func() bool { return len(pidsWithEnv(t, marker)) == 0 })
 }
+
+// TestECSInsideATestBinary: with no executable set, a sandbox inside a Go
+// test binary refuses to run it (it would run the tests again): the task is
+// TaskFailedToStart and says what to set.
+func TestECSInsideATestBinary(t *testing.T) {
+	_, c, awsCfg, _ := ecsSandbox(t, func(cfg *Config) { cfg.ECS.Executable = "" })
+	subnet, _ := privateSubnet(t, awsCfg)
+	registerWorkerTD(t, c, "v", "version")
+	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("v"), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: fargateNet(subnet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := waitTask(t, c, aws.ToString(run.Tasks[0].TaskArn), "STOPPED")
+	if tk.StopCode != ecstypes.TaskStopCodeTaskFailedToStart || !strings.Contains(aws.ToString(tk.StoppedReason), "Config.ECS.Executable") {
+		t.Errorf("stopCode %s reason %q", tk.StopCode, aws.ToString(tk.StoppedReason))
+	}
+}
+
+// TestECSEC2LaunchType: a bridge-mode definition runs on the EC2 launch
+// type (the default without a capacity provider), with no ENI.
+func TestECSEC2LaunchType(t *testing.T) {
+	_, c, _, _ := ecsSandbox(t, nil)
+	if _, err := c.RegisterTaskDefinition(ctxT(t), &ecssdk.RegisterTaskDefinitionInput{
+		Family: aws.String("bridge"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("w"), Image: aws.String("x"), Memory: aws.Int32(128), Command: []string{"version"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("bridge")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := waitTask(t, c, aws.ToString(run.Tasks[0].TaskArn), "STOPPED")
+	if tk.LaunchType != ecstypes.LaunchTypeEc2 || len(tk.Attachments) != 0 || tk.StopCode != ecstypes.TaskStopCodeEssentialContainerExited || aws.ToInt32(tk.Containers[0].ExitCode) != 0 {
+		t.Errorf("launch %s attachments %d stopCode %s exit %v", tk.LaunchType, len(tk.Attachments), tk.StopCode, tk.Containers[0].ExitCode)
+	}
+}

@@ -39,7 +39,8 @@ type Config struct {
 	// "gameday"), lifecycle steps, stop timeout and task cap. Its tasks are
 	// real processes of ECS.Executable — in Go, set
 	// cfg.ECS.Executable = "/path/to/gameday" to run a built binary; empty
-	// means os.Executable(), the gameday binary the sandbox runs in.
+	// means os.Executable(), the gameday binary the sandbox runs in (in a
+	// Go test binary, tasks then fail to start: set it).
 	ECS ecs.Config `yaml:"ecs" mapstructure:"ecs" json:"ecs"`
 }
 

@@ -637,6 +637,9 @@ func (s *Service) update(t *task, f func(v *Task)) {
 
 // start starts one container's process.
 func (s *Service) start(r containerRun) (*proc, error) {
+	if s.exeErr != nil {
+		return nil, s.exeErr
+	}
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
 	cmd.Env = r.env
 	cmd.Stdout, cmd.Stderr = s.cfg.Output, s.cfg.Output
