@@ -32,6 +32,9 @@ const (
 func conformanceSandbox(t *testing.T) (*Sandbox, []string) {
 	t.Helper()
 	cfg := testConfig()
+	// ECS tasks run the gameday binary (never this test binary).
+	cfg.ECS.Executable = gamedayBinary(t)
+	cfg.ECS.StepDelay = 50 * time.Millisecond
 	cfg.Region.Timings.RebootTime = 10 * time.Millisecond
 	// The scripts stop an instance and start it again: the group must not
 	// replace it meanwhile (the CLI takes about a second per command).
@@ -97,7 +100,7 @@ func TestConformanceBoto3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2", "refusals", "ec2_runbook", "autoscaling_admin", "elbv2_admin", "rds_terraform", "sts", "cloudwatch"} {
+	for _, svc := range []string{"ec2", "autoscaling", "rds", "elbv2", "refusals", "ec2_runbook", "autoscaling_admin", "elbv2_admin", "rds_terraform", "sts", "cloudwatch", "ecs"} {
 		t.Run(svc, func(t *testing.T) {
 			out, errOut, err := run(t, env, dir, debianPython3, svc+".py")
 			t.Logf("%s.py:\n%s", svc, out)
@@ -214,5 +217,64 @@ func TestConformanceCLI(t *testing.T) {
 	// The listener's port is AWS's.
 	if n := count("elbv2", "describe-listeners", "--load-balancer-arn", sum.LoadBalancerARN, "--query", "Listeners[0].Port"); n != 80 {
 		t.Errorf("describe-listeners port %d, want 80", n)
+	}
+
+	conformanceECSCLI(t, sum, aws1)
+}
+
+// conformanceECSCLI: aws ecs register-task-definition, run-task, the
+// tasks-stopped waiter, describe-tasks, list-tasks and stop-task against
+// tasks that are real gameday processes.
+func conformanceECSCLI(t *testing.T, sum Summary, aws1 func(args ...string) (string, string, error)) {
+	t.Helper()
+	subnet := ""
+	for _, sn := range sum.Subnets {
+		if !sn.Public {
+			subnet = sn.ID
+		}
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, errOut, err := aws1(args...)
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	unquote := func(s string) string { return strings.Trim(s, `"`) }
+	// cli-long runs `gameday sandbox` (a nested sandbox), which runs until
+	// it is signalled; its environment marks it for pidsWithEnv.
+	for fam, cmd := range map[string]string{"cli-version": `["version"]`, "cli-long": `["sandbox"]`} {
+		must("ecs", "register-task-definition", "--family", fam, "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE",
+			"--cpu", "256", "--memory", "512", "--container-definitions",
+			`[{"name":"worker","image":"gameday:label","command":`+cmd+`,"environment":[{"name":"GAMEDAY_TEST_MARKER","value":"cli-long"}]}]`)
+	}
+	netCfg := "awsvpcConfiguration={subnets=[" + subnet + "],assignPublicIp=DISABLED}"
+	arn := unquote(must("ecs", "run-task", "--cluster", sum.ECSCluster, "--task-definition", "cli-version", "--launch-type", "FARGATE",
+		"--network-configuration", netCfg, "--started-by", "aws-cli", "--query", "tasks[0].taskArn"))
+	must("ecs", "wait", "tasks-stopped", "--cluster", sum.ECSCluster, "--tasks", arn)
+	if got := must("ecs", "describe-tasks", "--cluster", sum.ECSCluster, "--tasks", arn, "--query", "tasks[0].[lastStatus,stopCode,containers[0].exitCode]", "--output", "text"); got != "STOPPED\tEssentialContainerExited\t0" {
+		t.Errorf("aws ecs describe-tasks after `gameday version`: %q, want STOPPED EssentialContainerExited 0", got)
+	}
+
+	long := unquote(must("ecs", "run-task", "--cluster", sum.ECSCluster, "--task-definition", "cli-long", "--launch-type", "FARGATE",
+		"--network-configuration", netCfg, "--started-by", "aws-cli-long", "--query", "tasks[0].taskArn"))
+	must("ecs", "wait", "tasks-running", "--cluster", sum.ECSCluster, "--tasks", long)
+	if got := must("ecs", "list-tasks", "--cluster", sum.ECSCluster, "--started-by", "aws-cli-long", "--page-size", "1", "--query", "taskArns[0]"); unquote(got) != long {
+		t.Errorf("aws ecs list-tasks --started-by: %s, want %s", got, long)
+	}
+	if got := must("ecs", "stop-task", "--cluster", sum.ECSCluster, "--task", long, "--reason", "cli stop", "--query", "task.[desiredStatus,stopCode]", "--output", "text"); got != "STOPPED\tUserInitiated" {
+		t.Errorf("aws ecs stop-task: %q", got)
+	}
+	must("ecs", "wait", "tasks-stopped", "--cluster", sum.ECSCluster, "--tasks", long)
+	if got := must("ecs", "list-tasks", "--cluster", sum.ECSCluster, "--query", "length(taskArns)"); got != "0" {
+		t.Errorf("aws ecs list-tasks after the stops: %s tasks running, want 0", got)
+	}
+	if pids := pidsWithEnv(t, "cli-long"); len(pids) != 0 {
+		t.Errorf("aws ecs stop-task left task processes %v", pids)
+	}
+	_, errOut, err := aws1("ecs", "run-task", "--cluster", "nope", "--task-definition", "cli-version")
+	if err == nil || !strings.Contains(errOut, "(ClusterNotFoundException)") {
+		t.Errorf("aws ecs run-task --cluster nope: %v %q, want ClusterNotFoundException", err, errOut)
 	}
 }

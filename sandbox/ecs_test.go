@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -98,37 +96,34 @@ func ecsSandbox(t *testing.T, mod func(*Config)) (*Sandbox, *ecssdk.Client, aws.
 	return s, ecssdk.NewFromConfig(awsCfg), awsCfg, out
 }
 
-// blockingCoordinator is an HTTP server on loopback whose every call hangs
-// until the client goes away: a `gameday worker` pointed at it waits in its
-// hello until it is signalled, a long-running task.
-func blockingCoordinator(t *testing.T) string {
-	t.Helper()
-	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-done:
-		}
-	}))
-	t.Cleanup(func() { close(done); srv.Close() })
-	return srv.URL
+// longRunning is the command of a container that runs until it is
+// signalled: `gameday sandbox`, a nested sandbox on loopback.
+var longRunning = []string{"sandbox"}
+
+// markerEnv is a task override that puts a marker in the container's
+// environment: pidsWithEnv finds its processes by it.
+func markerEnv(marker string) *ecstypes.TaskOverride {
+	return &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{
+		Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_TEST_MARKER"), Value: aws.String(marker)}},
+	}}}
 }
 
-// pidsWithArg lists the live (not zombie) processes whose command line
-// holds arg, from /proc.
-func pidsWithArg(t *testing.T, arg string) []string {
+// pidsWithEnv lists the live (not zombie) processes whose environment has
+// GAMEDAY_TEST_MARKER=marker, from /proc.
+func pidsWithEnv(t *testing.T, marker string) []string {
 	t.Helper()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Skip("no /proc on this system")
 	}
+	want := []byte("GAMEDAY_TEST_MARKER=" + marker + "\x00")
 	var out []string
 	for _, e := range ents {
 		if e.Name()[0] < '0' || e.Name()[0] > '9' {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !bytes.Contains(b, []byte("\x00"+arg+"\x00")) {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !(bytes.HasPrefix(b, want) || bytes.Contains(b, append([]byte("\x00"), want...))) {
 			continue
 		}
 		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
@@ -217,7 +212,7 @@ func inOrder(t *testing.T, seen []string) {
 }
 
 func TestECSRunTaskRunsTheBinary(t *testing.T) {
-	_, c, awsCfg, out := ecsSandbox(t, nil)
+	s, c, awsCfg, out := ecsSandbox(t, nil)
 	subnet, cidr := privateSubnet(t, awsCfg)
 	td := registerWorkerTD(t, c, "gameday-version", "version")
 
@@ -250,6 +245,18 @@ func TestECSRunTaskRunsTheBinary(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "gameday dev") {
 		t.Errorf("the container did not run `gameday version`: output %q", out.String())
+	}
+	// Ground truth: every lastStatus change is an ecs-task event.
+	var trail []string
+	last := ""
+	for _, e := range s.Region().Events() {
+		if e.Kind == "ecs-task" && e.Resource == arn {
+			trail = append(trail, e.To)
+			last = e.Detail
+		}
+	}
+	if strings.Join(trail, ",") != "PROVISIONING,PENDING,RUNNING,STOPPING,DEPROVISIONING,STOPPED" || !strings.Contains(last, "EssentialContainerExited") || !strings.Contains(last, "worker exit 0") {
+		t.Errorf("ecs-task events %v, last detail %q", trail, last)
 	}
 	for name, ts := range map[string]*time.Time{"createdAt": tk.CreatedAt, "startedAt": tk.StartedAt, "stoppingAt": tk.StoppingAt, "stoppedAt": tk.StoppedAt} {
 		if ts == nil || ts.IsZero() {
@@ -318,21 +325,18 @@ func TestECSRunTaskRunsTheBinary(t *testing.T) {
 func TestECSStopTaskKillsTheProcess(t *testing.T) {
 	_, c, awsCfg, _ := ecsSandbox(t, nil)
 	subnet, _ := privateSubnet(t, awsCfg)
-	marker := "ecs-stop-" + strings.ReplaceAll(t.Name(), "/", "-")
-	registerWorkerTD(t, c, "long", "worker", "--id", marker, "--coordinator", blockingCoordinator(t))
+	marker := "ecs-stop"
+	registerWorkerTD(t, c, "long", longRunning...)
 	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{
 		Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: fargateNet(subnet),
-		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{
-			Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_WORKER_TOKEN"), Value: aws.String("t")}},
-		}}},
+		NetworkConfiguration: fargateNet(subnet), Overrides: markerEnv(marker),
 	})
 	if err != nil {
 		t.Fatalf("RunTask: %v", err)
 	}
 	arn := aws.ToString(run.Tasks[0].TaskArn)
 	waitTask(t, c, arn, "RUNNING")
-	testutil.Eventually(t, 5*time.Second, "the worker process runs", func() bool { return len(pidsWithArg(t, marker)) == 1 })
+	testutil.Eventually(t, 10*time.Second, "the task's gameday process runs", func() bool { return len(pidsWithEnv(t, marker)) == 1 })
 
 	st, err := c.StopTask(ctxT(t), &ecssdk.StopTaskInput{Cluster: aws.String("gameday"), Task: aws.String(arn), Reason: aws.String("test done")})
 	if err != nil {
@@ -342,14 +346,15 @@ func TestECSStopTaskKillsTheProcess(t *testing.T) {
 		t.Errorf("StopTask answered desired %s stopCode %s", aws.ToString(st.Task.DesiredStatus), st.Task.StopCode)
 	}
 	tk, _ := waitTask(t, c, arn, "STOPPED")
-	if pids := pidsWithArg(t, marker); len(pids) != 0 {
-		t.Errorf("task STOPPED but worker processes %v are alive", pids)
+	if pids := pidsWithEnv(t, marker); len(pids) != 0 {
+		t.Errorf("task STOPPED but its processes %v are alive", pids)
 	}
 	if tk.StopCode != ecstypes.TaskStopCodeUserInitiated || aws.ToString(tk.StoppedReason) != "test done" {
 		t.Errorf("stopCode %s reason %q", tk.StopCode, aws.ToString(tk.StoppedReason))
 	}
-	if tk.Containers[0].ExitCode == nil {
-		t.Errorf("no exit code after the stop")
+	// gameday sandbox ends on SIGTERM by the signal: 128+15, as Docker says.
+	if code := tk.Containers[0].ExitCode; code == nil || *code != 143 {
+		t.Errorf("exit code %v after the stop, want 143 (SIGTERM)", code)
 	}
 	// Stopped tasks stay describable but leave the default ListTasks.
 	lt, err := c.ListTasks(ctxT(t), &ecssdk.ListTasksInput{Cluster: aws.String("gameday")})
@@ -365,23 +370,23 @@ func TestECSStopTaskKillsTheProcess(t *testing.T) {
 func TestECSCloseLeavesNoProcess(t *testing.T) {
 	s, c, awsCfg, _ := ecsSandbox(t, nil)
 	subnet, _ := privateSubnet(t, awsCfg)
-	marker := "ecs-close-" + strings.ReplaceAll(t.Name(), "/", "-")
-	registerWorkerTD(t, c, "long", "worker", "--id", marker, "--coordinator", blockingCoordinator(t))
+	marker := "ecs-close"
+	registerWorkerTD(t, c, "long", longRunning...)
 	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{
 		Cluster: aws.String("gameday"), TaskDefinition: aws.String("long"), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(3),
-		Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{
-			Name: aws.String("worker"), Environment: []ecstypes.KeyValuePair{{Name: aws.String("GAMEDAY_WORKER_TOKEN"), Value: aws.String("t")}},
-		}}},
+		NetworkConfiguration: fargateNet(subnet), Count: aws.Int32(3), Overrides: markerEnv(marker),
 	})
 	if err != nil || len(run.Tasks) != 3 {
 		t.Fatalf("RunTask: %v", err)
 	}
-	testutil.Eventually(t, 10*time.Second, "three worker processes run", func() bool { return len(pidsWithArg(t, marker)) == 3 })
+	testutil.Eventually(t, 10*time.Second, "three task processes run", func() bool { return len(pidsWithEnv(t, marker)) == 3 })
+	if n := s.Health().ECSTasks; n != 3 {
+		t.Errorf("health counts %d ECS tasks, want 3", n)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if pids := pidsWithArg(t, marker); len(pids) != 0 {
-		t.Errorf("after Close, worker processes %v are alive", pids)
+	if pids := pidsWithEnv(t, marker); len(pids) != 0 {
+		t.Errorf("after Close, task processes %v are alive", pids)
 	}
 }

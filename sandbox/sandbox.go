@@ -39,7 +39,8 @@ type Config struct {
 	// "gameday"), lifecycle steps, stop timeout and task cap. Its tasks are
 	// real processes of ECS.Executable — in Go, set
 	// cfg.ECS.Executable = "/path/to/gameday" to run a built binary; empty
-	// means os.Executable(), the gameday binary the sandbox runs in.
+	// means os.Executable(), the gameday binary the sandbox runs in (in a
+	// Go test binary, tasks then fail to start: set it).
 	ECS ecs.Config `yaml:"ecs" mapstructure:"ecs" json:"ecs"`
 }
 
@@ -297,6 +298,9 @@ type Health struct {
 	// figures such as a target-tracking policy's RequestCountPerTarget
 	// target are per this long.
 	MetricMinuteS float64 `json:"metric_minute_s"`
+	// ECSTasks counts the ECS tasks not yet STOPPED (each one real
+	// processes on this host).
+	ECSTasks int `json:"ecs_tasks"`
 }
 
 // Health reports the sandbox's current state in brief.
@@ -312,6 +316,7 @@ func (s *Sandbox) Health() Health {
 		WriterAZ:        s.region.WriterAZ(),
 		UptimeSeconds:   time.Since(s.started).Seconds(),
 		MetricMinuteS:   s.region.Timings().MetricMinute.Seconds(),
+		ECSTasks:        s.ecs.Live(),
 	}
 	for _, in := range s.region.Instances() {
 		if in.State == sim.StateRunning {

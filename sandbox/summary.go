@@ -47,6 +47,11 @@ type Summary struct {
 	// it and ACL rules match it (80); the nodes really listen on the
 	// loopback port in Nodes[].Addr.
 	ListenerPort int32 `json:"listener_port"`
+	// ECSCluster is the name of the cluster the sandbox's ECS starts with
+	// (Config.ECS.Cluster, default "gameday"); ECSExecutable the program
+	// its tasks' containers run.
+	ECSCluster    string `json:"ecs_cluster"`
+	ECSExecutable string `json:"ecs_executable"`
 }
 
 // NodeSummary is one load balancer node.
@@ -70,15 +75,16 @@ func (s *Sandbox) Summary() Summary {
 	r := s.region
 	cfg := r.Config()
 	sum := Summary{
-		Region:    r.RegionName(),
-		AccountID: r.AccountID(),
-		Profile:   cfg.Profile,
-		Endpoint:  s.endpoint,
-		DNSAddr:   s.DNSAddr(),
-		EventsURL: s.endpoint + "/_sandbox/events",
-		HealthURL: s.endpoint + "/_sandbox/health",
-		DBKind:    cfg.DB.Kind,
-		ClientIP:  cfg.ClientIP,
+		Region:     r.RegionName(),
+		AccountID:  r.AccountID(),
+		Profile:    cfg.Profile,
+		Endpoint:   s.endpoint,
+		DNSAddr:    s.DNSAddr(),
+		EventsURL:  s.endpoint + "/_sandbox/events",
+		HealthURL:  s.endpoint + "/_sandbox/health",
+		DBKind:     cfg.DB.Kind,
+		ClientIP:   cfg.ClientIP,
+		ECSCluster: s.ecs.Config().Cluster, ECSExecutable: s.ecs.Executable(),
 	}
 	for _, az := range r.AvailabilityZones() {
 		sum.AZs = append(sum.AZs, az.Name)

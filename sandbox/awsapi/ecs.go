@@ -99,8 +99,14 @@ func isJSONTarget(hr *http.Request) bool {
 // serveJSON serves an awsJson1_1 call (ECS).
 func (h *handler) serveJSON(w http.ResponseWriter, hr *http.Request, reqID string) {
 	service := ServiceECS
-	action := strings.TrimPrefix(hr.Header.Get("X-Amz-Target"), ecsTarget)
+	target := hr.Header.Get("X-Amz-Target")
+	action := strings.TrimPrefix(target, ecsTarget)
 	fail := func(err error) { writeJSONAPIError(w, reqID, err) }
+	if !isJSONTarget(hr) {
+		h.b.RecordAPICall(service, target, false)
+		fail(&sim.APIError{Code: "UnknownOperationException", Message: "ECS calls carry X-Amz-Target: " + ecsTarget + "<Action>", Status: http.StatusBadRequest})
+		return
+	}
 	if hr.Method != http.MethodPost {
 		h.b.RecordAPICall(service, action, false)
 		fail(&sim.APIError{Code: "UnknownOperationException", Message: "awsJson calls are POST", Status: http.StatusBadRequest})

@@ -124,10 +124,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		hr.Body = http.MaxBytesReader(w, hr.Body, maxBody)
 		_ = hr.ParseForm() // only to record which action was refused
 		h.b.RecordAPICall(scoped, hr.Form.Get("Action"), false)
+		if scoped == ServiceECS {
+			writeJSONAPIError(w, reqID, errWrongRegion(region))
+			return
+		}
 		writeError(w, scoped, reqID, errWrongRegion(region))
 		return
 	}
-	if scoped == ServiceECS && isJSONTarget(hr) {
+	if scoped == ServiceECS {
 		h.serveJSON(w, hr, reqID) // ECS's awsJson1_1 (ecs.go)
 		return
 	}

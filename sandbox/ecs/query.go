@@ -147,6 +147,19 @@ func (s *Service) ListTasks(in ListTasksInput) ([]string, error) {
 	return out, nil
 }
 
+// Live counts the tasks not yet STOPPED, across clusters.
+func (s *Service) Live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.tasks {
+		if t.view.LastStatus != StatusStopped {
+			n++
+		}
+	}
+	return n
+}
+
 // --- tags ---
 
 // TagResource adds or replaces tags on a cluster, task or task definition.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -107,11 +108,13 @@ func (c Config) Validate() error {
 }
 
 // Region is what ECS needs from the rest of the sandbox: the account, the
-// region, and EC2's subnets (for awsvpc tasks). *sim.Region implements it.
+// region, EC2's subnets (for awsvpc tasks) and the ground-truth event log.
+// *sim.Region implements it.
 type Region interface {
 	AccountID() string
 	RegionName() string
 	Subnets() []sim.Subnet
+	RecordEvent(kind, resource, az, from, to, detail string)
 }
 
 // Service is one account's ECS in one region.
@@ -119,6 +122,7 @@ type Service struct {
 	cfg    Config
 	region Region
 	exe    string
+	exeErr error // why exe must not run (a test binary), or nil
 
 	mu       sync.Mutex
 	closed   bool
@@ -148,13 +152,20 @@ func New(cfg Config, profile string, region Region) (*Service, error) {
 		return nil, err
 	}
 	exe := cfg.Executable
+	var exeErr error
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return nil, fmt.Errorf("ecs: the worker executable: %w", err)
 		}
+		// Inside a Go test binary, os.Executable() is the test binary: a
+		// container running it would run the package's tests again, each
+		// maybe starting tasks. Tasks fail to start instead, saying why.
+		if b := filepath.Base(exe); strings.HasSuffix(b, ".test") || strings.HasSuffix(b, ".test.exe") {
+			exeErr = fmt.Errorf("%s is a Go test binary: set the sandbox's Config.ECS.Executable to a built gameday binary", exe)
+		}
 	}
-	s := &Service{cfg: cfg, region: region, exe: exe, clusters: map[string]*cluster{}, families: map[string][]*TaskDefinition{},
+	s := &Service{cfg: cfg, region: region, exe: exe, exeErr: exeErr, clusters: map[string]*cluster{}, families: map[string][]*TaskDefinition{},
 		tdTags: map[string]*[]Tag{}, tasks: map[string]*task{}, tokens: map[string]tokenEntry{}, closing: make(chan struct{}), now: time.Now}
 	s.clusters[cfg.Cluster] = &cluster{arn: s.arn("cluster/" + cfg.Cluster), name: cfg.Cluster, status: "ACTIVE", created: s.now()}
 	return s, nil

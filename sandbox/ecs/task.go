@@ -306,7 +306,11 @@ func (s *Service) RunTask(in RunTaskInput) ([]Task, []Failure, error) {
 		arns = append(arns, arn)
 		out = append(out, s.taskView(t, true))
 		s.wg.Add(1)
-		go s.lifecycle(t)
+		az, by := t.view.AvailabilityZone, in.StartedBy
+		go func() {
+			s.region.RecordEvent("ecs-task", arn, az, "", StatusProvisioning, "startedBy "+by)
+			s.lifecycle(t)
+		}()
 	}
 	if in.ClientToken != "" {
 		s.tokens[c.arn+"\x00"+in.ClientToken] = tokenEntry{digest: digest, arns: arns, at: now}
@@ -608,14 +612,34 @@ func (s *Service) requestStop(t *task, code, reason string) {
 	t.stopOnce.Do(func() { close(t.stopCh) })
 }
 
+// update changes a task under the lock and records each lastStatus change
+// as a ground-truth event (kind ecs-task).
 func (s *Service) update(t *task, f func(v *Task)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	from := t.view.LastStatus
 	f(&t.view)
+	v := &t.view
+	to, arn, az := v.LastStatus, v.TaskArn, v.AvailabilityZone
+	detail := ""
+	if to == StatusStopped || to == StatusStopping || to == StatusDeprovisioning {
+		detail = v.StopCode + ": " + v.StoppedReason
+		for _, c := range v.Containers {
+			if c.ExitCode != nil {
+				detail += fmt.Sprintf("; %s exit %d", c.Name, *c.ExitCode)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if to != from {
+		s.region.RecordEvent("ecs-task", arn, az, from, to, detail)
+	}
 }
 
 // start starts one container's process.
 func (s *Service) start(r containerRun) (*proc, error) {
+	if s.exeErr != nil {
+		return nil, s.exeErr
+	}
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
 	cmd.Env = r.env
 	cmd.Stdout, cmd.Stderr = s.cfg.Output, s.cfg.Output

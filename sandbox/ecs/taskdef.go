@@ -99,15 +99,16 @@ func (s *Service) RegisterTaskDefinition(in RegisterTaskDefinitionInput) (TaskDe
 	default:
 		return TaskDefinition{}, nil, errInvalid("Invalid networkMode %q: bridge, host, awsvpc or none.", in.NetworkMode)
 	}
-	cpu, cpuOK := 0, in.Cpu == ""
+	cpu, mem := 0, 0
 	if in.Cpu != "" {
-		if cpu, cpuOK = cpuUnits(in.Cpu); !cpuOK {
+		var ok bool
+		if cpu, ok = cpuUnits(in.Cpu); !ok {
 			return TaskDefinition{}, nil, errClient("Invalid 'cpu' setting for task.")
 		}
 	}
-	mem, memOK := 0, in.Memory == ""
 	if in.Memory != "" {
-		if mem, memOK = memMiB(in.Memory); !memOK {
+		var ok bool
+		if mem, ok = memMiB(in.Memory); !ok {
 			return TaskDefinition{}, nil, errClient("Invalid 'memory' setting for task.")
 		}
 	}

@@ -207,7 +207,7 @@ type Task struct {
 	StoppedAt            *Time         `json:"stoppedAt,omitempty"`
 	StoppedReason        string        `json:"stoppedReason,omitempty"`
 	StoppingAt           *Time         `json:"stoppingAt,omitempty"`
-	Tags                 []Tag         `json:"tags"`
+	Tags                 []Tag         `json:"tags,omitempty"`
 	TaskArn              string        `json:"taskArn"`
 	TaskDefinitionArn    string        `json:"taskDefinitionArn"`
 	Version              int64         `json:"version"`

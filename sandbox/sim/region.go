@@ -265,6 +265,13 @@ func (r *Region) emit(kind, resource, az, from, to, detail string) {
 	r.events.add(Event{Time: time.Now(), Kind: kind, Resource: resource, AZ: az, From: from, To: to, Detail: detail})
 }
 
+// RecordEvent appends a ground-truth event for a service modelled beside
+// the region (the sandbox's ECS records its tasks' lifecycle as kind
+// "ecs-task").
+func (r *Region) RecordEvent(kind, resource, az, from, to, detail string) {
+	r.emit(kind, resource, az, from, to, detail)
+}
+
 // Events returns a copy of every ground-truth event so far, oldest first.
 func (r *Region) Events() []Event {
 	r.events.mu.Lock()

@@ -60,7 +60,7 @@ type FailureBucket struct {
 // against these.
 type Event struct {
 	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"`     // instance-state, target-health, asg-activity, asg-capacity, db-status, db-writer, acl-association, acl, dns, api-call; also asg-member, db-event, instance-health, load-balancer, alarm-state, alarm-action, scaling-policy
+	Kind     string    `json:"kind"`     // instance-state, target-health, asg-activity, asg-capacity, db-status, db-writer, acl-association, acl, dns, api-call; also asg-member, db-event, instance-health, load-balancer, alarm-state, alarm-action, scaling-policy, ecs-task (resource: task ARN; from/to: lastStatus)
 	Resource string    `json:"resource"` // instance id, target group ARN/instance, group name, db id, subnet id
 	AZ       string    `json:"az,omitempty"`
 	From     string    `json:"from,omitempty"`

@@ -69,12 +69,62 @@ def _shape_errors(elem, shape, path, errs):
         errs.append("%s: %s is a %s but has child elements" % (path, shape.name, t))
 
 
+def _json_shape_errors(value, shape, path, errs):
+    """The awsJson counterpart of _shape_errors: every key of a JSON
+    answer must be a member of the shape, recursively; scalars must have
+    the shape's type (timestamps are epoch seconds)."""
+    t = shape.type_name
+    if t == "structure":
+        if not isinstance(value, dict):
+            errs.append("%s: %s wants an object, got %r" % (path, shape.name, value))
+            return
+        for k, v in value.items():
+            m = shape.members.get(k)
+            if m is None:
+                if k not in NEWER_THAN_BOTOCORE.get(shape.name, ()):
+                    errs.append("%s/%s is not in %s" % (path, k, shape.name))
+                continue
+            _json_shape_errors(v, m, path + "/" + k, errs)
+    elif t == "list":
+        if not isinstance(value, list):
+            errs.append("%s: %s wants a list" % (path, shape.name))
+            return
+        for i, v in enumerate(value):
+            _json_shape_errors(v, shape.member, "%s[%d]" % (path, i), errs)
+    elif t == "map":
+        if not isinstance(value, dict):
+            errs.append("%s: %s wants a map" % (path, shape.name))
+    elif t == "string":
+        if not isinstance(value, str):
+            errs.append("%s: %s wants a string, got %r" % (path, shape.name, value))
+        elif shape.enum and value not in shape.enum:
+            errs.append("%s: %r is not in the enum %s" % (path, value, shape.name))
+    elif t in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            errs.append("%s: %s wants an integer, got %r" % (path, shape.name, value))
+    elif t == "boolean":
+        if not isinstance(value, bool):
+            errs.append("%s: %s wants a boolean, got %r" % (path, shape.name, value))
+    elif t == "timestamp":
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            errs.append("%s: %s wants epoch seconds, got %r" % (path, shape.name, value))
+
+
 def _check_shape(model, response_dict=None, exception=None, **kwargs):
     if not response_dict or response_dict.get("status_code") != 200 or exception is not None:
         return
     op = model.operation_model(response_dict["context"]["operation_name"])
     body = response_dict.get("body") or b""
     if not body.strip() or op.output_shape is None:
+        return
+    if model.protocol == "json":
+        errs = []
+        _json_shape_errors(json.loads(body), op.output_shape, op.name, errs)
+        if errs:
+            print("FAIL response shape of %s (botocore %s model):\n  %s" % (op.name, botocore.__version__, "\n  ".join(errs)), file=sys.stderr)
+            sys.stdout.flush()
+            os._exit(1)
+        SHAPES_CHECKED.add(op.name)
         return
     root = ET.fromstring(body)
     wrapper = op.output_shape.serialization.get("resultWrapper")
