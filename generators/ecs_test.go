@@ -367,3 +367,46 @@ func TestSweepECS(t *testing.T) {
 		t.Fatalf("the sweep stopped a task gameday does not manage: %s", aws.ToString(d.Tasks[0].StoppedReason))
 	}
 }
+
+// A task that fails to start (here the sandbox's own TaskFailedToStart: it
+// will not run a Go test binary it was not told to) fails the barrier,
+// naming the worker and ECS's stop code and reason; nothing is left.
+func TestECSTaskFailedToStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Config{}) // ECS.Executable unset: this test binary, refused
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	client := ecs.NewFromConfig(sb.AWSConfig(ctx))
+	var subnets []string
+	for _, s := range sb.Region().Subnets() {
+		subnets = append(subnets, s.ID)
+	}
+	eng := &ECS{Client: client, Location: faults.Location{Kind: "sandbox", EndpointURL: sb.Endpoint()}, Cluster: "gameday",
+		Register: &ECSTaskDef{Image: "gameday:test", CPU: 256, Memory: 512}, Subnets: subnets[:1], Poll: 100 * time.Millisecond}
+	jr, err := OpenJournal(filepath.Join(t.TempDir(), "workers.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jr.Close()
+	c, err := New(Config{Engine: eng, Count: 1, RunID: "nostart", Journal: jr, JoinTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := attack.Config{Requests: []attack.Request{{URL: "http://127.0.0.1:1/"}}, Stages: []attack.Stage{{Duration: time.Second, From: 1, To: 1}}}
+	_, err = c.Barrier(context.Background(), cfg, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "worker nostart-w0 (task stopped (TaskFailedToStart)") || !strings.Contains(err.Error(), "exited before the start") {
+		t.Fatalf("barrier: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if pend, err := Pending(jr.Path()); err != nil || len(pend) != 0 {
+		t.Fatalf("pending: %v %v", pend, err)
+	}
+	if r := runningTasks(t, client); len(r) != 0 {
+		t.Errorf("ListTasks: %v", r)
+	}
+}
