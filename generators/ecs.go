@@ -263,12 +263,17 @@ func (e *ECS) Start(ctx context.Context, w WorkerSpec) (Handle, error) {
 	var out *ecs.RunTaskOutput
 	err = retryAWS(ctx, 5, func() (err error) { out, err = e.Client.RunTask(ctx, in); return err })
 	if err != nil {
-		// The task may exist though the answer was lost: stop what carries
-		// this worker's startedBy, with a context of its own.
+		if awsclients.Rejected(err) { // ECS refused it: nothing started
+			return nil, fmt.Errorf("%w: RunTask: %w", ErrNotStarted, err)
+		}
+		// The task may exist though the answer was lost (or is still on
+		// its way): stop what carries this worker's startedBy now, with a
+		// context of its own, and leave the worker in the journal for
+		// `gameday rollback` to check again.
 		if cerr := e.cleanup(ref); cerr != nil {
 			return nil, fmt.Errorf("RunTask: %w (and stopping what it may have started failed: %v; `gameday rollback` finds it by startedBy %s)", err, cerr, ref.StartedBy)
 		}
-		return nil, fmt.Errorf("%w: RunTask: %w", ErrNotStarted, err)
+		return nil, fmt.Errorf("RunTask: %w (stopped what it may have started; `gameday rollback` checks again by startedBy %s)", err, ref.StartedBy)
 	}
 	if len(out.Tasks) == 0 {
 		return nil, fmt.Errorf("%w: RunTask started no task: %s", ErrNotStarted, failuresText(out.Failures))

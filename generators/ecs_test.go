@@ -18,6 +18,7 @@ import (
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/faults"
 	"github.com/gameday-dev/gameday/sandbox"
+	"github.com/gameday-dev/gameday/sandbox/awsapi"
 	"github.com/gameday-dev/gameday/timeline"
 )
 
@@ -405,6 +406,47 @@ func TestECSTaskFailedToStart(t *testing.T) {
 	}
 	if pend, err := Pending(jr.Path()); err != nil || len(pend) != 0 {
 		t.Fatalf("pending: %v %v", pend, err)
+	}
+	if r := runningTasks(t, client); len(r) != 0 {
+		t.Errorf("ListTasks: %v", r)
+	}
+}
+
+// Throttled RunTask and DescribeTasks calls (beyond the SDK's own
+// retries) are retried: the worker starts, with one task (RunTask's client
+// token), and is watched until it ends.
+func TestECSThrottlingIsRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a sandbox and a worker process")
+	}
+	srv, _ := target(t)
+	sb, client, eng := ecsSandbox(t)
+	if _, _, err := eng.taskDefinition(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sb.APIErrors().Add(awsapi.Throttle("ecs", "RunTask", 4), awsapi.Throttle("ecs", "DescribeTasks", 4))
+	c, err := New(Config{Engine: eng, Count: 1, RunID: "throttled", JoinTimeout: 60 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cfg := attack.Config{Requests: []attack.Request{{URL: srv.URL + "/"}}, Timeout: time.Second,
+		Stages: []attack.Stage{{Duration: time.Second, From: 20, To: 20}}}
+	start, err := c.Barrier(context.Background(), cfg, 250*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, _ := timeline.New(start, 250*time.Millisecond)
+	m := &merged{tl: tl}
+	if _, err := c.Run(context.Background(), m.merge, func(why string) { t.Errorf("abort: %s", why) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.ListTasks(context.Background(), &ecs.ListTasksInput{Cluster: aws.String("gameday"), DesiredStatus: ecstypes.DesiredStatusStopped})
+	if err != nil || len(out.TaskArns) != 1 {
+		t.Fatalf("stopped tasks %v (%v): want exactly one", out, err)
 	}
 	if r := runningTasks(t, client); len(r) != 0 {
 		t.Errorf("ListTasks: %v", r)
