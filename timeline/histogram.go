@@ -210,7 +210,25 @@ func (h *Histogram) Merge(o *Histogram) {
 	if o == nil || o.count == 0 {
 		return
 	}
-	o.each(func(i int, n uint64) bool { h.add(i, n); return true })
+	for ci, oc := range o.chunks {
+		if oc == nil {
+			continue
+		}
+		c := h.chunks[ci]
+		if c == nil {
+			c = h.newChunk(ci * subCount)
+		}
+		for j, n := range oc {
+			t := uint64(c[j]) + uint64(n)
+			c[j] = counter(t)
+			if t>>counterBits != 0 {
+				h.wrapped(ci*subCount+j, 1<<counterBits)
+			}
+		}
+	}
+	for i, n := range o.carry {
+		h.wrapped(i, n)
+	}
 	if h.count == 0 || o.min < h.min {
 		h.min = o.min
 	}

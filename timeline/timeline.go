@@ -171,7 +171,7 @@ func (x *azIndex) get(m *map[string]*AZCounts, az string) *AZCounts {
 	}
 	a := azCounter(m, az)
 	if len(*x) < azIndexLen && len(az) <= MaxAZName {
-		*x = append(*x, azEntry{strings.Clone(az), a})
+		*x = append(*x, azEntry{az, a}) // the caller's string: the next compare is often a pointer check
 	}
 	return a
 }
