@@ -111,16 +111,15 @@ func (h *Histogram) record(v uint64, i int) {
 		c = h.newChunk(i)
 	}
 	j := uint(i) % subCount
-	c[j]++
-	if c[j] == 0 {
+	n := c[j] + 1
+	c[j] = n
+	if n == 0 {
 		h.wrapped(i, 1<<counterBits)
 	}
 	if v < h.min || h.count == 0 {
 		h.min = v
 	}
-	if v > h.max {
-		h.max = v
-	}
+	h.max = max(h.max, v)
 	h.count++
 	h.sum += v
 }

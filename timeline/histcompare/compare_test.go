@@ -30,7 +30,7 @@ func (s *ours) record(ns int64)            { s.h.Record(time.Duration(ns)) }
 func (s *ours) merge(o sketch)             { s.h.Merge(&o.(*ours).h) }
 func (s *ours) quantile(q float64) float64 { return float64(s.h.Quantile(q)) }
 func (s *ours) wire() int                  { b, _ := json.Marshal(s.h); return len(b) }
-func (s *ours) mem() int                   { b, _ := json.Marshal(s.h); return 64*4*chunks(b) + 41*8 + 40 }
+func (s *ours) mem() int                   { b, _ := json.Marshal(s.h); return 64*2*chunks(b) + 41*8 + 40 }
 func chunks(b []byte) int {
 	var j struct{ Buckets [][2]uint64 }
 	_ = json.Unmarshal(b, &j)
