@@ -37,6 +37,10 @@ cross: ## Check that everything builds for darwin and windows too (linux is buil
 lint: ## staticcheck (installed from the module proxy into the Go bin dir).
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
+.PHONY: image
+image: ## Build the container image without a Docker daemon (Debian's buildah, as root) into bin/image/gameday.oci.tar.
+	bash scripts/image.sh bin/image
+
 .PHONY: bench
 bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators, timeline cost and 10M-hit memory.
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/... ./generators/...
