@@ -19,7 +19,7 @@ type Generators struct {
 	// as not sent). The report names the lost worker either way.
 	OnWorkerLoss string `mapstructure:"on_worker_loss" json:"on_worker_loss,omitempty"`
 	// JoinTimeout bounds the wait for every worker at the start barrier
-	// (default 60s); SilenceTimeout is how long a worker may send nothing
+	// (default 60s; 3m for engine ecs on AWS); SilenceTimeout is how long a worker may send nothing
 	// before it is lost (default 5s).
 	JoinTimeout    time.Duration `mapstructure:"join_timeout" json:"join_timeout,omitempty"`
 	SilenceTimeout time.Duration `mapstructure:"silence_timeout" json:"silence_timeout,omitempty"`

@@ -78,6 +78,9 @@ func newCoordinator(x *experiments.Experiment, p *runner.Prepared, out, runID st
 	if p.Topology != nil {
 		cfg.NodeAZ = p.Topology.NodeAZ
 	}
+	if g.Engine == "ecs" && cfg.JoinTimeout == 0 && x.Target.Kind == "aws" {
+		cfg.JoinTimeout = ecsJoinTimeout // worker_ecs.go
+	}
 	// Raw results go to a file on the worker's machine: this one for local
 	// workers and the sandbox's tasks; an ECS task on AWS keeps none.
 	if raw && (g.Engine == "local" || x.Target.Kind == "sandbox") {

@@ -14,6 +14,10 @@ import (
 	"github.com/gameday-dev/gameday/runner"
 )
 
+// ecsJoinTimeout is load.generators.join_timeout's default for engine ecs
+// on AWS: Fargate takes 30-90 s to pull an image and start a task.
+const ecsJoinTimeout = 3 * time.Minute
+
 // newECSEngine is engine ecs for x's load.generators.ecs, through the run's
 // own ECS client (the sandbox's ECS API, or the AWS account's).
 func newECSEngine(x *experiments.Experiment, p *runner.Prepared, logs io.Writer) *generators.ECS {
