@@ -42,8 +42,10 @@ image: ## Build the container image without a Docker daemon (Debian's buildah, a
 	bash scripts/image.sh bin/image
 
 .PHONY: bench
-bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators.
+bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators, timeline cost and 10M-hit memory.
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/... ./generators/...
+	$(GO) test -run '^$$' -bench 'HistogramRecord|TimelineAdd|WindowMemory' ./timeline
+	$(GO) test -run '^$$' -bench 'HitPath10M' -benchtime 1x -timeout 10m ./runner
 
 .PHONY: fuzz
 FUZZTIME ?= 20s
