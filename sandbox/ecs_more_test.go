@@ -530,3 +530,90 @@ func TestECSEC2LaunchType(t *testing.T) {
 		t.Errorf("launch %s attachments %d stopCode %s exit %v", tk.LaunchType, len(tk.Attachments), tk.StopCode, tk.Containers[0].ExitCode)
 	}
 }
+
+// TestECSStopBeforeRunning: a task stopped while it provisions never
+// starts a process and stops UserInitiated.
+func TestECSStopBeforeRunning(t *testing.T) {
+	_, c, awsCfg, out := ecsSandbox(t, func(cfg *Config) { cfg.ECS.StepDelay = 2 * time.Second })
+	subnet, _ := privateSubnet(t, awsCfg)
+	registerWorkerTD(t, c, "v", "version")
+	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("v"), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: fargateNet(subnet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	if _, err := c.StopTask(ctxT(t), &ecssdk.StopTaskInput{Cluster: aws.String("gameday"), Task: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	tk, seen := waitTask(t, c, arn, "STOPPED")
+	for _, st := range seen {
+		if st == "RUNNING" {
+			t.Errorf("a task stopped while provisioning ran: %v", seen)
+		}
+	}
+	if tk.StopCode != ecstypes.TaskStopCodeUserInitiated || aws.ToString(tk.StoppedReason) != "Task stopped by user" || tk.StartedAt != nil || tk.Containers[0].ExitCode != nil {
+		t.Errorf("stopCode %s reason %q startedAt %v exit %v", tk.StopCode, aws.ToString(tk.StoppedReason), tk.StartedAt, tk.Containers[0].ExitCode)
+	}
+	if strings.Contains(out.String(), "gameday") {
+		t.Errorf("the container ran: %q", out.String())
+	}
+}
+
+// TestECSStopEscalatesToSIGKILL: a container that ignores SIGTERM is
+// killed after its stopTimeout, with the children of its process group.
+// The program is /bin/sh here (the sandbox runs any executable it is given)
+// because the gameday binary honours SIGTERM.
+func TestECSStopEscalatesToSIGKILL(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	_, c, _, _ := ecsSandbox(t, func(cfg *Config) { cfg.ECS.Executable = "/bin/sh" })
+	if _, err := c.RegisterTaskDefinition(ctxT(t), &ecssdk.RegisterTaskDefinitionInput{
+		Family: aws.String("stubborn"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("worker"), Image: aws.String("x"), StopTimeout: aws.Int32(1),
+			Command: []string{"-c", `trap "" TERM; sleep 60 & wait; wait`}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("stubborn"), Overrides: markerEnv("ecs-stubborn")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	waitTask(t, c, arn, "RUNNING")
+	// The shell and its sleep (both carry the marker in their environment).
+	testutil.Eventually(t, 10*time.Second, "the shell and its child run", func() bool { return len(pidsWithEnv(t, "ecs-stubborn")) == 2 })
+	if _, err := c.StopTask(ctxT(t), &ecssdk.StopTaskInput{Cluster: aws.String("gameday"), Task: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(pidsWithEnv(t, "ecs-stubborn")); n == 0 {
+		t.Errorf("the shell ignoring SIGTERM is gone before its stopTimeout")
+	}
+	tk, _ := waitTask(t, c, arn, "STOPPED")
+	if code := aws.ToInt32(tk.Containers[0].ExitCode); code != 137 {
+		t.Errorf("exit code %d, want 137 (SIGKILL)", code)
+	}
+	if pids := pidsWithEnv(t, "ecs-stubborn"); len(pids) != 0 {
+		t.Errorf("processes %v of the task's group outlive it", pids)
+	}
+
+	// An essential container that exits leaving a child: the task stops
+	// with the container's own exit code and the child is killed with it.
+	if _, err := c.RegisterTaskDefinition(ctxT(t), &ecssdk.RegisterTaskDefinitionInput{
+		Family: aws.String("leaver"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("worker"), Image: aws.String("x"),
+			Command: []string{"-c", `sleep 60 & exit 3`}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run, err = c.RunTask(ctxT(t), &ecssdk.RunTaskInput{Cluster: aws.String("gameday"), TaskDefinition: aws.String("leaver"), Overrides: markerEnv("ecs-leaver")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _ = waitTask(t, c, aws.ToString(run.Tasks[0].TaskArn), "STOPPED")
+	if code := aws.ToInt32(tk.Containers[0].ExitCode); code != 3 || tk.StopCode != ecstypes.TaskStopCodeEssentialContainerExited {
+		t.Errorf("exit code %d stopCode %s, want 3 EssentialContainerExited", code, tk.StopCode)
+	}
+	if pids := pidsWithEnv(t, "ecs-leaver"); len(pids) != 0 {
+		t.Errorf("the child %v the container left outlives the task", pids)
+	}
+}

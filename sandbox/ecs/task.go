@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -644,6 +643,10 @@ func (s *Service) start(r containerRun) (*proc, error) {
 	cmd.Env = r.env
 	cmd.Stdout, cmd.Stderr = s.cfg.Output, s.cfg.Output
 	cmd.SysProcAttr = childproc.SysProcAttr()
+	// A child the container left behind may hold its output pipe open:
+	// the container's exit counts once its own process exits (then the
+	// stop kills its whole group).
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -657,19 +660,16 @@ func (s *Service) start(r containerRun) (*proc, error) {
 }
 
 // exitCode is the container's exit code as Docker reports it: the
-// process's status, or 128+signal when a signal ended it.
-func exitCode(cmd *exec.Cmd, err error) int {
+// process's status, or 128+signal when a signal ended it (also when Wait
+// gave up on a pipe a leftover child held: the process itself ended).
+func exitCode(cmd *exec.Cmd, _ error) int {
 	if cmd.ProcessState == nil {
 		return -1
 	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) || err == nil {
-		return cmd.ProcessState.ExitCode()
-	}
-	return -1
+	return cmd.ProcessState.ExitCode()
 }
 
 // stopProc sends SIGTERM to the container's process and its process
@@ -690,6 +690,7 @@ func stopProc(p *proc, grace time.Duration) {
 	select {
 	case <-p.done:
 	case <-tm.C:
+		childproc.TerminateGroup(pid, true)
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	}

@@ -135,6 +135,9 @@ func (s *Service) RegisterTaskDefinition(in RegisterTaskDefinitionInput) (TaskDe
 	if len(s.families) >= 1000 && s.families[in.Family] == nil {
 		return TaskDefinition{}, nil, errClient("Too many task definition families in this sandbox (1000).")
 	}
+	if len(s.tdTags) >= 10000 {
+		return TaskDefinition{}, nil, errClient("Too many task definition revisions in this sandbox (10000).")
+	}
 	revs := s.families[in.Family]
 	if len(revs) >= 1000 {
 		return TaskDefinition{}, nil, errClient("Too many revisions of family %s in this sandbox (1000).", in.Family)
