@@ -38,8 +38,11 @@ lint: ## staticcheck (installed from the module proxy into the Go bin dir).
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 .PHONY: bench
-bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators.
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/... ./generators/...
+BENCH_RUNS ?= 5
+bench: build ## Benchmarks: gameday run vs the vegeta CLI (whole process, BENCH_RUNS=5 runs per rate), per-hit allocations, sandbox ALB throughput, 1/2/4 local generators.
+	GAMEDAY_BIN=$(CURDIR)/$(BIN) GAMEDAY_BENCH_RUNS=$(BENCH_RUNS) $(GO) test -run '^$$' -bench '^BenchmarkProcessVsVegetaCLI$$' -benchtime 1x -timeout 60m ./attack
+	$(GO) test -run '^$$' -bench '^BenchmarkHitPath' -benchtime 50000x -timeout 10m ./attack
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./sandbox/... ./generators/...
 
 .PHONY: fuzz
 FUZZTIME ?= 20s

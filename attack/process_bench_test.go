@@ -34,7 +34,7 @@ import (
 // Settings: GAMEDAY_BIN (a built bin/gameday; default: built here),
 // GAMEDAY_BENCH_RUNS (runs of each tool per rate, default 5),
 // GAMEDAY_BENCH_RATES (comma-separated, default 5000,10000,20000),
-// GAMEDAY_BENCH_DURATION (default 8s), GAMEDAY_BENCH_CPUPROFILE (a folder:
+// GAMEDAY_BENCH_RUN_DURATION (default 8s), GAMEDAY_BENCH_CPUPROFILE (a folder:
 // each gameday run writes its CPU profile there, through the hidden
 // GAMEDAY_CPUPROFILE environment variable of the CLI).
 func BenchmarkProcessVsVegetaCLI(b *testing.B) {
@@ -47,7 +47,7 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 	}
 	gbin := gamedayBin(b)
 	runs := envInt(b, "GAMEDAY_BENCH_RUNS", 5)
-	dur := benchEnvDuration(b, "GAMEDAY_BENCH_DURATION", 8*time.Second)
+	dur := benchEnvDuration(b, "GAMEDAY_BENCH_RUN_DURATION", 8*time.Second)
 	rates := benchRates
 	if s := os.Getenv("GAMEDAY_BENCH_RATES"); s != "" {
 		rates = nil
