@@ -67,12 +67,11 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 	profDir := os.Getenv("GAMEDAY_BENCH_CPUPROFILE")
 
 	type row struct {
-		rate           int
-		g, v           []procResult
-		ratios         []float64
-		gRSS, vRSS     []float64
-		gSent, vSent   []uint64
-		gAsked, vAsked uint64
+		rate         int
+		g, v         []procResult
+		ratios       []float64
+		gRSS, vRSS   []float64
+		gSent, vSent []uint64
 	}
 	var rows []row
 	for range b.N {
