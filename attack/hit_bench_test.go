@@ -2,7 +2,9 @@ package attack
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,16 +13,25 @@ import (
 	"github.com/gameday-dev/gameday/timeline"
 )
 
-const hitPathRate = 10000
+// hitPathRate is the rate of the HitPath benchmarks; GAMEDAY_BENCH_HIT_RATE
+// sets another.
+var hitPathRate = float64(envIntOr("GAMEDAY_BENCH_HIT_RATE", 10000))
+
+func envIntOr(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
 
 // BenchmarkHitPath is the harness's cost per hit, in process, against the
 // loopback server of the other benchmarks (a child process, so its work is
-// not counted): b.N hits at 10k rps fed to a timeline as the runner does.
-// Its allocs/hit and B/hit are exact (the machine's noise does not touch
+// not counted): b.N hits at 10k rps (GAMEDAY_BENCH_HIT_RATE) fed to a
+// timeline as the runner does. Its allocs/hit and B/hit are exact (the machine's noise does not touch
 // them); cpu-µs/hit is this process's CPU, noisy on a shared machine.
 func BenchmarkHitPath(b *testing.B) {
 	url := startBenchServer(b)
-	const rate = hitPathRate
+	rate := hitPathRate
 	n := max(b.N, 1000)
 	cfg := Config{
 		Requests:   []Request{{URL: url}},
@@ -61,7 +72,7 @@ func BenchmarkHitPath(b *testing.B) {
 // the floor BenchmarkHitPath is compared with.
 func BenchmarkHitPathVegetaLib(b *testing.B) {
 	url := startBenchServer(b)
-	const rate = hitPathRate
+	rate := hitPathRate
 	n := max(b.N, 1000)
 	atk := vegeta.NewAttacker(vegeta.Workers(32), vegeta.MaxWorkers(256), vegeta.KeepAlive(true))
 	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: url})
@@ -71,7 +82,7 @@ func BenchmarkHitPathVegetaLib(b *testing.B) {
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	var sent uint64
-	for r := range atk.Attack(tgt, vegeta.ConstantPacer{Freq: rate, Per: time.Second}, time.Duration(float64(n)/rate*float64(time.Second)), "") {
+	for r := range atk.Attack(tgt, vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}, time.Duration(float64(n)/rate*float64(time.Second)), "") {
 		_ = r
 		sent++
 	}
