@@ -1,22 +1,40 @@
 # The gameday image, for load-generator workers (`gameday worker`, started by a
 # coordinating `gameday run` with load.generators on ECS or Kubernetes) and for
-# running gameday itself in a container. A static binary (CGO_ENABLED=0) on
-# distroless/static: no shell, no package manager, runs as nonroot.
+# running gameday itself in a container: a static binary (CGO_ENABLED=0) on an
+# empty base (FROM scratch) with what distroless/static:nonroot carries that it
+# uses: CA certificates, /etc/passwd and /etc/group with nonroot (65532),
+# nsswitch.conf, /tmp and /home/nonroot (scripts/image-rootfs.sh). No shell, no
+# package manager; runs as nonroot.
 #
 #   docker build -t gameday .
 #   docker run --rm -e GAMEDAY_WORKER_TOKEN=... gameday worker --coordinator http://10.0.1.5:7070 --id RUN-w0
 #
-# Not built in this repository's CI yet: the development machines have a
-# docker client but no daemon (issue 15).
-FROM golang:1.26 AS build
+# Built and checked in CI without a Docker daemon or a registry: `make image`
+# (scripts/image.sh) builds the binary and the rootfs on the host and runs this
+# same file with Debian's buildah, handing the host's rootfs in as the `rootfs`
+# stage (`--build-context rootfs=DIR`), so the golang image is never pulled and
+# the final stage below is the one that is built. internal/image's test builds
+# the image that way, checks it with skopeo and runs its entrypoint.
+# See docs/load-generators.md ("The worker image").
+# The build stage runs on the builder's platform and cross-compiles for the
+# target's (docker buildx build --platform linux/arm64 for Graviton tasks).
+FROM --platform=$BUILDPLATFORM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/gameday ./cmd/gameday
+ARG VERSION=dev
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags="-s -w -X main.Version=${VERSION}" -o /out/gameday ./cmd/gameday \
+ && sh scripts/image-rootfs.sh /out/rootfs /out/gameday
 
-FROM gcr.io/distroless/static-debian12:nonroot
-COPY --from=build /out/gameday /gameday
-USER nonroot:nonroot
+FROM scratch AS rootfs
+COPY --from=build /out/rootfs/ /
+
+FROM scratch
+COPY --from=rootfs / /
+USER 65532:65532
+WORKDIR /home/nonroot
 ENTRYPOINT ["/gameday"]
 CMD ["worker", "--help"]

@@ -37,6 +37,10 @@ cross: ## Check that everything builds for darwin and windows too (linux is buil
 lint: ## staticcheck (installed from the module proxy into the Go bin dir).
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
+.PHONY: image
+image: ## Build the container image without a Docker daemon (Debian's buildah, as root) into bin/image/gameday.oci.tar.
+	bash scripts/image.sh bin/image
+
 .PHONY: bench
 BENCH_RUNS ?= 5
 bench: build ## Benchmarks: gameday run vs the vegeta CLI (whole process, BENCH_RUNS=5 runs per rate), per-hit allocations, sandbox ALB throughput, 1/2/4 local generators.

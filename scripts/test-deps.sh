@@ -4,6 +4,8 @@
 #   libxml2-utils  xmllint, to validate the JUnit XML against its schema
 #   awscli, python3-boto3  the sandbox conformance suite: the AWS CLI and
 #                  boto3 (with /usr/bin/python3) drive the sandbox as people do
+#   buildah, skopeo  the container image (internal/image, `make image`): built
+#                  from the Dockerfile without a Docker daemon, then inspected
 # `make test` runs this first. It does nothing when all are already there.
 set -euo pipefail
 
@@ -12,6 +14,8 @@ need=()
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 [ -x /usr/bin/aws ] || need+=(awscli)
 /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
