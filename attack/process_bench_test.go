@@ -198,7 +198,8 @@ func startLineServer(b *testing.B, cmd *exec.Cmd, want string, parse func(string
 	b.Helper()
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
+	var stderr strings.Builder // shown if it fails to start; quiet at the end
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -231,7 +232,8 @@ func startLineServer(b *testing.B, cmd *exec.Cmd, want string, parse func(string
 	select {
 	case v, ok := <-found:
 		if !ok {
-			b.Fatalf("%s: exited without printing %q", cmd.Path, want)
+			cmd.Wait() // its stderr is complete once it is reaped
+			b.Fatalf("%s: exited without printing %q\n%s", cmd.Path, want, stderr.String())
 		}
 		return v
 	case <-time.After(60 * time.Second):
