@@ -16,10 +16,15 @@ import (
 // quantile is at most 1/2^(subBits+1) = 1/128 ≈ 0.78 % of the true sample.
 //
 // The counters for one power of two live in a chunk allocated the first time
-// a value falls in that range, so an idle histogram costs a few hundred bytes,
-// a typical window (latencies spread over a few decades) a few KiB, and the
-// worst case is bounded at numChunks chunks (≈ 21 KiB). Record never
-// allocates once its chunk exists.
+// a value falls in that range, so an idle histogram costs a few hundred bytes
+// and a typical window (latencies spread over a few decades) a few KiB; the
+// worst case is bounded at numChunks chunks (≈ 5 KiB). A run keeps three
+// histograms per window for every window, so a chunk's counters are 16 bits
+// wide (128 bytes a chunk, the size that bounds a 10M-request run's memory):
+// the part of a count above that carries into an exact 64-bit side table
+// (carry), which a window's bucket reaches only past 65,535 observations
+// (merged totals, very high rates) and then once every 65,536. Counts stay
+// exact. Record never allocates once its chunk exists.
 const (
 	subBits   = 6
 	subCount  = 1 << subBits // buckets per chunk
@@ -31,6 +36,13 @@ const (
 	RelativeError = 1.0 / (2 << subBits)
 )
 
+// chunk holds the low counterBits bits of the counters of one power of two.
+type chunk [subCount]counter
+
+type counter = uint16
+
+const counterBits = 16
+
 // Histogram is a mergeable latency histogram with bounded relative error
 // (see RelativeError) over 1 ns to about 19 hours. The zero value is an empty
 // histogram ready to use. A Histogram is not safe for concurrent use.
@@ -39,7 +51,11 @@ type Histogram struct {
 	sum    uint64 // ns; overflows only past ~584 years of summed latency
 	min    uint64
 	max    uint64
-	chunks [numChunks]*[subCount]uint64
+	chunks [numChunks]*chunk
+	// carry holds, by bucket, the part of its count above the counterBits
+	// bits its chunk keeps (a multiple of 2^counterBits); nil until a
+	// counter wraps.
+	carry map[int]uint64
 }
 
 // bucketOf returns the bucket index of v (in ns).
@@ -79,8 +95,96 @@ func nanos(d time.Duration) uint64 {
 	return uint64(d)
 }
 
-// Record adds one observation. Negative durations count as zero.
-func (h *Histogram) Record(d time.Duration) { h.RecordN(d, 1) }
+// Record adds one observation. Negative durations count as zero. It is the
+// hot path (three records per request): integer arithmetic only, inlined
+// bucket lookup, and no allocation once the value's chunk exists.
+func (h *Histogram) Record(d time.Duration) {
+	v := nanos(d)
+	h.record(v, bucketOf(v))
+}
+
+// record counts one observation v whose bucket is i (= bucketOf(v)), so that
+// a caller recording the same value in several histograms looks it up once.
+func (h *Histogram) record(v uint64, i int) {
+	c := h.chunks[uint(i)/subCount]
+	if c == nil {
+		c = h.newChunk(i)
+	}
+	j := uint(i) % subCount
+	n := c[j] + 1
+	c[j] = n
+	if n == 0 {
+		h.wrapped(i, 1<<counterBits)
+	}
+	if v < h.min || h.count == 0 {
+		h.min = v
+	}
+	h.max = max(h.max, v)
+	h.count++
+	h.sum += v
+}
+
+// newChunk allocates the chunk of bucket i: once per power of two per
+// histogram, kept out of line so that record stays small.
+//
+//go:noinline
+func (h *Histogram) newChunk(i int) *chunk {
+	c := new(chunk)
+	h.chunks[uint(i)/subCount] = c
+	return c
+}
+
+// wrapped carries n (a multiple of 2^counterBits) of bucket i's count.
+//
+//go:noinline
+func (h *Histogram) wrapped(i int, n uint64) {
+	if h.carry == nil {
+		h.carry = make(map[int]uint64, 1)
+	}
+	h.carry[i] += n
+}
+
+// add adds n observations to bucket i.
+func (h *Histogram) add(i int, n uint64) {
+	c := h.chunks[uint(i)/subCount]
+	if c == nil {
+		c = h.newChunk(i)
+	}
+	j := uint(i) % subCount
+	t := uint64(c[j]) + n
+	c[j] = counter(t)
+	if hi := t &^ (1<<counterBits - 1); hi != 0 {
+		h.wrapped(i, hi)
+	}
+}
+
+// bucket returns the count of bucket i, whose chunk c is not nil.
+func (h *Histogram) bucket(c *chunk, i int) uint64 {
+	n := uint64(c[uint(i)%subCount])
+	if h.carry != nil {
+		n += h.carry[i]
+	}
+	return n
+}
+
+// each calls fn for every non-empty bucket in ascending order until fn
+// returns false.
+func (h *Histogram) each(fn func(i int, n uint64) bool) {
+	for ci, c := range h.chunks {
+		if c == nil {
+			continue
+		}
+		for j, lo := range c {
+			i := ci*subCount + j
+			if lo == 0 && (h.carry == nil || h.carry[i] == 0) {
+				continue
+			}
+			if !fn(i, h.bucket(c, i)) {
+				return
+			}
+		}
+	}
+}
 
 // RecordN adds n observations of d.
 func (h *Histogram) RecordN(d time.Duration, n uint64) {
@@ -99,15 +203,6 @@ func (h *Histogram) RecordN(d time.Duration, n uint64) {
 	h.sum += v * n
 }
 
-func (h *Histogram) add(i int, n uint64) {
-	c := h.chunks[i/subCount]
-	if c == nil {
-		c = new([subCount]uint64)
-		h.chunks[i/subCount] = c
-	}
-	c[i%subCount] += n
-}
-
 // Merge adds every observation of o into h. Merging is exact: the result is
 // the histogram that recording both streams into one would have produced.
 func (h *Histogram) Merge(o *Histogram) {
@@ -120,12 +215,18 @@ func (h *Histogram) Merge(o *Histogram) {
 		}
 		c := h.chunks[ci]
 		if c == nil {
-			c = new([subCount]uint64)
-			h.chunks[ci] = c
+			c = h.newChunk(ci * subCount)
 		}
 		for j, n := range oc {
-			c[j] += n
+			t := uint64(c[j]) + uint64(n)
+			c[j] = counter(t)
+			if t>>counterBits != 0 {
+				h.wrapped(ci*subCount+j, 1<<counterBits)
+			}
 		}
+	}
+	for i, n := range o.carry {
+		h.wrapped(i, n)
 	}
 	if h.count == 0 || o.min < h.min {
 		h.min = o.min
@@ -141,9 +242,10 @@ func (h *Histogram) Merge(o *Histogram) {
 func (h *Histogram) Reset() {
 	for _, c := range h.chunks {
 		if c != nil {
-			*c = [subCount]uint64{}
+			*c = chunk{}
 		}
 	}
+	h.carry = nil
 	h.count, h.sum, h.min, h.max = 0, 0, 0, 0
 }
 
@@ -190,24 +292,16 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 		rank = 1
 	}
 	var seen uint64
-	for ci, c := range h.chunks {
-		if c == nil {
-			continue
+	v := h.max
+	h.each(func(i int, n uint64) bool {
+		seen += n
+		if seen < rank {
+			return true
 		}
-		for j, n := range c {
-			if n == 0 {
-				continue
-			}
-			seen += n
-			if seen >= rank {
-				v := bucketValue(ci*subCount + j)
-				v = max(v, h.min)
-				v = min(v, h.max)
-				return time.Duration(v)
-			}
-		}
-	}
-	return time.Duration(h.max)
+		v = min(max(bucketValue(i), h.min), h.max)
+		return false
+	})
+	return time.Duration(v)
 }
 
 // histJSON is the wire form: exact summary fields plus a sparse list of
@@ -224,16 +318,10 @@ type histJSON struct {
 // MarshalJSON encodes h compactly: only non-empty buckets are listed.
 func (h Histogram) MarshalJSON() ([]byte, error) {
 	j := histJSON{SubBits: subBits, Count: h.count, SumNs: h.sum, MinNs: h.min, MaxNs: h.max, Buckets: [][2]uint64{}}
-	for ci, c := range h.chunks {
-		if c == nil {
-			continue
-		}
-		for k, n := range c {
-			if n != 0 {
-				j.Buckets = append(j.Buckets, [2]uint64{uint64(ci*subCount + k), n})
-			}
-		}
-	}
+	h.each(func(i int, n uint64) bool {
+		j.Buckets = append(j.Buckets, [2]uint64{uint64(i), n})
+		return true
+	})
 	return json.Marshal(j)
 }
 
@@ -281,15 +369,7 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 }
 
 func firstBucket(h *Histogram) int {
-	for ci, c := range h.chunks {
-		if c == nil {
-			continue
-		}
-		for k, n := range c {
-			if n != 0 {
-				return ci*subCount + k
-			}
-		}
-	}
-	return -1
+	first := -1
+	h.each(func(i int, _ uint64) bool { first = i; return false })
+	return first
 }

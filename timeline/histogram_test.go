@@ -106,10 +106,10 @@ func histEqual(a, b *Histogram) bool {
 	for i := 0; i < numBucket; i++ {
 		var x, y uint64
 		if c := a.chunks[i/subCount]; c != nil {
-			x = c[i%subCount]
+			x = a.bucket(c, i)
 		}
 		if c := b.chunks[i/subCount]; c != nil {
-			y = c[i%subCount]
+			y = b.bucket(c, i)
 		}
 		if x != y {
 			return false
@@ -218,5 +218,53 @@ func BenchmarkHistogramRecord(b *testing.B) {
 	var h Histogram
 	for i := 0; b.Loop(); i++ {
 		h.Record(time.Duration(i%100000) * time.Microsecond)
+	}
+}
+
+// A chunk's counters are counterBits wide; a bucket past that many
+// observations carries exactly (here past 2^32 too), through Record,
+// RecordN, Merge and the JSON form.
+func TestHistogramCountsBeyondChunkCounters(t *testing.T) {
+	const d = 3 * time.Millisecond
+	var h Histogram
+	for range 3 << counterBits { // wraps the chunk's counter three times
+		h.Record(d)
+	}
+	h.RecordN(d, 1<<32-3<<counterBits)
+	h.Record(time.Second)
+	if got := h.bucket(h.chunks[bucketOf(uint64(d))/subCount], bucketOf(uint64(d))); got != 1<<32 {
+		t.Fatalf("bucket holds %d after 2^32 records, want %d", got, uint64(1)<<32)
+	}
+	var m Histogram
+	m.RecordN(d, 3<<30)
+	m.Merge(&h) // 3·2^30 + 2^32 in one bucket
+	m.Merge(&h)
+	want := uint64(3<<30) + 2<<32
+	if got := m.bucket(m.chunks[bucketOf(uint64(d))/subCount], bucketOf(uint64(d))); got != want {
+		t.Fatalf("merged bucket holds %d, want %d", got, want)
+	}
+	if m.Count() != want+2 || m.Quantile(0.5) < d*99/100 || m.Quantile(0.5) > d*101/100 || m.Quantile(1) != time.Second {
+		t.Fatalf("count %d, p50 %v, max %v", m.Count(), m.Quantile(0.5), m.Quantile(1))
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Histogram
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if !histEqual(&m, &back) {
+		t.Fatalf("round trip of counts beyond 32 bits differs: %s", b)
+	}
+	var all Histogram // the same observations recorded into one histogram
+	all.RecordN(d, want)
+	all.RecordN(time.Second, 2)
+	if !histEqual(&all, &m) {
+		t.Fatal("merged histogram differs from recording everything into one")
+	}
+	m.Reset()
+	if m.Count() != 0 || m.Quantile(0.5) != 0 || firstBucket(&m) != -1 {
+		t.Fatal("Reset left observations behind")
 	}
 }

@@ -16,7 +16,8 @@ func (c *Counts) Merge(o *Counts) { c.merge(o) }
 // and Merge always are: for Counts read from elsewhere (a worker's window
 // summary) before they are merged. Requests is every class but aborted,
 // Successes is class ok, the latency histograms hold one observation per
-// request (per success), and per-AZ counts add up.
+// request (per success), and per-AZ counts add up, under at most MaxAZs
+// names (plus AZOther) of at most MaxAZName bytes.
 func (c *Counts) Check() error {
 	var nonAborted uint64
 	for i, v := range c.Classes {
@@ -38,8 +39,16 @@ func (c *Counts) Check() error {
 		errs = append(errs, fmt.Errorf("ok histograms hold %d and %d, successes %d", c.OKLatency.Count(), c.OKService.Count(), c.Successes))
 	}
 	for name, m := range map[string]map[string]*AZCounts{"az": c.AZ, "target_az": c.TargetAZ} {
+		if len(m) > MaxAZs+1 {
+			errs = append(errs, fmt.Errorf("%s: %d names, more than %d", name, len(m), MaxAZs+1))
+			continue
+		}
 		var n uint64
 		for az, a := range m {
+			if len(az) > MaxAZName {
+				errs = append(errs, fmt.Errorf("%s: a name of %d bytes, longer than %d", name, len(az), MaxAZName))
+				continue
+			}
 			if a == nil || a.Requests != a.Successes+a.Errors {
 				errs = append(errs, fmt.Errorf("%s[%q]: requests ≠ successes + errors", name, az))
 				continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -92,19 +93,46 @@ type Counts struct {
 	TargetAZ map[string]*AZCounts `json:"target_az,omitempty"`
 }
 
-// addAZ counts one request in m[az], creating both as needed.
-func addAZ(m *map[string]*AZCounts, az string, ok bool) {
-	if az == "" {
-		return
-	}
+// Per-AZ counters are keyed by a name the request carried: the load
+// balancer node's AZ, and the AZ a response header named (Result.TargetAZ),
+// which the application under test writes. So that a misbehaving
+// application (a header that changes per response) cannot grow a window per
+// request, one Counts keeps at most MaxAZs names, each at most MaxAZName
+// bytes long; requests with any further or longer name are counted under
+// AZOther. A region has at most six AZs, so real runs never reach the bound,
+// and within it merging stays exact.
+const (
+	MaxAZs    = 32
+	MaxAZName = 64
+	AZOther   = "(other)"
+)
+
+// azCounter returns the counters of az in *m, creating the map and the
+// entry as needed, and folding a name beyond the bounds into AZOther.
+func azCounter(m *map[string]*AZCounts, az string) *AZCounts {
 	if *m == nil {
 		*m = make(map[string]*AZCounts, 4)
 	}
-	a := (*m)[az]
-	if a == nil {
-		a = &AZCounts{}
-		(*m)[az] = a
+	if a := (*m)[az]; a != nil {
+		return a
 	}
+	names := len(*m)
+	other := (*m)[AZOther]
+	if other != nil {
+		names--
+	}
+	if len(az) > MaxAZName || names >= MaxAZs {
+		if other != nil {
+			return other
+		}
+		az = AZOther
+	}
+	a := &AZCounts{}
+	(*m)[strings.Clone(az)] = a // not pinning whatever buffer the name came in
+	return a
+}
+
+func (a *AZCounts) count(ok bool) {
 	a.Requests++
 	if ok {
 		a.Successes++
@@ -115,18 +143,37 @@ func addAZ(m *map[string]*AZCounts, az string, ok bool) {
 
 func mergeAZ(dst *map[string]*AZCounts, src map[string]*AZCounts) {
 	for az, a := range src {
-		if *dst == nil {
-			*dst = make(map[string]*AZCounts, len(src))
-		}
-		m := (*dst)[az]
-		if m == nil {
-			m = &AZCounts{}
-			(*dst)[az] = m
-		}
+		m := azCounter(dst, az)
 		m.Requests += a.Requests
 		m.Successes += a.Successes
 		m.Errors += a.Errors
 	}
+}
+
+// azIndex finds a window's per-AZ counters without hashing: the few names a
+// window sees, each with the counters the Counts map holds for it, compared
+// in order (the strings of one AZ usually share their bytes, so a compare is
+// a pointer check). Names beyond its length are looked up in the map.
+type azIndex []azEntry
+
+type azEntry struct {
+	name string
+	c    *AZCounts
+}
+
+const azIndexLen = 8
+
+func (x *azIndex) get(m *map[string]*AZCounts, az string) *AZCounts {
+	for i := range *x {
+		if (*x)[i].name == az {
+			return (*x)[i].c
+		}
+	}
+	a := azCounter(m, az)
+	if len(*x) < azIndexLen && len(az) <= MaxAZName {
+		*x = append(*x, azEntry{az, a}) // the caller's string: the next compare is often a pointer check
+	}
+	return a
 }
 
 // Errors is Requests minus Successes.
@@ -141,38 +188,40 @@ func (c *Counts) SuccessRatio() float64 {
 	return float64(c.Successes) / float64(c.Requests)
 }
 
+// add counts r.
 func (c *Counts) add(r *Result) {
-	c.Classes.Add(r.Class, 1)
-	if r.Class == ClassAborted {
+	counted, ok := c.addNoAZ(r)
+	if !counted {
 		return
 	}
-	ok := r.Class.Success()
+	if r.AZ != "" {
+		azCounter(&c.AZ, r.AZ).count(ok)
+	}
+	if r.TargetAZ != "" {
+		azCounter(&c.TargetAZ, r.TargetAZ).count(ok)
+	}
+}
+
+// addNoAZ counts r but for its AZs; it returns whether r counts as a
+// request and whether it succeeded.
+func (c *Counts) addNoAZ(r *Result) (counted, ok bool) {
+	c.Classes.Add(r.Class, 1)
+	if r.Class == ClassAborted {
+		return false, false
+	}
+	ok = r.Class.Success()
 	c.Requests++
 	c.BytesIn += r.BytesIn
 	c.BytesOut += r.BytesOut
-	c.Latency.Record(r.Latency)
+	lat := nanos(r.Latency)
+	li := bucketOf(lat)
+	c.Latency.record(lat, li)
 	if ok {
 		c.Successes++
-		c.OKLatency.Record(r.Latency)
+		c.OKLatency.record(lat, li) // same value: one bucket lookup for both
 		c.OKService.Record(r.Service)
 	}
-	addAZ(&c.TargetAZ, r.TargetAZ, ok)
-	if r.AZ != "" {
-		if c.AZ == nil {
-			c.AZ = make(map[string]*AZCounts, 4)
-		}
-		a := c.AZ[r.AZ]
-		if a == nil {
-			a = &AZCounts{}
-			c.AZ[r.AZ] = a
-		}
-		a.Requests++
-		if ok {
-			a.Successes++
-		} else {
-			a.Errors++
-		}
-	}
+	return true, ok
 }
 
 func (c *Counts) merge(o *Counts) {
@@ -185,19 +234,7 @@ func (c *Counts) merge(o *Counts) {
 	c.OKLatency.Merge(&o.OKLatency)
 	c.OKService.Merge(&o.OKService)
 	mergeAZ(&c.TargetAZ, o.TargetAZ)
-	for az, a := range o.AZ {
-		if c.AZ == nil {
-			c.AZ = make(map[string]*AZCounts, len(o.AZ))
-		}
-		m := c.AZ[az]
-		if m == nil {
-			m = &AZCounts{}
-			c.AZ[az] = m
-		}
-		m.Requests += a.Requests
-		m.Successes += a.Successes
-		m.Errors += a.Errors
-	}
+	mergeAZ(&c.AZ, o.AZ)
 }
 
 // Window is one fixed slice [Start, Start+Width) of the run.
@@ -207,6 +244,24 @@ type Window struct {
 	Counts
 	// Samples: probe name → summary of its samples taken in this window.
 	Samples map[string]*Sample `json:"samples,omitempty"`
+
+	// az and targetAZ index the entries of Counts.AZ and Counts.TargetAZ
+	// for Add; so a window's Counts change only through its Timeline.
+	az, targetAZ azIndex
+}
+
+// add counts one request in the window.
+func (w *Window) add(r *Result) {
+	counted, ok := w.addNoAZ(r)
+	if !counted {
+		return
+	}
+	if r.AZ != "" {
+		w.az.get(&w.AZ, r.AZ).count(ok)
+	}
+	if r.TargetAZ != "" {
+		w.targetAZ.get(&w.TargetAZ, r.TargetAZ).count(ok)
+	}
 }
 
 // Event is something that happened at one instant: a fault applied, a phase
