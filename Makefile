@@ -42,8 +42,11 @@ image: ## Build the container image without a Docker daemon (Debian's buildah, a
 	bash scripts/image.sh bin/image
 
 .PHONY: bench
-bench: ## Benchmarks: sandbox ALB throughput, load generation vs the vegeta CLI, 1/2/4 local load generators, timeline cost and 10M-hit memory.
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./attack/... ./sandbox/... ./generators/...
+BENCH_RUNS ?= 5
+bench: build ## Benchmarks: gameday run vs the vegeta CLI (whole process, BENCH_RUNS=5 runs per rate), per-hit allocations, sandbox ALB throughput, 1/2/4 local generators, timeline cost and 10M-hit memory.
+	GAMEDAY_BIN=$(CURDIR)/$(BIN) GAMEDAY_BENCH_RUNS=$(BENCH_RUNS) $(GO) test -run '^$$' -bench '^BenchmarkProcessVsVegetaCLI$$' -benchtime 1x -timeout 60m ./attack
+	$(GO) test -run '^$$' -bench '^BenchmarkHitPath' -benchtime 50000x -timeout 10m ./attack
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./sandbox/... ./generators/...
 	$(GO) test -run '^$$' -bench 'HistogramRecord|TimelineAdd|WindowMemory' ./timeline
 	$(GO) test -run '^$$' -bench 'HitPath10M' -benchtime 1x -timeout 10m ./runner
 

@@ -120,10 +120,12 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
+	// No http.Client.Timeout: the round tripper gives each request its one
+	// deadline (due + timeout). A client timeout on top would start a timer
+	// and a goroutine per request to race it, and wrap every body read.
 	client := &http.Client{
 		Transport:     rt,
-		Timeout:       cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	atk := vegeta.NewAttacker(
@@ -283,9 +285,7 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 		h.Err = errSentLate
 		return h
 	}
-	if m.node.IsValid() {
-		h.Node = m.node.String()
-	}
+	h.Node = m.nodeString()
 	h.AZ, h.Reused = m.az, m.reused
 	h.TargetAZ = m.targetAZ
 	if h.TargetAZ == "" {

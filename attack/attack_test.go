@@ -446,10 +446,11 @@ func TestNormalizeError(t *testing.T) {
 }
 
 // TestTimeoutRaceIsAlwaysClientTimeout sends many requests to a server that
-// never answers, with a short client timeout: the http.Client's timer and its
-// context deadline race to cancel each request, and whichever wins, the hit
-// must be a timeout (never "other"): a client timeout, or a connect timeout
-// for the few that expired while waiting for a connection.
+// never answers, with a short timeout: the request's deadline (its one
+// deadline, due + timeout; the http.Client once raced a timer of its own
+// against it) cancels each request while it waits for headers or reads the
+// body, and the hit must be a timeout (never "other"): a client timeout, or
+// a connect timeout for the few that expired while waiting for a connection.
 func TestTimeoutRaceIsAlwaysClientTimeout(t *testing.T) {
 	hang := func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/body" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -185,6 +186,9 @@ type Pacer struct {
 	dropped uint64
 	marks   []mark // change points of the seq → plan index offset
 	pending []span // skipped plan indexes not yet taken
+	// skipped is set once marks is not empty: until then Index is the
+	// identity and takes no lock (a run that keeps up never skips).
+	skipped atomic.Bool
 }
 
 // mark: from vegeta sequence number seq on, plan index = seq + off.
@@ -224,6 +228,7 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 			p.pending = append(p.pending, span{pos, late})
 			p.dropped += late - pos
 			p.marks = append(p.marks, mark{hits, p.dropped})
+			p.skipped.Store(true)
 			pos = late
 			if p.Skip != nil {
 				select {
@@ -306,6 +311,11 @@ func (p *Pacer) Dropped() uint64 {
 // Index returns the plan index of the hit vegeta numbered seq. Call it only
 // for a seq whose tick was sent (Pace has run for it).
 func (p *Pacer) Index(seq uint64) uint64 {
+	if !p.skipped.Load() {
+		// No skip yet, and none before seq's tick was sent (the mark
+		// would have been stored before Pace returned for it).
+		return seq
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	i := sort.Search(len(p.marks), func(i int) bool { return p.marks[i].seq > seq })

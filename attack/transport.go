@@ -171,15 +171,24 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	return &trackedConn{Conn: c, born: d.now(), node: ip, az: az}, nil
+	return newTrackedConn(c, d.now(), ip, az), nil
 }
 
-// trackedConn remembers when it was dialled and which node it reaches.
+// trackedConn remembers when it was dialled and which node it reaches. It
+// adds nothing to reads and writes: what a request needs from it (node,
+// AZ, age) is read once per request, in GotConn.
 type trackedConn struct {
 	net.Conn
-	born time.Time
-	node netip.Addr
-	az   string
+	born    time.Time
+	node    netip.Addr
+	nodeStr string   // node.String(), made once per connection
+	nodeHdr []string // {nodeStr}: the NodeHeader value every response on it carries
+	az      string
+}
+
+func newTrackedConn(c net.Conn, born time.Time, node netip.Addr, az string) *trackedConn {
+	s := node.String()
+	return &trackedConn{Conn: c, born: born, node: node, nodeStr: s, nodeHdr: []string{s}, az: az}
 }
 
 func asTracked(c net.Conn) *trackedConn {
@@ -200,28 +209,55 @@ type metaKey struct{}
 
 // meta is what the transport learns about one request, beyond what vegeta
 // keeps in its Result: the node, the error value (not just its text), the
-// response's source, and the body size.
+// response's source, and the body size. It is also the request's context
+// (its deadline, cancelled when the run is aborted; Value(metaKey{}) is the
+// meta itself, for the dialer), its client trace, and, as *metaBody, the
+// response body: one allocation per request for all of them.
 type meta struct {
+	context.Context // the request's deadline context, a child of the run's abort context
+	cancel          context.CancelFunc
+	// unlink stops the caller's context from cancelling this one; nil when
+	// the caller's context cannot be cancelled (vegeta's never can).
+	unlink func() bool
+	reqCtx context.Context // the caller's
+	trace  httptrace.ClientTrace
+	rt     *roundTripper
+	r2     *http.Request // the request handed to the transport; GotConn may mark it
+	rc     io.ReadCloser // the response body
+
+	start    time.Time
+	due      time.Time // the hit's intended send time; zero if unknown
+	deadline time.Time // due + timeout; zero if due is unknown
+	// limit is when the request's context ends: deadline, or start +
+	// timeout when the due time is unknown.
+	limit time.Time
+	// bytesIn counts the body's bytes. Only the goroutine reading the
+	// body writes it, and the result that carries it is handed over (by a
+	// channel) after the body was closed: no lock.
+	bytesIn uint64
+
 	mu       sync.Mutex
 	node     netip.Addr
+	nodeStr  string // node.String(), "" until known
+	nodeHdr  []string
 	az       string
 	gotConn  bool
 	reused   bool
 	class    timeline.Class // set when the request ended in an error
 	err      error
-	server   string
+	server   string // the Server header of a 5xx response
 	targetAZ string // the AZ header of the response
 	code     int
-	bytesIn  uint64
-	finished bool
-	release  func()
-	reqCtx   context.Context // the caller's, carrying the client's deadline
-	start    time.Time
-	due      time.Time // the hit's intended send time; zero if unknown
-	deadline time.Time // due + timeout; zero if due is unknown
-	// cancel is the request's Cancel channel: http.Client closes it when
-	// its Timeout fires (vegeta never sets one of its own).
-	cancel <-chan struct{}
+	released bool
+}
+
+// Value answers metaKey{} with the meta itself, anything else from the
+// request's context.
+func (m *meta) Value(key any) any {
+	if _, ok := key.(metaKey); ok {
+		return m
+	}
+	return m.Context.Value(key)
 }
 
 func (m *meta) dialing(ip netip.Addr, az string) {
@@ -235,12 +271,61 @@ func (m *meta) dialing(ip netip.Addr, az string) {
 	m.mu.Unlock()
 }
 
+// gotConn is the request's httptrace GotConn hook.
+func (m *meta) gotConnHook(info httptrace.GotConnInfo) {
+	tc := asTracked(info.Conn)
+	m.mu.Lock()
+	m.gotConn, m.reused = true, info.Reused
+	if tc != nil {
+		m.node, m.nodeStr, m.nodeHdr, m.az = tc.node, tc.nodeStr, tc.nodeHdr, tc.az
+	}
+	m.mu.Unlock()
+	rt := m.rt
+	if tc != nil && rt.maxConnAge > 0 && rt.now().Sub(tc.born) >= rt.maxConnAge {
+		// Last request on this connection: GotConn runs before the
+		// request is written, so it goes out with Connection: close,
+		// the server answers likewise, and the transport closes the
+		// connection instead of pooling it. (A request with a body
+		// reaches the transport as a copy, so for it only the header
+		// acts: it relies on the server honouring Connection: close,
+		// as HTTP/1.1 servers must.)
+		m.r2.Header.Set("Connection", "close")
+		m.r2.Close = true
+		rt.retired.Add(1)
+	}
+}
+
+// release ends the request's context and its in-flight count, once.
+func (m *meta) release() {
+	m.mu.Lock()
+	done := m.released
+	m.released = true
+	m.mu.Unlock()
+	if done {
+		return
+	}
+	if m.unlink != nil {
+		m.unlink()
+	}
+	m.cancel()
+	m.rt.inflight.Add(-1)
+}
+
+// nodeString is the node's text ("" if unknown); call with mu held.
+func (m *meta) nodeString() string {
+	if m.nodeStr == "" && m.node.IsValid() {
+		m.nodeStr = m.node.String()
+	}
+	return m.nodeStr
+}
+
 // roundTripper wraps the http.Transport: it labels each request with its
-// node, classifies errors from their real values, enforces MaxConnAge, and
-// aborts in-flight requests when the run is aborted.
+// node, classifies errors from their real values, enforces MaxConnAge and
+// the request's one deadline, and aborts in-flight requests when the run is
+// aborted.
 type roundTripper struct {
 	inner      *http.Transport
-	timeout    time.Duration // the http.Client's
+	timeout    time.Duration // per request, counted from its due time
 	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
 	azHeader   string        // response header naming the target's AZ
 	maxConnAge time.Duration
@@ -251,7 +336,8 @@ type roundTripper struct {
 	// DueOf); nil or a zero time when unknown.
 	dueOf func(seq uint64) time.Time
 
-	metas    sync.Map // vegeta seq (uint64) → *meta
+	mu       sync.Mutex
+	metas    map[uint64]*meta // vegeta seq → meta, until the result is taken
 	inflight atomic.Int64
 	peak     atomic.Int64
 	retired  atomic.Uint64 // connections closed for age
@@ -269,15 +355,23 @@ func (rt *roundTripper) due(seq uint64) time.Time {
 // after it was due: it is not sent at all.
 var errNotSent = errors.New("gameday: not sent: no worker was free until max_lag after the hit was due")
 
+// seqHeader is the header vegeta numbers each request with (canonical).
+const seqHeader = "X-Vegeta-Seq"
+
+// RoundTrip sends req with exactly one deadline: its due time plus the
+// timeout (start plus the timeout when the due time is unknown), enforced
+// by the request's context. The http.Client has no Timeout of its own: a
+// second, per-request timer racing this one would only cost CPU.
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	// http.Client itself still sets the deprecated Cancel for a RoundTripper
-	// it does not know (ours) and closes it when its Timeout fires: reading
-	// it is how a timeout is told from other cancellations without a clock.
-	//lint:ignore SA1019 read, not set: see above
-	m := &meta{reqCtx: req.Context(), cancel: req.Cancel, start: rt.now()}
-	if s := req.Header.Get("X-Vegeta-Seq"); s != "" {
-		if seq, err := strconv.ParseUint(s, 10, 64); err == nil {
-			rt.metas.Store(seq, m)
+	m := &meta{rt: rt, reqCtx: req.Context(), start: rt.now()}
+	if v := req.Header[seqHeader]; len(v) > 0 {
+		if seq, err := strconv.ParseUint(v[0], 10, 64); err == nil {
+			rt.mu.Lock()
+			if rt.metas == nil {
+				rt.metas = make(map[uint64]*meta)
+			}
+			rt.metas[seq] = m
+			rt.mu.Unlock()
 			if m.due = rt.due(seq); !m.due.IsZero() && rt.timeout > 0 {
 				m.deadline = m.due.Add(rt.timeout)
 			}
@@ -286,7 +380,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !m.due.IsZero() && rt.maxLag > 0 && m.start.Sub(m.due) > rt.maxLag {
 		// Too late to be judged fairly (see Config.MaxLag): never send it.
 		m.mu.Lock()
-		m.class, m.err, m.finished = timeline.ClassNotSent, errNotSent, true
+		m.class, m.err, m.released = timeline.ClassNotSent, errNotSent, true
 		m.mu.Unlock()
 		return nil, errNotSent
 	}
@@ -296,49 +390,28 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// The request's deadline counts from when it was due, not from when a
 	// worker got to it: its latency from the due time is thereby bounded by
-	// the timeout (which the online settling of windows relies on).
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if m.deadline.IsZero() {
-		ctx, cancel = context.WithCancel(req.Context())
+	// the timeout (which the online settling of windows relies on). The
+	// context descends from the abort context, so aborting the run cancels
+	// it without a hook per request; a caller's cancellable context (never
+	// vegeta's) is linked in with AfterFunc.
+	m.limit = m.deadline
+	if m.limit.IsZero() && rt.timeout > 0 {
+		m.limit = m.start.Add(rt.timeout)
+	}
+	if m.limit.IsZero() {
+		m.Context, m.cancel = context.WithCancel(rt.abort)
 	} else {
-		ctx, cancel = context.WithDeadline(req.Context(), m.deadline)
+		m.Context, m.cancel = context.WithDeadline(rt.abort, m.limit)
 	}
-	stopAbort := context.AfterFunc(rt.abort, cancel)
-	m.release = func() {
-		stopAbort()
-		cancel()
-		rt.inflight.Add(-1)
+	if req.Context().Done() != nil {
+		m.unlink = context.AfterFunc(req.Context(), m.cancel)
 	}
-	var r2 *http.Request // the request handed to the transport; GotConn may mark it
-	ctx = context.WithValue(ctx, metaKey{}, m)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotConn: func(info httptrace.GotConnInfo) {
-			tc := asTracked(info.Conn)
-			m.mu.Lock()
-			m.gotConn, m.reused = true, info.Reused
-			if tc != nil {
-				m.node, m.az = tc.node, tc.az
-			}
-			m.mu.Unlock()
-			if tc != nil && rt.maxConnAge > 0 && rt.now().Sub(tc.born) >= rt.maxConnAge {
-				// Last request on this connection: GotConn runs before the
-				// request is written, so it goes out with Connection: close,
-				// the server answers likewise, and the transport closes the
-				// connection instead of pooling it. (A request with a body
-				// reaches the transport as a copy, so for it only the header
-				// acts: it relies on the server honouring Connection: close,
-				// as HTTP/1.1 servers must.)
-				r2.Header.Set("Connection", "close")
-				r2.Close = true
-				rt.retired.Add(1)
-			}
-		},
-	})
-	r2 = req.WithContext(ctx)
+	m.trace.GotConn = m.gotConnHook
+	r2 := req.WithContext(httptrace.WithClientTrace(m, &m.trace))
 	if rt.maxConnAge > 0 {
 		r2.Header = req.Header.Clone() // never modify the caller's request
 	}
+	m.r2 = r2
 
 	resp, err := rt.inner.RoundTrip(r2)
 	if err != nil {
@@ -350,7 +423,6 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.err = err
 		m.class = rt.classifyErr(err)
 		node := m.node
-		m.finished = true
 		m.mu.Unlock()
 		m.release()
 		if node.IsValid() {
@@ -359,16 +431,23 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	m.mu.Lock()
-	m.code, m.server = resp.StatusCode, resp.Header.Get("Server")
+	m.code = resp.StatusCode
+	if m.code >= 500 { // only a 5xx is classified by who answered it
+		m.server = resp.Header.Get("Server")
+	}
 	if rt.azHeader != "" {
 		m.targetAZ = resp.Header.Get(rt.azHeader)
 	}
-	node := m.node
-	m.mu.Unlock()
-	if node.IsValid() {
-		resp.Header.Set(NodeHeader, node.String())
+	hdr := m.nodeHdr
+	if hdr == nil && m.node.IsValid() {
+		hdr = []string{m.nodeString()}
 	}
-	resp.Body = &trackedBody{rc: resp.Body, m: m, rt: rt}
+	m.mu.Unlock()
+	if hdr != nil {
+		resp.Header[NodeHeader] = hdr // shared by the connection's responses: read-only
+	}
+	m.rc = resp.Body
+	resp.Body = (*metaBody)(m)
 	return resp, nil
 }
 
@@ -379,39 +458,29 @@ func (rt *roundTripper) classifyErr(err error) timeline.Class {
 	return timeline.Classify(0, err, timeline.SourceUnknown)
 }
 
-// timedOut marks err as a timeout when the request failed because the
-// client's deadline passed: the transport then reports a bare "request
-// canceled" whatever phase it was in.
-//
-// http.Client enforces its Timeout twice, with a context deadline and with a
-// timer that closes the request's Cancel channel; either may win, and the
-// error differs. So the decision reads the request's state, never a clock of
-// our own racing the client's: the context ended by its deadline, the
-// deadline the client set has passed, or the client closed Cancel (which it
-// does only when its timer fires, since nobody else sets Cancel here).
+// timedOut marks err as a timeout when the request failed because its
+// deadline passed: the transport then reports a bare "request canceled" or
+// "context deadline exceeded" whatever phase it was in. The decision reads
+// the request's state (its context ended by its deadline, or the deadline
+// has passed), plus the caller's own deadline if it had one.
 func (rt *roundTripper) timedOut(m *meta, err error) error {
 	now := rt.now()
-	if m.clientTimedOut(now) || (!m.deadline.IsZero() && !now.Before(m.deadline)) {
+	if m.Context != nil && errors.Is(m.Context.Err(), context.DeadlineExceeded) ||
+		(!m.limit.IsZero() && !now.Before(m.limit)) || callerTimedOut(m.reqCtx, now) {
 		return &timeoutError{err}
 	}
 	return err
 }
 
-func (m *meta) clientTimedOut(now time.Time) bool {
-	if errors.Is(m.reqCtx.Err(), context.DeadlineExceeded) {
+func callerTimedOut(ctx context.Context, now time.Time) bool {
+	if ctx == nil {
+		return false
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return true
 	}
-	if d, ok := m.reqCtx.Deadline(); ok && !now.Before(d) {
-		return true
-	}
-	if m.cancel != nil {
-		select {
-		case <-m.cancel:
-			return true
-		default:
-		}
-	}
-	return false
+	d, ok := ctx.Deadline()
+	return ok && !now.Before(d)
 }
 
 // timeoutError is a net.Error reporting Timeout, wrapping the original.
@@ -426,11 +495,13 @@ var _ net.Error = (*timeoutError)(nil)
 
 // take returns and forgets the meta of vegeta hit seq.
 func (rt *roundTripper) take(seq uint64) *meta {
-	v, ok := rt.metas.LoadAndDelete(seq)
-	if !ok {
-		return nil
+	rt.mu.Lock()
+	m, ok := rt.metas[seq]
+	if ok {
+		delete(rt.metas, seq)
 	}
-	return v.(*meta)
+	rt.mu.Unlock()
+	return m
 }
 
 type nodeError struct {
@@ -441,34 +512,29 @@ type nodeError struct {
 func (e *nodeError) Error() string { return nodeErrPrefix + e.node.String() + ": " + e.err.Error() }
 func (e *nodeError) Unwrap() error { return e.err }
 
-// trackedBody counts the body's bytes and records how reading it ended.
-type trackedBody struct {
-	rc   io.ReadCloser
-	m    *meta
-	rt   *roundTripper
-	once sync.Once
-}
+// metaBody is the response body as the transport hands it out: it counts
+// the body's bytes and records how reading it ended.
+type metaBody meta
 
-func (b *trackedBody) Read(p []byte) (int, error) {
-	n, err := b.rc.Read(p)
-	b.m.mu.Lock()
-	b.m.bytesIn += uint64(n)
-	if err != nil && !errors.Is(err, io.EOF) && b.m.err == nil {
-		err := b.rt.timedOut(b.m, err)
-		b.m.err = err
-		b.m.class = b.rt.classifyErr(err)
+func (b *metaBody) Read(p []byte) (int, error) {
+	m := (*meta)(b)
+	n, err := m.rc.Read(p)
+	m.bytesIn += uint64(n)
+	if err != nil && err != io.EOF {
+		m.mu.Lock()
+		if m.err == nil && !errors.Is(err, io.EOF) {
+			err := m.rt.timedOut(m, err)
+			m.err = err
+			m.class = m.rt.classifyErr(err)
+		}
+		m.mu.Unlock()
 	}
-	b.m.mu.Unlock()
 	return n, err
 }
 
-func (b *trackedBody) Close() error {
-	err := b.rc.Close()
-	b.once.Do(func() {
-		b.m.mu.Lock()
-		b.m.finished = true
-		b.m.mu.Unlock()
-		b.m.release()
-	})
+func (b *metaBody) Close() error {
+	m := (*meta)(b)
+	err := m.rc.Close()
+	m.release()
 	return err
 }

@@ -11,6 +11,7 @@ import (
 )
 
 func main() {
+	stopProfile := startCPUProfile()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := new(session)
 	sigs := make(chan os.Signal, 2)
@@ -30,5 +31,6 @@ func main() {
 	}()
 	code := s.main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	cancel()
+	stopProfile()
 	os.Exit(code)
 }
