@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	defer tr.CloseIdleConnections()
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
-	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped}
+	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped, KeepMarks: int(4 * cfg.MaxWorkers)}
 	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
 	// No http.Client.Timeout: the round tripper gives each request its one
 	// deadline (due + timeout). A client timeout on top would start a timer

@@ -175,6 +175,10 @@ type Pacer struct {
 	// Skip, when non-nil, receives a token (without blocking) whenever Pace
 	// skips hits, so that a consumer can collect them with TakeSkipped.
 	Skip chan struct{}
+	// KeepMarks bounds the seq → plan index change points kept while hits
+	// are being skipped (default and minimum maxMarks); Index is exact for
+	// the newest KeepMarks/2 sent ticks at least.
+	KeepMarks int
 
 	began   time.Time // wall clock of plan time 0
 	whole   *Plan     // Plan when it is a whole *Plan: called directly, not through the interface
@@ -184,12 +188,24 @@ type Pacer struct {
 
 	mu      sync.Mutex
 	dropped uint64
-	marks   []mark // change points of the seq → plan index offset
+	// marks are the newest change points of the seq → plan index offset,
+	// oldest first; floor is the newest one dropped to keep at most
+	// maxMarks (a generator skipping hits for a long stretch adds one per
+	// tick it sends).
+	marks   []mark
+	floor   mark
 	pending []span // skipped plan indexes not yet taken
 	// skipped is set once marks is not empty: until then Index is the
 	// identity and takes no lock (a run that keeps up never skips).
 	skipped atomic.Bool
 }
+
+// maxMarks is the default bound of Pacer.marks (16 bytes each). Index is
+// asked about a tick as its request reaches the transport (or fails before
+// it), so only the ticks workers hold between Pace and RoundTrip (at most
+// the run's max workers) ever stand between the newest mark and the one
+// Index needs: KeepMarks must exceed twice that (Run sets it so).
+const maxMarks = 1 << 14
 
 // mark: from vegeta sequence number seq on, plan index = seq + off.
 type mark struct{ seq, off uint64 }
@@ -227,6 +243,10 @@ func (p *Pacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
 		if late := min(p.asked(t-p.MaxLag), p.total()); late > pos {
 			p.pending = append(p.pending, span{pos, late})
 			p.dropped += late - pos
+			if keep := max(p.KeepMarks, maxMarks); len(p.marks) >= keep { // drop the older half, keep the newest dropped
+				p.floor = p.marks[keep/2-1]
+				p.marks = append(p.marks[:0], p.marks[keep/2:]...)
+			}
 			p.marks = append(p.marks, mark{hits, p.dropped})
 			p.skipped.Store(true)
 			pos = late
@@ -320,7 +340,10 @@ func (p *Pacer) Index(seq uint64) uint64 {
 	defer p.mu.Unlock()
 	i := sort.Search(len(p.marks), func(i int) bool { return p.marks[i].seq > seq })
 	if i == 0 {
-		return seq
+		// Exact for seq ≥ floor.seq (floor is zero until marks were
+		// dropped); an older seq gets a later index, by at most the hits
+		// skipped since.
+		return seq + p.floor.off
 	}
 	return seq + p.marks[i-1].off
 }

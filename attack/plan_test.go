@@ -141,3 +141,42 @@ func TestPacerIndexAndSkipped(t *testing.T) {
 		t.Fatalf("seq 2 due at %v, want 950ms", d)
 	}
 }
+
+// A generator that keeps skipping hits (every worker busy for minutes) adds
+// a mark per tick it sends; the pacer keeps at most maxMarks of them, and
+// still maps every recent tick to its plan index and counts every skip.
+func TestPacerMarksBounded(t *testing.T) {
+	plan, err := NewPlan([]Stage{{Duration: 100 * time.Second, From: 20000, To: 20000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPacer(plan)
+	p.MaxLag = time.Second
+	var hits uint64
+	var want []uint64                                                                // plan index of each tick sent
+	for el := time.Duration(0); el < 100*time.Second; el += 200 * time.Microsecond { // 5k of 20k rps sent
+		if _, stop := p.Pace(el, hits); stop {
+			break
+		}
+		want = append(want, hits+p.Dropped())
+		hits++
+		p.TakeSkipped(func(uint64) {})
+	}
+	if hits < 4*maxMarks {
+		t.Fatalf("only %d ticks: the test needs more than %d", hits, 4*maxMarks)
+	}
+	p.mu.Lock()
+	n := len(p.marks)
+	p.mu.Unlock()
+	if n > maxMarks {
+		t.Fatalf("%d marks kept, more than %d", n, maxMarks)
+	}
+	for seq := hits - maxMarks/2; seq < hits; seq++ {
+		if got := p.Index(seq); got != want[seq] {
+			t.Fatalf("tick %d: plan index %d, want %d", seq, got, want[seq])
+		}
+	}
+	if last := want[hits-1]; p.Dropped() != last-(hits-1) {
+		t.Fatalf("dropped %d, but tick %d is plan hit %d", p.Dropped(), hits-1, last)
+	}
+}
