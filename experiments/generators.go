@@ -9,7 +9,8 @@ import (
 // Generators says how to send the load from several load generators.
 type Generators struct {
 	// Engine starts the workers: "local" (processes of this binary on this
-	// machine); "ecs" and "kubernetes" are planned (issue 15).
+	// machine), "kubernetes" (an Indexed Job, see Kubernetes); "ecs" is
+	// planned (issue 15).
 	Engine string `mapstructure:"engine" json:"engine"`
 	// Count is the number of workers; each sends 1/Count of the plan.
 	Count int `mapstructure:"count" json:"count"`
@@ -27,13 +28,15 @@ type Generators struct {
 	// workers are given to reach it (default http://LISTEN).
 	Listen    string `mapstructure:"listen" json:"listen,omitempty"`
 	Advertise string `mapstructure:"advertise" json:"advertise,omitempty"`
+	// Kubernetes configures engine kubernetes (kubernetes.go).
+	Kubernetes *KubernetesGenerators `mapstructure:"kubernetes" json:"kubernetes,omitempty"`
 }
 
 // Limits of load.generators.
 const (
 	MaxGenerators          = 256
 	MaxGeneratorsTimeout   = 10 * time.Minute
-	generatorsEnginesNotes = "local (ecs and kubernetes are not available in this build yet)"
+	generatorsEnginesNotes = "local or kubernetes (ecs is not available in this build yet)"
 )
 
 func (x *Experiment) validateGenerators(v *validator) {
@@ -43,8 +46,8 @@ func (x *Experiment) validateGenerators(v *validator) {
 	}
 	const p = "load.generators"
 	switch g.Engine {
-	case "local":
-	case "ecs", "kubernetes":
+	case "local", "kubernetes":
+	case "ecs":
 		v.add(p+".engine", fmt.Sprintf("%q is not available in this build yet; use %s", g.Engine, generatorsEnginesNotes))
 	case "":
 		v.add(p+".engine", "is required: "+generatorsEnginesNotes)
@@ -72,4 +75,5 @@ func (x *Experiment) validateGenerators(v *validator) {
 			v.add(p+".listen", fmt.Sprintf("%q is not host:port", g.Listen))
 		}
 	}
+	validateKubernetes(v, g)
 }

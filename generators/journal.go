@@ -72,6 +72,13 @@ func (j *Journal) Starting(run, engine, worker string) error {
 	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarting})
 }
 
+// StartingAt is Starting with the reference that finds the worker (and
+// what its engine will create) before it is started: a BatchEngine's
+// planned reference.
+func (j *Journal) StartingAt(run, engine, worker string, ref json.RawMessage) error {
+	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarting, Ref: ref})
+}
+
 // Started records how to find a started worker again.
 func (j *Journal) Started(run, engine, worker string, ref json.RawMessage) error {
 	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarted, Ref: ref})
@@ -169,8 +176,21 @@ func StopLeftovers(paths []string, out io.Writer) error {
 			errs = append(errs, err)
 			continue
 		}
+		kube := map[string]bool{}
 		for _, e := range pend {
 			switch e.Engine {
+			case "kubernetes":
+				var ref KubernetesRef
+				if err := json.Unmarshal(e.Ref, &ref); err != nil {
+					errs = append(errs, fmt.Errorf("%s: worker %s: %w", p, e.Worker, err))
+					continue
+				}
+				what, err := stopKubernetes(ref, kube)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: worker %s: %w", p, e.Worker, err))
+					continue
+				}
+				fmt.Fprintf(out, "worker %s (%s): %s\n", e.Worker, e.Engine, what)
 			case "local":
 				var ref LocalRef
 				if len(e.Ref) > 0 {
