@@ -34,11 +34,21 @@ func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) == "1" {
 		fs := flag.NewFlagSet("worker", flag.ExitOnError)
 		var o WorkOptions
+		var run string
+		var index int
 		fs.StringVar(&o.Coordinator, "coordinator", "", "")
 		fs.StringVar(&o.Worker, "id", "", "")
 		fs.StringVar(&o.Raw, "raw", "", "")
+		fs.StringVar(&run, "run", "", "")
+		fs.IntVar(&index, "index", -1, "")
 		_ = fs.Parse(os.Args[1:])
 		o.Token, o.Log = os.Getenv(TokenEnv), os.Stderr
+		id, err := WorkerIDFrom(o.Worker, run, index, os.Getenv)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(2)
+		}
+		o.Worker = id
 		o.GiveUp = 3 * time.Second
 		if err := Work(context.Background(), o); err != nil {
 			fmt.Fprintln(os.Stderr, "worker:", err)

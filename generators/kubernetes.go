@@ -366,7 +366,15 @@ func (k *Kubernetes) StartAll(ctx context.Context, specs []WorkerSpec) ([]Handle
 	for i := range j.exited {
 		j.exited[i] = make(chan struct{})
 	}
-	if _, err := k.kubectl(ctx, ref, manifest, "apply", "-f", "-"); err != nil {
+	// Client-side validation needs the cluster's OpenAPI document; instead
+	// of it, what the server created is read back (-o json) and the fields
+	// that keep every slice sent exactly once are checked: a cluster too old
+	// for one of them drops it silently.
+	out, err := k.kubectl(ctx, ref, manifest, "apply", "--validate=false", "-o", "json", "-f", "-")
+	if err == nil {
+		err = checkApplied(out, len(specs))
+	}
+	if err != nil {
 		// Whatever part was created goes now; if that fails too, the
 		// journal's planned reference finds it for `gameday rollback`.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -383,6 +391,49 @@ func (k *Kubernetes) StartAll(ctx context.Context, specs []WorkerSpec) ([]Handle
 		hs[i] = &kubeHandle{j: j, i: i}
 	}
 	return hs, nil
+}
+
+// checkApplied checks the Job kubectl apply printed (a List, or the Job
+// alone): Indexed, n completions and n in parallel, no retry.
+func checkApplied(out []byte, n int) error {
+	type job struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			CompletionMode string `json:"completionMode"`
+			Completions    *int   `json:"completions"`
+			Parallelism    *int   `json:"parallelism"`
+			BackoffLimit   *int   `json:"backoffLimit"`
+		} `json:"spec"`
+	}
+	var list struct {
+		Kind  string `json:"kind"`
+		Items []job  `json:"items"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return fmt.Errorf("kubernetes: kubectl apply printed no JSON: %w", err)
+	}
+	items := list.Items
+	if list.Kind == "Job" {
+		var j job
+		_ = json.Unmarshal(out, &j)
+		items = []job{j}
+	}
+	for _, j := range items {
+		if j.Kind != "Job" {
+			continue
+		}
+		s := j.Spec
+		switch {
+		case s.CompletionMode != "Indexed":
+			return fmt.Errorf("kubernetes: the cluster created the Job with completionMode %q, not Indexed (Kubernetes 1.24 or later is needed)", s.CompletionMode)
+		case s.Completions == nil || *s.Completions != n || s.Parallelism == nil || *s.Parallelism != n:
+			return fmt.Errorf("kubernetes: the cluster created the Job with completions/parallelism other than %d", n)
+		case s.BackoffLimit == nil || *s.BackoffLimit != 0:
+			return errors.New("kubernetes: the cluster created the Job with a backoffLimit other than 0: a failed worker could run its slice twice")
+		}
+		return nil
+	}
+	return errors.New("kubernetes: kubectl apply printed no Job")
 }
 
 // kubeJob is one run's Job, shared by its workers' handles.
