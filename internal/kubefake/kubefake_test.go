@@ -2,9 +2,9 @@ package kubefake
 
 import (
 	"io"
-	"sync"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
