@@ -301,6 +301,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// serviceAccountNamespace is the namespace of the pod gameday runs in,
+// when it runs in one.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
 // ref is the reference of run's objects, with the context resolved.
 func (k *Kubernetes) ref(ctx context.Context, run string) (KubernetesRef, error) {
 	r := KubernetesRef{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace,
@@ -310,12 +314,26 @@ func (k *Kubernetes) ref(ctx context.Context, run string) (KubernetesRef, error)
 			r.Kubeconfig = abs
 		}
 	}
+	inCluster := false
 	if r.Context == "" {
 		out, err := k.kubectl(ctx, KubernetesRef{Kubeconfig: r.Kubeconfig}, nil, "config", "current-context")
-		if err != nil {
+		switch {
+		case err == nil:
+			r.Context = strings.TrimSpace(string(out))
+		case r.Kubeconfig == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "":
+			// In a pod with no kubeconfig: kubectl uses the pod's service
+			// account (the coordinator in the cluster, configs/k8s).
+			inCluster = true
+		default:
 			return r, fmt.Errorf("kubernetes: which cluster: %w", err)
 		}
-		r.Context = strings.TrimSpace(string(out))
+	}
+	if r.Namespace == "" && inCluster {
+		b, err := os.ReadFile(serviceAccountNamespace)
+		if err != nil {
+			return r, fmt.Errorf("kubernetes: which namespace: %w", err)
+		}
+		r.Namespace = strings.TrimSpace(string(b))
 	}
 	if r.Namespace == "" {
 		// kubectl's namespace of the context, so the journal names it.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gameday-dev/gameday/attack"
 	"github.com/gameday-dev/gameday/experiments"
@@ -153,6 +157,7 @@ faults:
 	for _, w := range rec.Workers {
 		t.Logf("worker %s: asked %d sent %d not sent %d p99 %.1fms offset %.0fµs", w.ID, w.Asked, w.Sent, w.NotSent, w.P99S*1000, w.OffsetS*1e6)
 	}
+	checkRBAC(t, fake.Requests())
 }
 
 // SIGKILL of a `gameday run` coordinating kubernetes workers mid-run, then
@@ -228,4 +233,172 @@ faults:
 		t.Fatalf("second rollback: exit %d\n%s", code, out)
 	}
 	t.Logf("rollback:\n%s", out)
+}
+
+// coordinatorConfig is configs/k8s/coordinator.yaml, document by document.
+func coordinatorConfig(t *testing.T) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "k8s", "coordinator.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var docs []map[string]any
+	for {
+		var d map[string]any
+		if err := dec.Decode(&d); err != nil {
+			if errors.Is(err, io.EOF) {
+				return docs
+			}
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+}
+
+func configDoc(t *testing.T, docs []map[string]any, kind string) map[string]any {
+	t.Helper()
+	for _, d := range docs {
+		if d["kind"] == kind {
+			return d
+		}
+	}
+	t.Fatalf("configs/k8s/coordinator.yaml has no %s", kind)
+	return nil
+}
+
+// dig follows keys (and list indexes) into a decoded YAML document.
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+// roleAllows reports whether the Role's rules allow verb on resource (API
+// group group) named name.
+func roleAllows(role map[string]any, group, resource, name, verb string) bool {
+	rules, _ := role["rules"].([]any)
+	has := func(l any, s string) bool {
+		xs, _ := l.([]any)
+		for _, x := range xs {
+			if x == s || x == "*" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range rules {
+		if has(dig(r, "apiGroups"), group) && has(dig(r, "resources"), resource) && has(dig(r, "verbs"), verb) &&
+			(dig(r, "resourceNames") == nil || has(dig(r, "resourceNames"), name)) {
+			return true
+		}
+	}
+	return false
+}
+
+// The in-cluster coordinator's manifests fit together: its experiment is
+// valid and uses engine kubernetes in the manifests' namespace; the
+// advertised URL is the Service's DNS name and port, the port the
+// coordinator listens on; the Service selects the coordinator's pod; the
+// pod runs as the service account the Role is bound to.
+func TestCoordinatorConfig(t *testing.T) {
+	docs := coordinatorConfig(t)
+	ns := dig(configDoc(t, docs, "Namespace"), "metadata", "name")
+	for _, d := range docs[1:] {
+		if dig(d, "metadata", "namespace") != ns {
+			t.Errorf("%s %v is not in namespace %v", d["kind"], dig(d, "metadata", "name"), ns)
+		}
+	}
+	exp, _ := dig(configDoc(t, docs, "ConfigMap"), "data", "experiment.yaml").(string)
+	x, _, err := experiments.Parse("experiment.yaml", []byte(exp), nil, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := x.Load.Generators
+	if g == nil || g.Engine != "kubernetes" || g.Kubernetes == nil || g.Kubernetes.Namespace != ns {
+		t.Fatalf("generators %+v", g)
+	}
+	svc := configDoc(t, docs, "Service")
+	port := fmt.Sprint(dig(svc, "spec", "ports", 0, "port"))
+	if want := fmt.Sprintf("http://%v.%v.svc:%s", dig(svc, "metadata", "name"), ns, port); g.Advertise != want {
+		t.Errorf("advertise %q, the Service is %s", g.Advertise, want)
+	}
+	if _, p, _ := net.SplitHostPort(g.Listen); p != fmt.Sprint(dig(svc, "spec", "ports", 0, "targetPort")) {
+		t.Errorf("listen %q, the Service's targetPort %v", g.Listen, dig(svc, "spec", "ports", 0, "targetPort"))
+	}
+	job := configDoc(t, docs, "Job")
+	labels, _ := dig(job, "spec", "template", "metadata", "labels").(map[string]any)
+	sel, _ := dig(svc, "spec", "selector").(map[string]any)
+	for k, v := range sel {
+		if labels[k] != v {
+			t.Errorf("the Service selects %s=%v, the coordinator pod has %v", k, v, labels[k])
+		}
+	}
+	sa := dig(configDoc(t, docs, "ServiceAccount"), "metadata", "name")
+	rb := configDoc(t, docs, "RoleBinding")
+	if dig(job, "spec", "template", "spec", "serviceAccountName") != sa || dig(rb, "subjects", 0, "name") != sa ||
+		dig(rb, "roleRef", "name") != dig(configDoc(t, docs, "Role"), "metadata", "name") {
+		t.Error("the coordinator's service account, binding and role do not line up")
+	}
+	if dig(job, "spec", "backoffLimit") != 0 {
+		t.Error("the coordinator Job may be retried: a second coordinator would start a second run")
+	}
+}
+
+// checkRBAC checks every request kubectl made to the fake API server
+// against the Role of configs/k8s/coordinator.yaml (namespace load there
+// stands for the manifests' namespace).
+func checkRBAC(t *testing.T, reqs []string) {
+	t.Helper()
+	docs := coordinatorConfig(t)
+	role := configDoc(t, docs, "Role")
+	ns := fmt.Sprint(dig(configDoc(t, docs, "Namespace"), "metadata", "name"))
+	checked := 0
+	for _, r := range reqs {
+		method, uri, _ := strings.Cut(r, " ")
+		path, query, _ := strings.Cut(uri, "?")
+		var group, rest string
+		switch {
+		case strings.HasPrefix(path, "/api/v1/namespaces/"):
+			rest = strings.TrimPrefix(path, "/api/v1/namespaces/")
+		case strings.HasPrefix(path, "/apis/batch/v1/namespaces/"):
+			group, rest = "batch", strings.TrimPrefix(path, "/apis/batch/v1/namespaces/")
+		default:
+			continue // discovery: allowed to every authenticated user
+		}
+		parts := strings.Split(rest, "/")
+		resource, name := "namespaces", ns
+		if len(parts) > 1 {
+			resource = parts[1]
+			name = ""
+			if len(parts) > 2 {
+				name = parts[2]
+			}
+		}
+		verb := map[string]string{"POST": "create", "DELETE": "delete", "GET": "get"}[method]
+		if method == "GET" && name == "" && resource != "namespaces" {
+			verb = "list"
+			if strings.Contains(query, "watch=true") {
+				verb = "watch"
+			}
+		}
+		if !roleAllows(role, group, resource, name, verb) {
+			t.Errorf("kubectl's %s needs %s %s/%s, which the coordinator's Role does not grant", r, verb, group, resource)
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Error("no namespaced request to check")
+	}
 }
