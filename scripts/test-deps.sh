@@ -4,6 +4,9 @@
 #   libxml2-utils  xmllint, to validate the JUnit XML against its schema
 #   awscli, python3-boto3  the sandbox conformance suite: the AWS CLI and
 #                  boto3 (with /usr/bin/python3) drive the sandbox as people do
+#   kubernetes-client  kubectl, which the kubernetes load-generator engine
+#                  drives; its tests point it at a loopback API server
+#                  (internal/kubefake). Any kubectl on PATH will do.
 # `make test` runs this first. It does nothing when all are already there.
 set -euo pipefail
 
@@ -12,6 +15,7 @@ need=()
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 [ -x /usr/bin/aws ] || need+=(awscli)
 /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
