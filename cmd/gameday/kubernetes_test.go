@@ -402,3 +402,28 @@ func checkRBAC(t *testing.T, reqs []string) {
 		t.Error("no namespaced request to check")
 	}
 }
+
+// `gameday worker` started by index: a bad or missing index is bad input
+// (exit 2) naming what is wrong, before any call to the coordinator.
+func TestWorkerIndexBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--run", "r"}, "", "--run needs --index or JOB_COMPLETION_INDEX"},
+		{[]string{"--run", "r"}, "JOB_COMPLETION_INDEX=x1", `JOB_COMPLETION_INDEX: "x1" is not a decimal index`},
+		{[]string{"--run", "r"}, "JOB_COMPLETION_INDEX=999", `JOB_COMPLETION_INDEX: "999": want 0 to 255`},
+		{[]string{"--run", "r", "--id", "r-w0"}, "", "exclude each other"},
+	} {
+		cmd := exec.Command(gamedayBinary(t), append([]string{"worker", "--coordinator", "http://127.0.0.1:1"}, tc.args...)...)
+		cmd.Env = append(os.Environ(), "GAMEDAY_WORKER_TOKEN=t")
+		if tc.env != "" {
+			cmd.Env = append(cmd.Env, tc.env)
+		}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v %s: exit %d, output %q; want 2 and %q", tc.args, tc.env, code, out, tc.want)
+		}
+	}
+}
