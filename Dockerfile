@@ -32,6 +32,29 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -ldflags=
 FROM scratch AS rootfs
 COPY --from=build /out/rootfs/ /
 
+# The coordinator image, for `gameday run` inside a Kubernetes cluster with
+# load.generators engine kubernetes (configs/k8s/coordinator.yaml): the same
+# root file system plus kubectl, checked against the release's published SHA-256.
+#   docker build --target coordinator -t gameday-coordinator .
+# `make image` builds only the final stage (buildah skips unused stages), so CI
+# never fetches kubectl.
+FROM --platform=$BUILDPLATFORM golang:1.26 AS kubectl
+ARG KUBECTL_VERSION=v1.32.4
+ARG TARGETARCH=amd64
+RUN curl -fsSLo /kubectl "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH}/kubectl" \
+ && curl -fsSLo /kubectl.sha256 "https://dl.k8s.io/release/${KUBECTL_VERSION}/bin/linux/${TARGETARCH}/kubectl.sha256" \
+ && echo "$(cat /kubectl.sha256)  /kubectl" | sha256sum --check \
+ && chmod 0755 /kubectl
+
+FROM scratch AS coordinator
+COPY --from=rootfs / /
+COPY --from=kubectl /kubectl /usr/local/bin/kubectl
+USER 65532:65532
+WORKDIR /home/nonroot
+ENTRYPOINT ["/gameday"]
+CMD ["run", "--help"]
+
+# The worker image (the default target, and the one `make image` builds).
 FROM scratch
 COPY --from=rootfs / /
 USER 65532:65532

@@ -9,8 +9,8 @@ import (
 // Generators says how to send the load from several load generators.
 type Generators struct {
 	// Engine starts the workers: "local" (processes of this binary on this
-	// machine), "ecs" (ECS tasks, configured by ECS); "kubernetes" is
-	// planned (issue 15).
+	// machine), "ecs" (ECS tasks, configured by ECS) or "kubernetes" (an
+	// Indexed Job, see Kubernetes).
 	Engine string `mapstructure:"engine" json:"engine"`
 	// Count is the number of workers; each sends 1/Count of the plan.
 	Count int `mapstructure:"count" json:"count"`
@@ -30,13 +30,15 @@ type Generators struct {
 	Advertise string `mapstructure:"advertise" json:"advertise,omitempty"`
 	// ECS configures engine ecs (generators_ecs.go).
 	ECS *ECSGenerators `mapstructure:"ecs" json:"ecs,omitempty"`
+	// Kubernetes configures engine kubernetes (kubernetes.go).
+	Kubernetes *KubernetesGenerators `mapstructure:"kubernetes" json:"kubernetes,omitempty"`
 }
 
 // Limits of load.generators.
 const (
 	MaxGenerators          = 256
 	MaxGeneratorsTimeout   = 10 * time.Minute
-	generatorsEnginesNotes = "local or ecs (kubernetes is not available in this build yet)"
+	generatorsEnginesNotes = "local, ecs or kubernetes"
 )
 
 func (x *Experiment) validateGenerators(v *validator) {
@@ -46,9 +48,7 @@ func (x *Experiment) validateGenerators(v *validator) {
 	}
 	const p = "load.generators"
 	switch g.Engine {
-	case "local", "ecs":
-	case "kubernetes":
-		v.add(p+".engine", fmt.Sprintf("%q is not available in this build yet; use %s", g.Engine, generatorsEnginesNotes))
+	case "local", "ecs", "kubernetes":
 	case "":
 		v.add(p+".engine", "is required: "+generatorsEnginesNotes)
 	default:
@@ -76,4 +76,5 @@ func (x *Experiment) validateGenerators(v *validator) {
 		}
 	}
 	x.validateECSGenerators(v)
+	validateKubernetes(v, g)
 }

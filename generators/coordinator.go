@@ -206,6 +206,11 @@ func (c *Coordinator) hello(_ context.Context, body []byte) (any, int, error) {
 	if err != nil {
 		return nil, http.StatusNotFound, err
 	}
+	if ws.hello {
+		// A second process for the same slice (a re-run pod of an index,
+		// a worker started twice) would send the slice twice.
+		return nil, http.StatusConflict, fmt.Errorf("worker %s (slice %d) has already joined: a second worker for one slice is refused", ws.id, ws.index)
+	}
 	ws.hello, ws.seen = true, time.Now()
 	a := c.assign
 	a.Worker, a.Segment = ws.id, ws.index
@@ -365,16 +370,21 @@ func (c *Coordinator) Barrier(ctx context.Context, cfg attack.Config, width time
 	c.flush.Store(int64(flush))
 	c.cfg.Silence = max(c.cfg.Silence, 4*flush)
 	for i := range c.cfg.Count {
-		ws := &workerState{id: fmt.Sprintf("%s-w%d", c.cfg.RunID, i), index: i}
+		ws := &workerState{id: WorkerID(c.cfg.RunID, i), index: i}
 		c.workers[ws.id] = ws
 		c.order = append(c.order, ws)
 	}
 	c.mu.Unlock()
-	for _, ws := range c.order {
-		spec := WorkerSpec{ID: ws.id, Run: c.cfg.RunID, Coordinator: c.base, Token: c.token}
-		if c.cfg.RawDir != "" {
-			spec.Raw = fmt.Sprintf("%s/%s.gob", c.cfg.RawDir, ws.id)
+	if be, ok := c.cfg.Engine.(BatchEngine); ok {
+		if err := c.startAll(ctx, be); err != nil {
+			return time.Time{}, err
 		}
+	}
+	for _, ws := range c.order {
+		if ws.handle != nil {
+			break // started together (BatchEngine)
+		}
+		spec := c.spec(ws)
 		if c.cfg.Journal != nil {
 			var ref json.RawMessage
 			if p, ok := c.cfg.Engine.(Planner); ok {
@@ -432,6 +442,52 @@ func (c *Coordinator) Barrier(ctx context.Context, cfg attack.Config, width time
 	close(c.started)
 	c.mu.Unlock()
 	return start, nil
+}
+
+func (c *Coordinator) spec(ws *workerState) WorkerSpec {
+	spec := WorkerSpec{ID: ws.id, Run: c.cfg.RunID, Coordinator: c.base, Token: c.token}
+	if c.cfg.RawDir != "" {
+		spec.Raw = fmt.Sprintf("%s/%s.gob", c.cfg.RawDir, ws.id)
+	}
+	return spec
+}
+
+// startAll starts every worker at once through a BatchEngine, each
+// journaled (with the engine's planned reference) before anything starts.
+func (c *Coordinator) startAll(ctx context.Context, be BatchEngine) error {
+	planned, err := be.Planned(c.cfg.RunID)
+	if err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	specs := make([]WorkerSpec, len(c.order))
+	for i, ws := range c.order {
+		specs[i] = c.spec(ws)
+		if c.cfg.Journal != nil {
+			if err := c.cfg.Journal.StartingRef(c.cfg.RunID, be.Name(), ws.id, planned); err != nil {
+				return err
+			}
+		}
+	}
+	hs, err := be.StartAll(ctx, specs)
+	if err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+	if len(hs) != len(c.order) {
+		return fmt.Errorf("start workers: the engine started %d of %d", len(hs), len(c.order))
+	}
+	c.mu.Lock()
+	for i, ws := range c.order {
+		ws.handle = hs[i]
+	}
+	c.mu.Unlock()
+	if c.cfg.Journal != nil {
+		for i, ws := range c.order {
+			if err := c.cfg.Journal.Started(c.cfg.RunID, be.Name(), ws.id, hs[i].Ref()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (c *Coordinator) missingJoin() string {

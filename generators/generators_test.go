@@ -40,11 +40,21 @@ func TestMain(m *testing.M) {
 		}
 		fs := flag.NewFlagSet("worker", flag.ExitOnError)
 		var o WorkOptions
+		var run string
+		var index int
 		fs.StringVar(&o.Coordinator, "coordinator", "", "")
 		fs.StringVar(&o.Worker, "id", "", "")
 		fs.StringVar(&o.Raw, "raw", "", "")
+		fs.StringVar(&run, "run", "", "")
+		fs.IntVar(&index, "index", -1, "")
 		_ = fs.Parse(args)
 		o.Token, o.Log = os.Getenv(TokenEnv), os.Stderr
+		id, err := WorkerIDFrom(o.Worker, run, index, os.Getenv)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(2)
+		}
+		o.Worker = id
 		o.GiveUp = 3 * time.Second
 		// As `gameday worker` does: SIGTERM (StopTask, a pod deleted)
 		// ends the slice early, reporting what was sent.

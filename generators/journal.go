@@ -82,7 +82,7 @@ func (j *Journal) Starting(run, engine, worker string) error {
 }
 
 // StartingRef is Starting with the reference an engine can give before it
-// starts the worker (Planner).
+// starts the worker (Planner, or a BatchEngine's planned reference).
 func (j *Journal) StartingRef(run, engine, worker string, ref json.RawMessage) error {
 	return j.append(JournalEntry{Run: run, Engine: engine, Worker: worker, State: WorkerStarting, Ref: ref})
 }
@@ -196,6 +196,7 @@ func StopLeftoversWith(ctx context.Context, paths []string, out io.Writer, o Lef
 			errs = append(errs, err)
 			continue
 		}
+		kube := map[string]bool{}
 		for _, e := range pend {
 			if !o.Force && e.PID != 0 && coordinatorAlive(e) {
 				fmt.Fprintf(out, "worker %s (%s): SKIPPED: the run that started it (pid %d on %s) is still alive; stop it or use --force\n", e.Worker, e.Engine, e.PID, e.Host)
@@ -203,6 +204,18 @@ func StopLeftoversWith(ctx context.Context, paths []string, out io.Writer, o Lef
 				continue
 			}
 			switch e.Engine {
+			case "kubernetes":
+				var ref KubernetesRef
+				if err := json.Unmarshal(e.Ref, &ref); err != nil {
+					errs = append(errs, fmt.Errorf("%s: worker %s: %w", p, e.Worker, err))
+					continue
+				}
+				what, err := stopKubernetes(ref, kube)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: worker %s: %w", p, e.Worker, err))
+					continue
+				}
+				fmt.Fprintf(out, "worker %s (%s): %s\n", e.Worker, e.Engine, what)
 			case "local":
 				var ref LocalRef
 				if len(e.Ref) > 0 {

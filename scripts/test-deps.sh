@@ -6,6 +6,9 @@
 #                  boto3 (with /usr/bin/python3) drive the sandbox as people do
 #   buildah, skopeo  the container image (internal/image, `make image`): built
 #                  from the Dockerfile without a Docker daemon, then inspected
+#   kubernetes-client  kubectl, which the kubernetes load-generator engine
+#                  drives; its tests point it at a loopback API server
+#                  (internal/kubefake). Any kubectl on PATH will do.
 # `make test` runs this first. It does nothing when all are already there.
 set -euo pipefail
 
@@ -16,6 +19,7 @@ command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 /usr/bin/python3 -c 'import boto3' >/dev/null 2>&1 || need+=(python3-boto3)
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -17,13 +17,19 @@ import (
 )
 
 func newWorkerCmd(stderr io.Writer) *cobra.Command {
-	var o generators.WorkOptions
+	var (
+		o     generators.WorkOptions
+		run   string
+		index int
+	)
 	c := &cobra.Command{
-		Use:   "worker --coordinator URL --id ID [--raw FILE]",
+		Use:   "worker --coordinator URL (--id ID | --run RUN [--index I]) [--raw FILE]",
 		Short: "Send one slice of a run's load for a coordinating `gameday run` (load.generators)",
 		Long: `worker is started by ` + "`gameday run`" + ` when the experiment sets load.generators
 (engine local: a process on the same machine; engine ecs: an ECS task whose
-container command is this; Kubernetes later). It asks
+container command is this; engine kubernetes: a pod of an Indexed Job, which
+names itself --run RUN and takes its slice from its completion index,
+` + generators.IndexEnv + `; a second worker for one index is refused). It asks
 the coordinator for its slice of the rate plan, measures its clock against the
 coordinator's, waits at the barrier, sends its slice from the agreed instant,
 streams what it measured window by window, and exits. It reads the run's token
@@ -34,8 +40,13 @@ Exit codes: 0 slice sent and reported, 2 bad input, 5 anything else.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Token = os.Getenv(generators.TokenEnv)
-			if o.Coordinator == "" || o.Worker == "" || o.Token == "" {
-				return exitcode.With(exitcode.BadInput, errors.New("--coordinator, --id and "+generators.TokenEnv+" are required"))
+			id, err := generators.WorkerIDFrom(o.Worker, run, index, os.Getenv)
+			if err != nil {
+				return exitcode.With(exitcode.BadInput, err)
+			}
+			o.Worker = id
+			if o.Coordinator == "" || o.Token == "" {
+				return exitcode.With(exitcode.BadInput, errors.New("--coordinator and "+generators.TokenEnv+" are required"))
 			}
 			o.Log = stderr
 			if err := generators.Work(cmd.Context(), o); err != nil {
@@ -46,6 +57,8 @@ Exit codes: 0 slice sent and reported, 2 bad input, 5 anything else.`,
 	}
 	c.Flags().StringVar(&o.Coordinator, "coordinator", "", "the coordinator's base URL")
 	c.Flags().StringVar(&o.Worker, "id", "", "this worker's id, as the coordinator named it")
+	c.Flags().StringVar(&run, "run", "", "the run's ID: with --index or "+generators.IndexEnv+" instead of --id, the worker is RUN-wINDEX")
+	c.Flags().IntVar(&index, "index", -1, "this worker's slice index (default: "+generators.IndexEnv+")")
 	c.Flags().StringVar(&o.Raw, "raw", "", "write raw results to this file (vegeta gob encoding)")
 	c.Flags().DurationVar(&o.GiveUp, "give-up", 10*time.Second, "stop when the coordinator has been unreachable this long")
 	return c
@@ -66,6 +79,8 @@ func newCoordinator(x *experiments.Experiment, p *runner.Prepared, out, runID st
 		eng = &generators.Local{Output: logs}
 	case "ecs": // worker_ecs.go
 		eng = newECSEngine(x, p, logs)
+	case "kubernetes":
+		eng = kubernetesEngine(x, p, logs)
 	default: // validation refuses the others
 		return nil, fmt.Errorf("load.generators.engine %q is not available", g.Engine)
 	}
@@ -92,4 +107,22 @@ func newCoordinator(x *experiments.Experiment, p *runner.Prepared, out, runID st
 		return nil, err
 	}
 	return c, nil
+}
+
+// kubernetesEngine is engine kubernetes for x: the cluster ends the Job by
+// itself (activeDeadlineSeconds) once the plan, the join and a margin are
+// past, should the coordinator and every rollback fail to.
+func kubernetesEngine(x *experiments.Experiment, p *runner.Prepared, logs io.Writer) *generators.Kubernetes {
+	g, k := x.Load.Generators, x.Load.Generators.Kubernetes
+	var plan time.Duration
+	for _, s := range p.Attack.Stages {
+		plan += s.Duration
+	}
+	join := g.JoinTimeout
+	if join <= 0 {
+		join = time.Minute
+	}
+	return &generators.Kubernetes{Kubectl: k.Kubectl, Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace,
+		Image: k.Image, CPU: k.CPU, Memory: k.Memory, ServiceAccount: k.ServiceAccount, TTL: k.TTLAfterFinished,
+		Deadline: plan + join + p.Attack.Timeout + 5*time.Minute, Output: logs}
 }
