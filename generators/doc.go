@@ -4,8 +4,9 @@
 //
 // The coordinator (Coordinator, inside `gameday run`) listens on HTTP,
 // starts the workers through an Engine (Local: processes of this binary on
-// this machine; ECS: tasks started with RunTask; Kubernetes later), hands each one its slice of the
-// rate plan (attack.Slice: the union of the slices is the plan, hit for hit),
+// this machine; ECS: tasks started with RunTask; Kubernetes: the pods of one
+// Indexed Job applied with kubectl, a BatchEngine), hands each one its slice
+// of the rate plan (attack.Slice: the union of the slices is the plan, hit for hit),
 // measures each worker's clock offset NTP-style while it joins, waits for
 // all of them at a barrier and gives out one start instant on its own clock.
 // Each worker (Work, `gameday worker`) sends its slice from that instant
