@@ -74,3 +74,44 @@ func TestECSGeneratorsValidation(t *testing.T) {
 		t.Fatalf("ecs %+v", e)
 	}
 }
+
+// TestECSNamePatternBounds pins the length limits the bounded patterns
+// enforce (a name of the limit is accepted, one character more is not),
+// and that the shape rules did not change with them.
+func TestECSNamePatternBounds(t *testing.T) {
+	name := func(n int) string { return strings.Repeat("a", n) }
+	const arn = "arn:aws:ecs:eu-west-1:123456789012:"
+	const role = "arn:aws:iam::123456789012:role/"
+	for _, tc := range []struct {
+		what string
+		re   boundedRE
+		s    string
+		want bool
+	}{
+		{"name 255", ecsNameRE, name(255), true},
+		{"name 256", ecsNameRE, name(256), false},
+		{"name empty", ecsNameRE, "", false},
+		{"name space", ecsNameRE, "a b", false},
+		{"cluster ARN 255", ecsClusterARNRE, arn + "cluster/" + name(255), true},
+		{"cluster ARN 256", ecsClusterARNRE, arn + "cluster/" + name(256), false},
+		{"cluster ARN no name", ecsClusterARNRE, arn + "cluster/", false},
+		{"task def family 255", ecsTaskDefRE, name(255), true},
+		{"task def family 256", ecsTaskDefRE, name(256), false},
+		{"task def family 255:rev", ecsTaskDefRE, name(255) + ":12", true},
+		{"task def family 256:rev", ecsTaskDefRE, name(256) + ":12", false},
+		{"task def ARN 255:rev", ecsTaskDefRE, arn + "task-definition/" + name(255) + ":3", true},
+		{"task def ARN 256:rev", ecsTaskDefRE, arn + "task-definition/" + name(256) + ":3", false},
+		{"task def revision 0", ecsTaskDefRE, "td:0", false},
+		{"task def bad ARN", ecsTaskDefRE, "arn:aws:ecs:eu-west-1:1234:task-definition/td:1", false},
+		{"role 512", iamRoleARNRE, role + name(512), true},
+		{"role 513", iamRoleARNRE, role + name(513), false},
+		{"role with path", iamRoleARNRE, role + "service-role/ecs", true},
+		{"log group 512", logGroupRE, name(512), true},
+		{"log group 513", logGroupRE, name(513), false},
+		{"log group bad char", logGroupRE, "/a b", false},
+	} {
+		if got := tc.re.MatchString(tc.s); got != tc.want {
+			t.Errorf("%s: MatchString = %v, want %v", tc.what, got, tc.want)
+		}
+	}
+}

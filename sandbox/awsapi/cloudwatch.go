@@ -142,7 +142,10 @@ func reqTime(p params, name string) (time.Time, error) {
 	return t, nil
 }
 
-var queryIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]{0,254}$`)
+// queryIDRE is an Id's shape; its length (at most 255) is checked apart:
+// a bounded repetition ({0,254}) would compile to 254 instructions at
+// every start of the binary.
+var queryIDRE = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
 
 // maxDatapoints is GetMetricData's default MaxDatapoints.
 const maxDatapoints = 100800
@@ -191,8 +194,8 @@ func (h *handler) cwGetMetricData(r *request) (any, error) {
 	seen := map[string]bool{}
 	for _, pre := range idx {
 		id := r.p.get(pre + ".Id")
-		if !queryIDRE.MatchString(id) {
-			return nil, cwInvalid(pre+".Id", id, "must start with a lowercase letter and contain only letters, digits and underscores")
+		if len(id) > 255 || !queryIDRE.MatchString(id) {
+			return nil, cwInvalid(pre+".Id", id, "must start with a lowercase letter, contain only letters, digits and underscores, and be at most 255 characters")
 		}
 		if seen[id] {
 			return nil, cwInvalid(pre+".Id", id, "the Ids of the queries must be unique")
