@@ -3,7 +3,6 @@ package reports
 import (
 	"embed"
 	"fmt"
-	"html/template"
 	"io"
 	"math"
 	"sort"
@@ -17,16 +16,8 @@ import (
 // The page is one self-contained file: uPlot's script and styles (vendored
 // by scripts/vendor-js.sh) and ours are inlined, so it opens offline.
 //
-//go:embed assets/report.html.tmpl assets/report.css assets/report.js assets/uPlot.iife.min.js assets/uPlot.min.css
+//go:embed assets/report.css assets/report.js assets/uPlot.iife.min.js assets/uPlot.min.css
 var assets embed.FS
-
-var page = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"secs":       secs,
-	"pct":        func(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) },
-	"fault":      faultRow,
-	"notSent":    notSent,
-	"workerRows": workerRows,
-}).ParseFS(assets, "assets/report.html.tmpl"))
 
 func asset(name string) string {
 	b, err := assets.ReadFile("assets/" + name)
@@ -39,8 +30,17 @@ func asset(name string) string {
 // HTML writes the report page: the verdict, a timeline of charts sharing one
 // time axis with the faults, impacts, recoveries and events marked on them,
 // then the recovery, phase and gate tables, notes, events and the
-// experiment as run. Everything from the record is escaped by html/template.
+// experiment as run. Everything from the record is escaped (see writePage).
 func HTML(w io.Writer, r *record.Run) error {
+	v := newHTMLView(r)
+	if err := writePage(w, &v); err != nil {
+		return fmt.Errorf("render HTML: %w", err)
+	}
+	return nil
+}
+
+// newHTMLView gathers what the page shows of r.
+func newHTMLView(r *record.Run) htmlView {
 	v := htmlView{
 		R:           r,
 		Verdict:     verdictWord(r),
@@ -49,10 +49,10 @@ func HTML(w io.Writer, r *record.Run) error {
 		Spec:        specText(r.Spec),
 		Total:       r.Phase(experiments.PhaseTotal),
 		Data:        chartData(r),
-		UPlotJS:     template.JS(asset("uPlot.iife.min.js")),
-		UPlotCSS:    template.CSS(asset("uPlot.min.css")),
-		JS:          template.JS(asset("report.js")),
-		CSS:         template.CSS(asset("report.css")),
+		UPlotJS:     asset("uPlot.iife.min.js"),
+		UPlotCSS:    asset("uPlot.min.css"),
+		JS:          asset("report.js"),
+		CSS:         asset("report.css"),
 	}
 	for _, f := range r.Faults {
 		if f.Injected {
@@ -67,10 +67,7 @@ func HTML(w io.Writer, r *record.Run) error {
 		}
 		v.Events = append(v.Events, e)
 	}
-	if err := page.Execute(w, v); err != nil {
-		return fmt.Errorf("render HTML: %w", err)
-	}
-	return nil
+	return v
 }
 
 type htmlView struct {
@@ -84,10 +81,11 @@ type htmlView struct {
 	Events      []record.Event
 	ProbeErrors int
 	Data        timelineData
-	UPlotJS, JS template.JS
-	UPlotCSS    template.CSS
-	CSS         template.CSS
-	Scaling     *scalingView // the scaling analysis's table (nil without one)
+	// Our script and styles and uPlot's, inlined as they are (trusted:
+	// embedded at build time).
+	UPlotJS, JS   string
+	UPlotCSS, CSS string
+	Scaling       *scalingView // the scaling analysis's table (nil without one)
 }
 
 func verdictClass(r *record.Run) string {
