@@ -71,6 +71,8 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 		g, v         []procResult
 		ratios       []float64
 		gRSS, vRSS   []float64
+		gAnon, vAnon []float64
+		gFile, vFile []float64
 		gSent, vSent []uint64
 	}
 	var rows []row
@@ -102,6 +104,8 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 				r.g, r.v = append(r.g, g), append(r.v, v)
 				r.ratios = append(r.ratios, g.cpuPerReq()/v.cpuPerReq())
 				r.gRSS, r.vRSS = append(r.gRSS, g.rssMiB), append(r.vRSS, v.rssMiB)
+				r.gAnon, r.vAnon = append(r.gAnon, g.anonMiB), append(r.vAnon, v.anonMiB)
+				r.gFile, r.vFile = append(r.gFile, g.fileMiB), append(r.vFile, v.fileMiB)
 				r.gSent, r.vSent = append(r.gSent, g.sent), append(r.vSent, v.sent)
 			}
 			rows = append(rows, r)
@@ -120,6 +124,12 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 			float64(slices.Min(r.gSent))/dur.Seconds(), float64(slices.Min(r.vSent))/dur.Seconds())
 	}
 	fmt.Fprintf(&out, "(µs/req and RSS are medians; ratio = gameday/vegeta of each pair of runs; sent/s is the lowest run's)\n")
+	fmt.Fprintf(&out, "\npeak RSS split, MiB (each sampled every 50 ms; medians)\n%-7s %19s %19s\n", "rps", "anon gd / vg", "file gd / vg")
+	for _, r := range rows {
+		fmt.Fprintf(&out, "%-7d %8.1f / %-8.1f %8.1f / %-8.1f\n", r.rate,
+			medianOf(r.gAnon), medianOf(r.vAnon), medianOf(r.gFile), medianOf(r.vFile))
+	}
+	fmt.Fprintf(&out, "(anon: heap, stacks, runtime; file: the pages of the executable and libraries touched, clean and shared with the page cache)\n")
 	fmt.Print(out.String())
 	b.ReportMetric(0, "ns/op")
 }
@@ -128,7 +138,10 @@ func BenchmarkProcessVsVegetaCLI(b *testing.B) {
 type procResult struct {
 	sent   uint64
 	cpu    time.Duration // user + system
-	rssMiB float64
+	rssMiB float64       // Maxrss
+	// anonMiB and fileMiB are the sampled peaks of its anonymous and
+	// file-backed resident memory (see rssPeak).
+	anonMiB, fileMiB float64
 }
 
 func (p procResult) cpuPerReq() float64 {
@@ -288,7 +301,7 @@ steady_state:
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.Stdout = io.Discard
-	runErr := cmd.Run()
+	peak, runErr := runSampled(cmd)
 	// A run whose steady state failed (the generator could not keep up)
 	// still wrote its record: its figures count, its lower rate shows.
 	rec, err := os.ReadFile(filepath.Join(out, "run", "run.json"))
@@ -303,7 +316,7 @@ steady_state:
 	if err := json.Unmarshal(rec, &run); err != nil {
 		b.Fatalf("run.json: %v", err)
 	}
-	return procOf(cmd, run.Load.Sent)
+	return procOf(cmd, run.Load.Sent, peak)
 }
 
 // runVegetaProcess runs the vegeta CLI and counts the results it wrote.
@@ -314,7 +327,8 @@ func runVegetaProcess(b *testing.B, vbin, cores, url string, rate int, dur time.
 	cmd.Stdin = strings.NewReader("GET " + url + "/\n")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	peak, err := runSampled(cmd)
+	if err != nil {
 		b.Fatalf("vegeta attack: %v\n%s", err, stderr.String())
 	}
 	f, err := os.Open(out)
@@ -332,16 +346,69 @@ func runVegetaProcess(b *testing.B, vbin, cores, url string, rate int, dur time.
 		n++
 	}
 	os.Remove(out)
-	return procOf(cmd, n)
+	return procOf(cmd, n, peak)
 }
 
-func procOf(cmd *exec.Cmd, sent uint64) procResult {
+func procOf(cmd *exec.Cmd, sent uint64, peak rssPeak) procResult {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	return procResult{
-		sent:   sent,
-		cpu:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-		rssMiB: float64(ru.Maxrss) / 1024, // KiB on Linux
+		sent:    sent,
+		cpu:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		rssMiB:  float64(ru.Maxrss) / 1024, // KiB on Linux
+		anonMiB: float64(peak.anonKiB) / 1024,
+		fileMiB: float64(peak.fileKiB) / 1024,
 	}
+}
+
+// rssPeak is the largest RssAnon and RssFile (KiB) seen in a process's
+// /proc/PID/status while it ran: what its peak RSS is made of, the heap
+// and stacks (anonymous) apart from the pages of its executable and
+// libraries it touched (file-backed: clean, shared with the page cache).
+// Sampled every 50 ms, so a peak shorter than that can be missed; zero
+// where /proc is not there.
+type rssPeak struct{ anonKiB, fileKiB uint64 }
+
+// runSampled runs cmd (taskset execs its program, keeping the pid) and
+// samples its memory until it exits.
+func runSampled(cmd *exec.Cmd) (rssPeak, error) {
+	if err := cmd.Start(); err != nil {
+		return rssPeak{}, err
+	}
+	done := make(chan struct{})
+	var peak rssPeak
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if data, err := os.ReadFile(status); err == nil {
+				for _, line := range strings.Split(string(data), "\n") {
+					f := strings.Fields(line)
+					if len(f) < 2 {
+						continue
+					}
+					n, _ := strconv.ParseUint(f[1], 10, 64)
+					switch f[0] {
+					case "RssAnon:":
+						peak.anonKiB = max(peak.anonKiB, n)
+					case "RssFile:":
+						peak.fileKiB = max(peak.fileKiB, n)
+					}
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	<-sampled
+	return peak, err
 }
 
 func envInt(b *testing.B, name string, def int) int {
