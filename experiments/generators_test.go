@@ -12,7 +12,7 @@ func TestGeneratorsValidation(t *testing.T) {
 		{`{engine: local, count: 300}`, "load.generators.count: must be 1 to 256, got 300"},
 		{`{count: 2}`, "load.generators.engine: is required"},
 		{`{engine: nomad, count: 2}`, `load.generators.engine: "nomad" is not an engine`},
-		{`{engine: kubernetes, count: 2}`, `load.generators.kubernetes: is required with engine kubernetes (at least its image)`},
+		{`{engine: kubernetes, count: 2}`, `load.generators.kubernetes: is required for engine kubernetes (at least its image)`},
 		{`{engine: swarm, count: 2}`, `load.generators.engine: "swarm" is not an engine; want local, ecs or kubernetes`},
 		{`{engine: ecs, count: 2}`, `load.generators.ecs: is required for engine ecs`},
 		{`{engine: local, count: 2, on_worker_loss: maybe}`, `load.generators.on_worker_loss: "maybe": want fail or continue`},

@@ -58,11 +58,11 @@ func validateKubernetes(v *validator, g *Generators) {
 		return
 	}
 	if k == nil {
-		v.add(p, "is required with engine kubernetes (at least its image)")
+		v.add(p, "is required for engine kubernetes (at least its image)")
 		return
 	}
 	if g.Advertise == "" {
-		v.add("load.generators.advertise", "is required with engine kubernetes: the URL the worker pods reach the coordinator at (e.g. http://gameday-coordinator.NAMESPACE.svc:7070)")
+		v.add("load.generators.advertise", "is required for engine kubernetes: the URL the worker pods reach the coordinator at (e.g. http://gameday-coordinator.NAMESPACE.svc:7070)")
 	}
 	switch {
 	case k.Image == "":

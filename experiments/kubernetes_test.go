@@ -9,8 +9,8 @@ func TestKubernetesGeneratorsValidation(t *testing.T) {
 	base := "name: x\nsteady_state: {thresholds: [\"success_ratio >= 0.99\"]}\nload: {rate: 10, duration: 60s, generators: "
 	const adv = "advertise: 'http://gameday-coordinator.load.svc:7070', "
 	for _, tc := range []struct{ gen, want string }{
-		{`{engine: kubernetes, count: 2, ` + adv + `}`, "x.yaml: load.generators.kubernetes: is required with engine kubernetes"},
-		{`{engine: kubernetes, count: 2, kubernetes: {image: gameday:1}}`, "x.yaml: load.generators.advertise: is required with engine kubernetes"},
+		{`{engine: kubernetes, count: 2, ` + adv + `}`, "x.yaml: load.generators.kubernetes: is required for engine kubernetes"},
+		{`{engine: kubernetes, count: 2, kubernetes: {image: gameday:1}}`, "x.yaml: load.generators.advertise: is required for engine kubernetes"},
 		{`{engine: kubernetes, count: 2, ` + adv + `kubernetes: {namespace: load}}`, "load.generators.kubernetes.image: is required"},
 		{`{engine: kubernetes, count: 2, ` + adv + `kubernetes: {image: "gameday 1"}}`, `load.generators.kubernetes.image: "gameday 1" is not an image reference`},
 		{`{engine: kubernetes, count: 2, ` + adv + `kubernetes: {image: g, namespace: Load_Test}}`, `load.generators.kubernetes.namespace: "Load_Test" is not a namespace name`},
