@@ -348,7 +348,7 @@ func orderedClasses(m map[string]bool) []string {
 	return append(out, sortedKeys(m)...)
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

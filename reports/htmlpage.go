@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -47,7 +46,7 @@ func (p *pageWriter) raw(parts ...string) {
 	}
 }
 
-func num[T ~int | ~uint64](v T) string { return strconv.FormatUint(uint64(v), 10) }
+func num(v uint64) string { return strconv.FormatUint(v, 10) }
 
 // writePage writes the report page for v.
 func writePage(w io.Writer, v *htmlView) error {
@@ -259,12 +258,7 @@ func writeFaults(p *pageWriter, v *htmlView) {
 		p.raw(`</td><td class="num">`, esc(c.Worst), `</td>
         <td class="num">`, esc(secs(rc.PeakP99)), `</td>
         <td class="nowrap">`)
-		probes := make([]string, 0, len(f.InfraS))
-		for k := range f.InfraS {
-			probes = append(probes, k)
-		}
-		sort.Strings(probes)
-		for _, k := range probes {
+		for _, k := range sortedKeys(f.InfraS) {
 			p.raw(`<div>`, esc(k), ` <b>`, esc(secs(f.InfraS[k])), `</b></div>`)
 		}
 		p.raw(`</td>

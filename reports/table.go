@@ -61,7 +61,7 @@ func Table(w io.Writer, r *record.Run) error {
 	t.Header("phase", "from", "to", "requests", "failed", "success", "p50", "p90", "p99", "max", "p99 service", "rps sent/asked", "not sent", "steady")
 	for _, p := range r.Phases {
 		if err := t.Append(p.Name, secs(p.FromS), secs(p.ToS), fmt.Sprint(p.Requests), fmt.Sprint(p.Failed),
-			fmt.Sprintf("%.2f%%", 100*p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS), svcSecs(p.ServiceP99S),
+			pctText(p.SuccessRatio), secs(p.P50S), secs(p.P90S), secs(p.P99S), secs(p.MaxS), svcSecs(p.ServiceP99S),
 			fmt.Sprintf("%.1f / %.1f", p.AchievedRPS, p.AskedRPS), fmt.Sprint(p.NotSent), yesNo(p.Holds)); err != nil {
 			return err
 		}
