@@ -115,6 +115,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 		MaxIdleConnsPerHost: cfg.MaxConnections,
 		MaxConnsPerHost:     cfg.MaxConnections,
 		IdleConnTimeout:     cfg.IdleTimeout,
+		WriteBufferSize:     writeBufferSize(cfg.Requests, headerText(cfg.Name)),
 	}
 	defer tr.CloseIdleConnections()
 	stop := make(chan struct{})
