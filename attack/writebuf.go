@@ -60,8 +60,10 @@ func wireSize(r Request, attackName string) (int, bool) {
 	}
 	req.Header.Set("X-Vegeta-Attack", attackName)
 	req.Header.Set(seqHeader, strings.Repeat("9", 20)) // the largest uint64 has 20 digits
-	req.Header.Set("Accept-Encoding", "gzip")          // the transport's, when the request has none
-	req.Close = true                                   // Connection: close, on a connection's last request (max_conn_age)
+	if req.Header.Get("Accept-Encoding") == "" {
+		req.Header.Set("Accept-Encoding", "gzip") // the transport's, when the request has none
+	}
+	req.Close = true // Connection: close, on a connection's last request (max_conn_age)
 	var cw countingWriter
 	if err := req.Write(&cw); err != nil {
 		return 0, false

@@ -28,6 +28,9 @@ func TestWriteBufferHoldsEveryRequest(t *testing.T) {
 		{"the largest of several", []Request{{URL: "http://127.0.0.1/"}, {Method: "PUT", URL: "http://127.0.0.1/x", Body: body(3000)}}, 4 << 10},
 		{"10 KiB POST", []Request{{Method: "POST", URL: "http://127.0.0.1/upload", Body: body(10 << 10)}}, 4 << 10},
 		{"long attack name", []Request{{URL: "http://127.0.0.1/"}}, 2 << 10},
+		// The request's own Accept-Encoding replaces the transport's
+		// "gzip": its length counts, not that of "gzip".
+		{"own Accept-Encoding", []Request{{URL: "http://127.0.0.1/", Header: http.Header{"Accept-Encoding": {strings.Repeat("x", 900)}}}}, 2 << 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
