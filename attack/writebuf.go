@@ -43,11 +43,7 @@ func writeBufferSize(reqs []Request, attackName string) int {
 // largest headers vegeta and the transport add to a hit (exact: it is
 // written by net/http's own request writer).
 func wireSize(r Request, attackName string) (int, bool) {
-	method := r.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	req, err := http.NewRequest(method, r.URL, bytes.NewReader(r.Body))
+	req, err := http.NewRequest(r.Method, r.URL, bytes.NewReader(r.Body)) // "" is GET
 	if err != nil {
 		return 0, false
 	}
