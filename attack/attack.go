@@ -103,8 +103,6 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 		return Summary{}, err
 	}
 
-	abortCtx, abort := context.WithCancel(context.Background())
-	defer abort()
 	d := newDialer(&cfg)
 	tr := &http.Transport{
 		Proxy:               nil, // load goes exactly where the requests say
@@ -121,7 +119,9 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped, KeepMarks: int(4 * cfg.MaxWorkers)}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, abort: abortCtx, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
+	rt.deadlines.now = rt.now
+	defer rt.deadlines.stop()
 	// No http.Client.Timeout: the round tripper gives each request its one
 	// deadline (due + timeout). A client timeout on top would start a timer
 	// and a goroutine per request to race it, and wrap every body read.
@@ -167,7 +167,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 			defer drain.Stop()
 			select {
 			case <-drain.C:
-				abort()
+				rt.deadlines.abort()
 			case <-finished:
 			}
 		case <-end.C:

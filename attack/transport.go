@@ -210,13 +210,11 @@ type metaKey struct{}
 // meta is what the transport learns about one request, beyond what vegeta
 // keeps in its Result: the node, the error value (not just its text), the
 // response's source, and the body size. It is also the request's context
-// (its deadline, cancelled when the run is aborted; Value(metaKey{}) is the
-// meta itself, for the dialer), its client trace, and, as *metaBody, the
-// response body: one allocation per request for all of them.
+// (reqctx.go: its deadline, ended when the run is aborted; Value(metaKey{})
+// is the meta itself, for the dialer), its client trace, and, as
+// *metaBody, the response body: one allocation per request for all of them.
 type meta struct {
-	context.Context // the request's deadline context, a child of the run's abort context
-	cancel          context.CancelFunc
-	// unlink stops the caller's context from cancelling this one; nil when
+	// unlink stops the caller's context from ending this one; nil when
 	// the caller's context cannot be cancelled (vegeta's never can).
 	unlink func() bool
 	reqCtx context.Context // the caller's
@@ -224,6 +222,15 @@ type meta struct {
 	rt     *roundTripper
 	r2     *http.Request // the request handed to the transport; GotConn may mark it
 	rc     io.ReadCloser // the response body
+
+	// The context's state (reqctx.go), under mu; prev and next link the
+	// request into rt.deadlines, under its lock.
+	ctxEnd     atomic.Int32 // endNot, endCanceled or endDeadline; not under mu
+	done       chan struct{}
+	after      []func()
+	afterBuf   [1]func()
+	prev, next *meta
+	queued     bool
 
 	start    time.Time
 	due      time.Time // the hit's intended send time; zero if unknown
@@ -249,15 +256,6 @@ type meta struct {
 	targetAZ string // the AZ header of the response
 	code     int
 	released bool
-}
-
-// Value answers metaKey{} with the meta itself, anything else from the
-// request's context.
-func (m *meta) Value(key any) any {
-	if _, ok := key.(metaKey); ok {
-		return m
-	}
-	return m.Context.Value(key)
 }
 
 func (m *meta) dialing(ip netip.Addr, az string) {
@@ -307,7 +305,8 @@ func (m *meta) release() {
 	if m.unlink != nil {
 		m.unlink()
 	}
-	m.cancel()
+	m.rt.deadlines.remove(m)
+	m.end(endCanceled)
 	m.rt.inflight.Add(-1)
 }
 
@@ -329,8 +328,10 @@ type roundTripper struct {
 	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
 	azHeader   string        // response header naming the target's AZ
 	maxConnAge time.Duration
-	abort      context.Context
 	now        func() time.Time
+	// deadlines ends each request's context at its deadline, and every
+	// one when the run is aborted.
+	deadlines deadlineQueue
 
 	// dueOf returns when the hit vegeta numbered seq was due (the Pacer's
 	// DueOf); nil or a zero time when unknown.
@@ -391,23 +392,19 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The request's deadline counts from when it was due, not from when a
 	// worker got to it: its latency from the due time is thereby bounded by
 	// the timeout (which the online settling of windows relies on). The
-	// context descends from the abort context, so aborting the run cancels
-	// it without a hook per request; a caller's cancellable context (never
+	// request's context is m itself, ended by rt.deadlines at the deadline
+	// or when the run is aborted; a caller's cancellable context (never
 	// vegeta's) is linked in with AfterFunc.
 	m.limit = m.deadline
 	if m.limit.IsZero() && rt.timeout > 0 {
 		m.limit = m.start.Add(rt.timeout)
 	}
-	if m.limit.IsZero() {
-		m.Context, m.cancel = context.WithCancel(rt.abort)
-	} else {
-		m.Context, m.cancel = context.WithDeadline(rt.abort, m.limit)
-	}
-	if req.Context().Done() != nil {
-		m.unlink = context.AfterFunc(req.Context(), m.cancel)
-	}
 	m.trace.GotConn = m.gotConnHook
-	r2 := req.WithContext(httptrace.WithClientTrace(m, &m.trace))
+	rt.deadlines.add(m)
+	if req.Context().Done() != nil {
+		m.unlink = context.AfterFunc(req.Context(), func() { m.end(endCanceled) })
+	}
+	r2 := req.WithContext(m)
 	if rt.maxConnAge > 0 {
 		r2.Header = req.Header.Clone() // never modify the caller's request
 	}
@@ -452,7 +449,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func (rt *roundTripper) classifyErr(err error) timeline.Class {
-	if rt.abort.Err() != nil {
+	if rt.deadlines.aborted.Load() {
 		return timeline.ClassAborted
 	}
 	return timeline.Classify(0, err, timeline.SourceUnknown)
@@ -465,7 +462,7 @@ func (rt *roundTripper) classifyErr(err error) timeline.Class {
 // has passed), plus the caller's own deadline if it had one.
 func (rt *roundTripper) timedOut(m *meta, err error) error {
 	now := rt.now()
-	if m.Context != nil && errors.Is(m.Context.Err(), context.DeadlineExceeded) ||
+	if errors.Is(m.Err(), context.DeadlineExceeded) ||
 		(!m.limit.IsZero() && !now.Before(m.limit)) || callerTimedOut(m.reqCtx, now) {
 		return &timeoutError{err}
 	}
