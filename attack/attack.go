@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped, KeepMarks: int(4 * cfg.MaxWorkers)}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: cfg.AZHeader, maxConnAge: cfg.MaxConnAge, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: http.CanonicalHeaderKey(cfg.AZHeader), maxConnAge: cfg.MaxConnAge, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
 	rt.deadlines.now = rt.now
 	defer rt.deadlines.stop()
 	// No http.Client.Timeout: the round tripper gives each request its one
@@ -266,7 +266,8 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	h.setDue(m.due)
-	if !m.deadline.IsZero() {
+	dueBound := !m.due.IsZero() && rt.timeout > 0 // its deadline was due + timeout
+	if dueBound {
 		h.bound(rt.timeout)
 	}
 	if m.class == timeline.ClassNotSent {
@@ -275,7 +276,7 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 		return h
 	}
 	if (m.class == timeline.ClassClientTimeout || m.class == timeline.ClassConnectTimeout) &&
-		!m.deadline.IsZero() && m.start.Sub(m.due) > rt.timeout/2 {
+		dueBound && m.start.Sub(m.due) > rt.timeout/2 {
 		// Cut by its deadline (due + timeout) after the generator started it
 		// more than half the timeout late: the target had less than half
 		// the timeout to answer, so the failure is the generator's more

@@ -501,18 +501,22 @@ func TestTargetAZFromHeader(t *testing.T) {
 		}
 		w.WriteHeader(503)
 	})
-	for path, want := range map[string]string{"/named": "local-1c", "/unnamed": "local-1a"} {
+	for _, c := range []struct{ path, header, want string }{
+		{"/named", "X-Availability-Zone", "local-1c"},
+		{"/named", "x-availability-zone", "local-1c"}, // header names are case-insensitive
+		{"/unnamed", "X-Availability-Zone", "local-1a"},
+	} {
 		cfg := Config{
-			Requests: []Request{{URL: s.URL + path}},
+			Requests: []Request{{URL: s.URL + c.path}},
 			Stages:   constant(100*time.Millisecond, 20),
 			Timeout:  time.Second,
 			NodeAZ:   func(netip.Addr) string { return "local-1a" },
-			AZHeader: "X-Availability-Zone",
+			AZHeader: c.header,
 		}
 		_, hits := run(t, context.Background(), cfg, 3*time.Second)
 		for _, h := range hits {
-			if h.TargetAZ != want || h.AZ != "local-1a" {
-				t.Fatalf("%s: target AZ %q node AZ %q, want %q and local-1a", path, h.TargetAZ, h.AZ, want)
+			if h.TargetAZ != c.want || h.AZ != "local-1a" {
+				t.Fatalf("%s (%s): target AZ %q node AZ %q, want %q and local-1a", c.path, c.header, h.TargetAZ, h.AZ, c.want)
 			}
 		}
 	}

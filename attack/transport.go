@@ -232,11 +232,10 @@ type meta struct {
 	prev, next *meta
 	queued     bool
 
-	start    time.Time
-	due      time.Time // the hit's intended send time; zero if unknown
-	deadline time.Time // due + timeout; zero if due is unknown
-	// limit is when the request's context ends: deadline, or start +
-	// timeout when the due time is unknown.
+	start time.Time
+	due   time.Time // the hit's intended send time; zero if unknown
+	// limit is when the request's context ends, its deadline: due +
+	// timeout, or start + timeout when the due time is unknown.
 	limit time.Time
 	// bytesIn counts the body's bytes. Only the goroutine reading the
 	// body writes it, and the result that carries it is handed over (by a
@@ -326,7 +325,7 @@ type roundTripper struct {
 	inner      *http.Transport
 	timeout    time.Duration // per request, counted from its due time
 	maxLag     time.Duration // a hit starting later than due+maxLag is not sent
-	azHeader   string        // response header naming the target's AZ
+	azHeader   string        // response header naming the target's AZ, canonical
 	maxConnAge time.Duration
 	now        func() time.Time
 	// deadlines ends each request's context at its deadline, and every
@@ -373,9 +372,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			rt.metas[seq] = m
 			rt.mu.Unlock()
-			if m.due = rt.due(seq); !m.due.IsZero() && rt.timeout > 0 {
-				m.deadline = m.due.Add(rt.timeout)
-			}
+			m.due = rt.due(seq)
 		}
 	}
 	if !m.due.IsZero() && rt.maxLag > 0 && m.start.Sub(m.due) > rt.maxLag {
@@ -395,8 +392,11 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	// request's context is m itself, ended by rt.deadlines at the deadline
 	// or when the run is aborted; a caller's cancellable context (never
 	// vegeta's) is linked in with AfterFunc.
-	m.limit = m.deadline
-	if m.limit.IsZero() && rt.timeout > 0 {
+	switch {
+	case rt.timeout <= 0:
+	case !m.due.IsZero():
+		m.limit = m.due.Add(rt.timeout)
+	default:
 		m.limit = m.start.Add(rt.timeout)
 	}
 	m.trace.GotConn = m.gotConnHook
@@ -433,7 +433,9 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		m.server = resp.Header.Get("Server")
 	}
 	if rt.azHeader != "" {
-		m.targetAZ = resp.Header.Get(rt.azHeader)
+		if v := resp.Header[rt.azHeader]; len(v) > 0 { // canonical: no Get
+			m.targetAZ = v[0]
+		}
 	}
 	hdr := m.nodeHdr
 	if hdr == nil && m.node.IsValid() {
