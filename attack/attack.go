@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config, out func(*Hit)) (Summary, error) {
 	stop := make(chan struct{})
 	skipped := make(chan struct{}, 1)
 	pacer := &Pacer{Plan: plan, MaxLag: cfg.MaxLag, Done: stop, Origin: cfg.Start, Skip: skipped, KeepMarks: int(4 * cfg.MaxWorkers)}
-	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: http.CanonicalHeaderKey(cfg.AZHeader), maxConnAge: cfg.MaxConnAge, now: time.Now, dueOf: pacer.DueOf, metas: make(map[uint64]*meta)}
+	rt := &roundTripper{inner: tr, timeout: cfg.Timeout, maxLag: cfg.MaxLag, azHeader: http.CanonicalHeaderKey(cfg.AZHeader), maxConnAge: cfg.MaxConnAge, now: time.Now, dueOf: pacer.DueOf, metas: newMetaTable(cfg.MaxWorkers)}
 	rt.deadlines.now = rt.now
 	defer rt.deadlines.stop()
 	// No http.Client.Timeout: the round tripper gives each request its one
@@ -253,7 +253,7 @@ func (rt *roundTripper) hit(r *vegeta.Result) *Hit {
 		BytesOut: r.BytesOut,
 		Raw:      r,
 	}
-	m := rt.take(r.Seq)
+	m := rt.metas.take(r.Seq)
 	if m == nil { // the request never reached the transport
 		h.setDue(rt.due(r.Seq))
 		h.Class = timeline.ClassifyMessage(int(r.Code), r.Error, timeline.SourceOf(r.Headers.Get("Server"), nil))

@@ -222,6 +222,7 @@ type meta struct {
 	rt     *roundTripper
 	r2     *http.Request // the request handed to the transport; GotConn may mark it
 	rc     io.ReadCloser // the response body
+	seq    uint64        // vegeta's number for the request (X-Vegeta-Seq), if it had one
 
 	// The context's state (reqctx.go), under mu; prev and next link the
 	// request into rt.deadlines, under its lock.
@@ -244,8 +245,7 @@ type meta struct {
 
 	mu       sync.Mutex
 	node     netip.Addr
-	nodeStr  string // node.String(), "" until known
-	nodeHdr  []string
+	nodeHdr  []string // {node.String()}, the NodeHeader value; nil until made
 	az       string
 	gotConn  bool
 	reused   bool
@@ -274,7 +274,7 @@ func (m *meta) gotConnHook(info httptrace.GotConnInfo) {
 	m.mu.Lock()
 	m.gotConn, m.reused = true, info.Reused
 	if tc != nil {
-		m.node, m.nodeStr, m.nodeHdr, m.az = tc.node, tc.nodeStr, tc.nodeHdr, tc.az
+		m.node, m.nodeHdr, m.az = tc.node, tc.nodeHdr, tc.az
 	}
 	m.mu.Unlock()
 	rt := m.rt
@@ -311,10 +311,13 @@ func (m *meta) release() {
 
 // nodeString is the node's text ("" if unknown); call with mu held.
 func (m *meta) nodeString() string {
-	if m.nodeStr == "" && m.node.IsValid() {
-		m.nodeStr = m.node.String()
+	if m.nodeHdr == nil && m.node.IsValid() {
+		m.nodeHdr = []string{m.node.String()}
 	}
-	return m.nodeStr
+	if m.nodeHdr == nil {
+		return ""
+	}
+	return m.nodeHdr[0]
 }
 
 // roundTripper wraps the http.Transport: it labels each request with its
@@ -336,8 +339,7 @@ type roundTripper struct {
 	// DueOf); nil or a zero time when unknown.
 	dueOf func(seq uint64) time.Time
 
-	mu       sync.Mutex
-	metas    map[uint64]*meta // vegeta seq → meta, until the result is taken
+	metas    *metaTable // vegeta seq → meta, until the result is taken
 	inflight atomic.Int64
 	peak     atomic.Int64
 	retired  atomic.Uint64 // connections closed for age
@@ -366,12 +368,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	m := &meta{rt: rt, reqCtx: req.Context(), start: rt.now()}
 	if v := req.Header[seqHeader]; len(v) > 0 {
 		if seq, err := strconv.ParseUint(v[0], 10, 64); err == nil {
-			rt.mu.Lock()
-			if rt.metas == nil {
-				rt.metas = make(map[uint64]*meta)
-			}
-			rt.metas[seq] = m
-			rt.mu.Unlock()
+			m.seq = seq
+			rt.metas.put(m)
 			m.due = rt.due(seq)
 		}
 	}
@@ -437,10 +435,8 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 			m.targetAZ = v[0]
 		}
 	}
+	m.nodeString() // makes m.nodeHdr when the node is known
 	hdr := m.nodeHdr
-	if hdr == nil && m.node.IsValid() {
-		hdr = []string{m.nodeString()}
-	}
 	m.mu.Unlock()
 	if hdr != nil {
 		resp.Header[NodeHeader] = hdr // shared by the connection's responses: read-only
@@ -491,17 +487,6 @@ func (e *timeoutError) Timeout() bool   { return true }
 func (e *timeoutError) Temporary() bool { return true }
 
 var _ net.Error = (*timeoutError)(nil)
-
-// take returns and forgets the meta of vegeta hit seq.
-func (rt *roundTripper) take(seq uint64) *meta {
-	rt.mu.Lock()
-	m, ok := rt.metas[seq]
-	if ok {
-		delete(rt.metas, seq)
-	}
-	rt.mu.Unlock()
-	return m
-}
 
 type nodeError struct {
 	node netip.Addr
