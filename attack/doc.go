@@ -5,7 +5,9 @@
 // connections over every load balancer node, recycles connections by age,
 // labels each result with its node and AZ and classifies failures from their
 // real error values (timeline.Class), and raw result files in vegeta's own
-// encodings.
+// encodings. Each request's one deadline is its due time plus the timeout;
+// the request's own record is its context, and one timer per run ends each
+// at its deadline (reqctx.go).
 //
 // Run is the entry point; it hands each finished request to a callback as a
 // Hit, from a single goroutine.
