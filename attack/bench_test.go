@@ -54,7 +54,7 @@ func benchServer() {
 	s.Close()
 }
 
-func startBenchServer(b *testing.B) string {
+func startBenchServer(b testing.TB) string {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
