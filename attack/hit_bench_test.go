@@ -24,12 +24,50 @@ func envIntOr(name string, def int) int {
 	return def
 }
 
-// hitCost is what one in-process run of the hit path cost per hit.
-type hitCost struct{ allocs, bytes, cpuMicros, notSent, hits float64 }
+// hitCost is what in-process runs of a hit path cost, in all.
+type hitCost struct {
+	mallocs, bytes, hits, notSent float64
+	cpu                           time.Duration
+}
+
+func (c hitCost) plus(d hitCost) hitCost {
+	return hitCost{c.mallocs + d.mallocs, c.bytes + d.bytes, c.hits + d.hits, c.notSent + d.notSent, c.cpu + d.cpu}
+}
+
+func (c hitCost) allocsPerHit() float64    { return c.mallocs / c.hits }
+func (c hitCost) bytesPerHit() float64     { return c.bytes / c.hits }
+func (c hitCost) cpuMicrosPerHit() float64 { return float64(c.cpu.Microseconds()) / c.hits }
+
+// report puts the cost per hit in the benchmark's output.
+func (c hitCost) report(b *testing.B) {
+	b.ReportMetric(c.allocsPerHit(), "allocs/hit")
+	b.ReportMetric(c.bytesPerHit(), "B/hit")
+	b.ReportMetric(c.cpuMicrosPerHit(), "cpu-µs/hit")
+}
+
+// measure runs send between start and stop (a benchmark's ResetTimer and
+// StopTimer) and returns what it cost this process; send returns how many
+// hits it sent and how many it could not.
+func measure(tb testing.TB, start, stop func(), send func() (sent, notSent uint64)) hitCost {
+	tb.Helper()
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	start()
+	sent, notSent := send()
+	stop()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	if sent == 0 {
+		tb.Fatal("nothing sent")
+	}
+	return hitCost{mallocs: float64(ms1.Mallocs - ms0.Mallocs), bytes: float64(ms1.TotalAlloc - ms0.TotalAlloc),
+		hits: float64(sent), notSent: float64(notSent), cpu: cpu}
+}
 
 // measureHitPath sends n hits at rate to url through Run, feeding a
-// timeline as the runner does, and returns their cost per hit; start runs
-// just before the first hit is asked for (a benchmark's ResetTimer).
+// timeline as the runner does.
 func measureHitPath(tb testing.TB, url string, n int, rate float64, start, stop func()) hitCost {
 	tb.Helper()
 	cfg := Config{
@@ -41,54 +79,31 @@ func measureHitPath(tb testing.TB, url string, n int, rate float64, start, stop 
 		MaxWorkers: 256,
 	}
 	tl, _ := timeline.New(time.Now(), time.Second)
-	var ms0, ms1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
-	start()
-	sum, err := Run(context.Background(), cfg, func(h *Hit) {
-		tl.Add(timeline.Result{Due: h.Due, Start: h.Start, Latency: h.Latency, Service: h.Service,
-			Class: h.Class, AZ: h.AZ, TargetAZ: h.TargetAZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+	return measure(tb, start, stop, func() (uint64, uint64) {
+		sum, err := Run(context.Background(), cfg, func(h *Hit) {
+			tl.Add(timeline.Result{Due: h.Due, Start: h.Start, Latency: h.Latency, Service: h.Service,
+				Class: h.Class, AZ: h.AZ, TargetAZ: h.TargetAZ, BytesIn: h.BytesIn, BytesOut: h.BytesOut})
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return sum.Sent, sum.Dropped
 	})
-	stop()
-	cpu := cpuTime() - cpu0
-	runtime.ReadMemStats(&ms1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if sum.Sent == 0 {
-		tb.Fatal("nothing sent")
-	}
-	hits := float64(sum.Sent)
-	return hitCost{
-		allocs: float64(ms1.Mallocs-ms0.Mallocs) / hits, bytes: float64(ms1.TotalAlloc-ms0.TotalAlloc) / hits,
-		cpuMicros: float64(cpu.Microseconds()) / hits, notSent: float64(sum.Dropped), hits: hits,
-	}
 }
 
 // measureVegetaLib sends the same load with vegeta's own attacker and a
 // plain client (what the vegeta CLI does, minus writing results).
-func measureVegetaLib(url string, n int, rate float64, start, stop func()) hitCost {
+func measureVegetaLib(tb testing.TB, url string, n int, rate float64, start, stop func()) hitCost {
+	tb.Helper()
 	atk := vegeta.NewAttacker(vegeta.Workers(32), vegeta.MaxWorkers(256), vegeta.KeepAlive(true))
 	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: url})
-	var ms0, ms1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
-	start()
-	var sent uint64
-	for r := range atk.Attack(tgt, vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}, time.Duration(float64(n)/rate*float64(time.Second)), "") {
-		_ = r
-		sent++
-	}
-	stop()
-	cpu := cpuTime() - cpu0
-	runtime.ReadMemStats(&ms1)
-	hits := float64(max(sent, 1))
-	return hitCost{
-		allocs: float64(ms1.Mallocs-ms0.Mallocs) / hits, bytes: float64(ms1.TotalAlloc-ms0.TotalAlloc) / hits,
-		cpuMicros: float64(cpu.Microseconds()) / hits, hits: hits,
-	}
+	return measure(tb, start, stop, func() (uint64, uint64) {
+		var sent uint64
+		for range atk.Attack(tgt, vegeta.ConstantPacer{Freq: int(rate), Per: time.Second}, time.Duration(float64(n)/rate*float64(time.Second)), "") {
+			sent++
+		}
+		return sent, 0
+	})
 }
 
 // BenchmarkHitPath is the harness's cost per hit, in process, against the
@@ -99,9 +114,7 @@ func measureVegetaLib(url string, n int, rate float64, start, stop func()) hitCo
 func BenchmarkHitPath(b *testing.B) {
 	url := startBenchServer(b)
 	c := measureHitPath(b, url, max(b.N, 1000), hitPathRate, b.ResetTimer, b.StopTimer)
-	b.ReportMetric(c.allocs, "allocs/hit")
-	b.ReportMetric(c.bytes, "B/hit")
-	b.ReportMetric(c.cpuMicros, "cpu-µs/hit")
+	c.report(b)
 	b.ReportMetric(c.notSent, "not-sent")
 }
 
@@ -110,10 +123,7 @@ func BenchmarkHitPath(b *testing.B) {
 // the floor BenchmarkHitPath is compared with.
 func BenchmarkHitPathVegetaLib(b *testing.B) {
 	url := startBenchServer(b)
-	c := measureVegetaLib(url, max(b.N, 1000), hitPathRate, b.ResetTimer, b.StopTimer)
-	b.ReportMetric(c.allocs, "allocs/hit")
-	b.ReportMetric(c.bytes, "B/hit")
-	b.ReportMetric(c.cpuMicros, "cpu-µs/hit")
+	measureVegetaLib(b, url, max(b.N, 1000), hitPathRate, b.ResetTimer, b.StopTimer).report(b)
 }
 
 // TestHitPathAllocatesAsVegetaDoes keeps the hit path lean: per hit, Run
@@ -129,17 +139,11 @@ func TestHitPathAllocatesAsVegetaDoes(t *testing.T) {
 	var gd, vg hitCost
 	nop := func() {}
 	for range rounds {
-		g := measureHitPath(t, url, n, rate, nop, nop)
-		v := measureVegetaLib(url, n, rate, nop, nop)
-		gd.allocs += g.allocs * g.hits
-		gd.bytes += g.bytes * g.hits
-		gd.hits += g.hits
-		vg.allocs += v.allocs * v.hits
-		vg.bytes += v.bytes * v.hits
-		vg.hits += v.hits
+		gd = gd.plus(measureHitPath(t, url, n, rate, nop, nop))
+		vg = vg.plus(measureVegetaLib(t, url, n, rate, nop, nop))
 	}
-	ga, gb := gd.allocs/gd.hits, gd.bytes/gd.hits
-	va, vb := vg.allocs/vg.hits, vg.bytes/vg.hits
+	ga, gb := gd.allocsPerHit(), gd.bytesPerHit()
+	va, vb := vg.allocsPerHit(), vg.bytesPerHit()
 	t.Logf("per hit: gameday %.1f allocations, %.0f B; vegeta's attacker %.1f, %.0f B", ga, gb, va, vb)
 	if gb > 1.08*vb || ga > va+3 {
 		t.Errorf("the hit path allocates %.1f times and %.0f B per hit, against vegeta's %.1f and %.0f B: above the bound (+3, +8%%)", ga, gb, va, vb)

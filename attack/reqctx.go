@@ -21,7 +21,7 @@ import (
 // queue, kept in deadline order (deadlines follow due times, so a new
 // request almost always goes at its tail), holds one timer for the run.
 
-// Context is implemented by meta, for RoundTrip's request: see reqctx.go.
+// meta is the context of the request RoundTrip hands the transport.
 var _ context.Context = (*meta)(nil)
 
 // closedChan is the Done channel of a request whose context ended before
